@@ -1,0 +1,348 @@
+//! RFC 6455 frame codec, sans-IO: opcodes, close codes, header encode/decode, unmasking.
+//!
+//! Owns the wire format of one frame. The reactor calls [`encode_header`] and
+//! [`close_payload`] (or [`encode_close`]) to write frames: server frames are unmasked, so one
+//! payload is built once and shared by every recipient and only the header (≤ [`MAX_HEADER`]
+//! bytes) is per connection. [`crate::message::Reader`] calls [`decode_client_header`] and
+//! [`unmask`] on bytes the reactor read from an upgraded socket.
+
+/// Frame opcodes defined by RFC 6455 §5.2 (the others are reserved and fail the connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpCode {
+    Continuation = 0,
+    Text = 1,
+    Binary = 2,
+    Close = 8,
+    Ping = 9,
+    Pong = 10,
+}
+
+impl OpCode {
+    /// The opcode for the low 4 bits of a frame's first byte; `None` for reserved values.
+    pub fn from_u8(bits: u8) -> Option<OpCode> {
+        Some(match bits {
+            0 => OpCode::Continuation,
+            1 => OpCode::Text,
+            2 => OpCode::Binary,
+            8 => OpCode::Close,
+            9 => OpCode::Ping,
+            10 => OpCode::Pong,
+            _ => return None,
+        })
+    }
+
+    /// Close, ping and pong: at most 125 bytes of payload, never fragmented.
+    pub fn is_control(self) -> bool {
+        (self as u8) & 0x8 != 0
+    }
+}
+
+/// Close codes subwire sends.
+pub mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    pub const UNSUPPORTED: u16 = 1003;
+    pub const INVALID_DATA: u16 = 1007;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const INTERNAL: u16 = 1011;
+}
+
+/// Largest server frame header: 2 + 8 bytes (servers never mask).
+pub const MAX_HEADER: usize = 10;
+/// Largest client frame header: 2 + 8 length bytes + 4 mask-key bytes.
+pub const MAX_CLIENT_HEADER: usize = 14;
+/// Largest payload of a control frame (close, ping, pong).
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// Writes an unmasked server frame header for a payload of `len` bytes; returns the header
+/// length (2, 4 or 10).
+pub fn encode_header(out: &mut [u8; MAX_HEADER], fin: bool, opcode: OpCode, len: usize) -> usize {
+    out[0] = (u8::from(fin) << 7) | opcode as u8;
+    if len <= MAX_CONTROL_PAYLOAD {
+        out[1] = len as u8;
+        2
+    } else if let Ok(len16) = u16::try_from(len) {
+        out[1] = 126;
+        let [a, b] = len16.to_be_bytes();
+        out[2] = a;
+        out[3] = b;
+        4
+    } else {
+        out[1] = 127;
+        for (dst, src) in out[2..].iter_mut().zip((len as u64).to_be_bytes()) {
+            *dst = src;
+        }
+        10
+    }
+}
+
+/// Builds a close frame payload: code (big-endian) + reason cut at a UTF-8 char boundary so the
+/// payload is ≤ 125 bytes. Returns its length.
+pub fn close_payload(out: &mut [u8; 125], code: u16, reason: &str) -> usize {
+    let [hi, lo] = code.to_be_bytes();
+    out[0] = hi;
+    out[1] = lo;
+    let mut n = reason.len().min(MAX_CONTROL_PAYLOAD - 2);
+    while !reason.is_char_boundary(n) {
+        n -= 1; // terminates: 0 is always a char boundary
+    }
+    for (dst, src) in out[2..].iter_mut().zip(&reason.as_bytes()[..n]) {
+        *dst = *src;
+    }
+    2 + n
+}
+
+/// Builds a whole close frame (header + [`close_payload`]) for one connection; returns its
+/// length (≤ 127).
+pub fn encode_close(out: &mut [u8; 2 + MAX_CONTROL_PAYLOAD], code: u16, reason: &str) -> usize {
+    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+    let n = close_payload(&mut payload, code, reason);
+    out[0] = 0x80 | OpCode::Close as u8;
+    out[1] = n as u8;
+    for (dst, src) in out[2..].iter_mut().zip(&payload[..n]) {
+        *dst = *src;
+    }
+    2 + n
+}
+
+/// Whether a peer may send this close code (RFC 6455 §7.4 + IANA registry): 1000–1003,
+/// 1007–1014 valid; 1004, 1005, 1006, 1015, <1000, 1016–2999 invalid; 3000–4999 valid;
+/// ≥5000 invalid.
+pub fn is_valid_peer_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+/// A decoded client frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub fin: bool,
+    pub opcode: OpCode,
+    pub mask: [u8; 4],
+    /// As claimed by the peer: check it against a limit before trusting it.
+    pub payload_len: u64,
+    /// 6, 8 or 14.
+    pub header_len: usize,
+}
+
+/// Decodes the client frame header at the start of `buf`.
+///
+/// `Ok(None)`: the header is incomplete (it is at most [`MAX_CLIENT_HEADER`] bytes).
+/// `Err(1002)`: RSV bits set (no extensions are negotiated), reserved opcode, fragmented or
+/// oversized control frame, unmasked frame, 64-bit length with the top bit set. Each is reported
+/// as soon as the bytes that show it are present (the first two bytes show all but the last).
+/// Message-level rules (continuations, size limit, UTF-8) are [`crate::message::Reader`]'s.
+pub fn decode_client_header(buf: &[u8]) -> Result<Option<Header>, u16> {
+    let (b0, b1) = match buf {
+        [b0, b1, ..] => (*b0, *b1),
+        _ => return Ok(None),
+    };
+    if b0 & 0x70 != 0 {
+        return Err(close::PROTOCOL_ERROR);
+    }
+    let opcode = OpCode::from_u8(b0 & 0x0f).ok_or(close::PROTOCOL_ERROR)?;
+    let fin = b0 & 0x80 != 0;
+    let len7 = b1 & 0x7f;
+    if opcode.is_control() && (!fin || usize::from(len7) > MAX_CONTROL_PAYLOAD) {
+        return Err(close::PROTOCOL_ERROR);
+    }
+    if b1 & 0x80 == 0 {
+        return Err(close::PROTOCOL_ERROR);
+    }
+    let (payload_len, key_at) = match len7 {
+        126 => match buf.get(2..4) {
+            Some(&[hi, lo]) => (u64::from(u16::from_be_bytes([hi, lo])), 4),
+            _ => return Ok(None),
+        },
+        127 => match buf.get(2..10).map(<[u8; 8]>::try_from) {
+            Some(Ok(bytes)) => {
+                let len = u64::from_be_bytes(bytes);
+                if len >> 63 != 0 {
+                    return Err(close::PROTOCOL_ERROR);
+                }
+                (len, 10)
+            }
+            _ => return Ok(None),
+        },
+        n => (u64::from(n), 2),
+    };
+    match buf.get(key_at..key_at + 4) {
+        Some(&[a, b, c, d]) => Ok(Some(Header {
+            fin,
+            opcode,
+            mask: [a, b, c, d],
+            payload_len,
+            header_len: key_at + 4,
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// XOR-unmask in place; `offset` = position of `data[0]` within the frame payload (for
+/// unmasking a payload in pieces). Word-at-a-time: 8 bytes per step, the tail byte by byte.
+pub fn unmask(data: &mut [u8], key: [u8; 4], offset: usize) {
+    let mut key = key;
+    key.rotate_left(offset % 4);
+    let [a, b, c, d] = key;
+    let word = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
+    let mut chunks = data.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+    }
+    // Whole 8-byte chunks keep the key phase, so the tail starts at key[0] again.
+    for (byte, k) in chunks.into_remainder().iter_mut().zip(key.iter().cycle()) {
+        *byte ^= k;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opcode_bits_round_trip() {
+        for bits in 0..16u8 {
+            match OpCode::from_u8(bits) {
+                Some(op) => assert_eq!(op as u8, bits),
+                None => assert!(matches!(bits, 3..=7 | 11..=15)),
+            }
+        }
+        assert!(OpCode::Ping.is_control() && !OpCode::Continuation.is_control());
+    }
+
+    #[test]
+    fn header_incomplete_until_mask_key() {
+        let full = [0x81, 0xfe, 0x01, 0x00, 1, 2, 3, 4];
+        for n in 0..full.len() {
+            assert_eq!(decode_client_header(&full[..n]), Ok(None), "{n} bytes");
+        }
+        let h = decode_client_header(&full).unwrap().unwrap();
+        assert_eq!(
+            (h.fin, h.opcode, h.payload_len, h.header_len),
+            (true, OpCode::Text, 256, 8)
+        );
+        assert_eq!(h.mask, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn header_errors_need_only_two_bytes() {
+        for b0 in [0xc1, 0xa1, 0x91, 0x83, 0x8b, 0x09, 0x08] {
+            assert_eq!(decode_client_header(&[b0, 0x80]), Err(1002), "{b0:#x}");
+        }
+        assert_eq!(decode_client_header(&[0x89, 0xfe]), Err(1002));
+        assert_eq!(decode_client_header(&[0x81, 0x00]), Err(1002));
+    }
+
+    #[test]
+    fn encode_close_frame() {
+        let mut out = [0u8; 127];
+        let n = encode_close(&mut out, close::GOING_AWAY, "bye");
+        assert_eq!(&out[..n], &[0x88, 5, 0x03, 0xe9, b'b', b'y', b'e']);
+        let n = encode_close(&mut out, close::NORMAL, &"x".repeat(300));
+        assert_eq!((n, out[1]), (127, 125));
+    }
+
+    fn reference_unmask(data: &mut [u8], key: [u8; 4], offset: usize) {
+        for (i, b) in data.iter_mut().enumerate() {
+            *b ^= key[(offset % 4 + i) % 4];
+        }
+    }
+
+    #[test]
+    fn unmask_matches_byte_by_byte_reference_at_every_alignment_and_offset() {
+        let key = [0xa5, 0x01, 0xff, 0x5a];
+        let src: Vec<u8> = (0..300u32).map(|i| (i * 31 + 7) as u8).collect();
+        for start in 0..16 {
+            for len in (0..64).chain([255, 256, 257, 284]) {
+                for offset in [0, 1, 2, 3, 4, 5, 6, 7, 1001, usize::MAX] {
+                    let mut fast = src.clone();
+                    let mut slow = src.clone();
+                    unmask(&mut fast[start..start + len], key, offset);
+                    reference_unmask(&mut slow[start..start + len], key, offset);
+                    assert_eq!(fast, slow, "start {start} len {len} offset {offset}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unmask_in_pieces_equals_unmask_whole_and_round_trips() {
+        let plain: Vec<u8> = (0..100u8).collect();
+        let mut whole = plain.clone();
+        unmask(&mut whole, [0x37, 0xfa, 0x21, 0x3d], 0);
+        assert_ne!(whole, plain);
+        for k in 0..=plain.len() {
+            let mut pieces = plain.clone();
+            let (a, b) = pieces.split_at_mut(k);
+            unmask(a, [0x37, 0xfa, 0x21, 0x3d], 0);
+            unmask(b, [0x37, 0xfa, 0x21, 0x3d], k);
+            assert_eq!(pieces, whole, "split at {k}");
+        }
+        unmask(&mut whole, [0x37, 0xfa, 0x21, 0x3d], 0);
+        assert_eq!(whole, plain);
+    }
+
+    #[test]
+    fn encode_header_all_length_forms() {
+        let mut out = [0u8; MAX_HEADER];
+        let cases: [(usize, &[u8]); 7] = [
+            (0, &[0x81, 0]),
+            (125, &[0x81, 125]),
+            (126, &[0x81, 126, 0, 126]),
+            (65535, &[0x81, 126, 0xff, 0xff]),
+            (65536, &[0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]),
+            (1 << 40, &[0x81, 127, 0, 0, 1, 0, 0, 0, 0, 0]),
+            (
+                usize::MAX,
+                &[0x81, 127, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            ),
+        ];
+        for (len, want) in cases {
+            let n = encode_header(&mut out, true, OpCode::Text, len);
+            assert_eq!(&out[..n], want, "len {len}");
+        }
+        let n = encode_header(&mut out, false, OpCode::Binary, 3);
+        assert_eq!(&out[..n], &[0x02, 3]);
+        let n = encode_header(&mut out, true, OpCode::Close, 2);
+        assert_eq!(&out[..n], &[0x88, 2]);
+        for (op, bits) in [
+            (OpCode::Continuation, 0),
+            (OpCode::Ping, 9),
+            (OpCode::Pong, 10),
+        ] {
+            encode_header(&mut out, true, op, 0);
+            assert_eq!(out[0], 0x80 | bits);
+        }
+    }
+
+    #[test]
+    fn close_payload_cuts_the_reason_at_a_char_boundary() {
+        let mut out = [0u8; 125];
+        let n = close_payload(&mut out, 1001, "bye");
+        assert_eq!(&out[..n], b"\x03\xe9bye");
+        assert_eq!(close_payload(&mut out, 1000, ""), 2);
+        // 1 + 3k bytes: 123 falls inside a '€' (bytes 121..124), so the reason stops at 121.
+        let reason = format!("a{}", "€".repeat(50));
+        let n = close_payload(&mut out, 1011, &reason);
+        assert_eq!(n, 2 + 121);
+        assert_eq!(&out[..2], &[0x03, 0xf3]);
+        assert_eq!(std::str::from_utf8(&out[2..n]).unwrap(), &reason[..121]);
+        // Exactly 123 bytes fits whole; 4-byte chars cut too.
+        let n = close_payload(&mut out, 1000, &"€".repeat(41));
+        assert_eq!(n, 125);
+        let n = close_payload(&mut out, 1000, &format!("ab{}", "𝄞".repeat(40)));
+        assert_eq!(n, 2 + 2 + 4 * 30);
+        assert!(std::str::from_utf8(&out[2..n]).is_ok());
+    }
+
+    #[test]
+    fn peer_close_code_validity_over_all_codes() {
+        for code in 0..=u16::MAX {
+            let want = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
+            assert_eq!(is_valid_peer_close_code(code), want, "{code}");
+        }
+    }
+}

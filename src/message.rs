@@ -1,0 +1,236 @@
+//! One connection's read side, sans-IO: client frames → messages.
+//!
+//! Owns the per-connection read state: nothing (8 bytes) unless a fragmented message is being
+//! assembled. The reactor calls [`Reader::feed`] on bytes read from an upgraded socket and keeps
+//! only the unconsumed tail (an incomplete frame). Unfragmented frames — the hot path — are
+//! unmasked in place and delivered straight from the caller's buffer, with no copy and no
+//! allocation; only fragments are copied, into a boxed assembly buffer that exists while the
+//! message is in progress. Frame-level rules are [`crate::frame`]'s, UTF-8 across fragments is
+//! [`crate::utf8`]'s; this module adds sequencing, the size limit and close-frame checks.
+
+use crate::frame::{self, close, OpCode};
+use crate::utf8;
+
+/// A complete message or control frame from the peer, borrowed from the buffer passed to
+/// [`Reader::feed`] (or from the reader's assembly buffer for a fragmented message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// Complete, UTF-8 validated.
+    Text(&'a str),
+    Binary(&'a [u8]),
+    Ping(&'a [u8]),
+    Pong(&'a [u8]),
+    /// The peer's close: code (`None` for an empty close payload) and reason.
+    Close(Option<u16>, &'a str),
+}
+
+/// The outcome of one [`Reader::feed`] call.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes at the start of the buffer that were decoded; the caller drops them.
+    pub consumed: usize,
+    /// Total bytes the caller should hold from `buf[consumed..]` to complete the next frame, so
+    /// it can size its buffer once. 0 if unknown: the next header is incomplete (it needs at most
+    /// [`frame::MAX_CLIENT_HEADER`] bytes), or `feed` stopped because the callback said so.
+    pub need: usize,
+}
+
+/// Per-connection reader. 8 bytes: the state exists only while a fragmented message is in
+/// progress.
+#[derive(Debug, Default)]
+pub struct Reader {
+    frag: Option<Box<Fragmented>>,
+}
+
+/// A fragmented message being assembled.
+#[derive(Debug)]
+struct Fragmented {
+    data: Vec<u8>,
+    text: bool,
+    utf8: utf8::Validator,
+}
+
+/// Initial capacity of an assembly buffer (bounded by `max_payload`), when the first fragment
+/// is smaller.
+const FRAGMENT_CAPACITY: usize = 4096;
+
+impl Reader {
+    pub fn new() -> Reader {
+        Reader::default()
+    }
+
+    /// True while a fragmented message is being assembled (the connection holds a buffer).
+    pub fn in_fragment(&self) -> bool {
+        self.frag.is_some()
+    }
+
+    /// Decode every whole frame at the start of `buf` (client frames; unmasking IN PLACE),
+    /// calling `on` for each complete message or control frame in order. Stops early when `on`
+    /// returns false (the caller saw Close or wants to stop) — then `consumed` covers that frame.
+    ///
+    /// Returns how many bytes were consumed; the rest (an incomplete frame, still masked) the
+    /// caller keeps and passes again, prefixed, with more bytes.
+    /// `Err(code)` = fail the connection with this close code (messages before the bad frame
+    /// have been delivered). Data messages over `max_payload` bytes fail with 1009 as soon as a
+    /// header claims it, before the payload arrives; control frames are bounded at 125 bytes.
+    pub fn feed(
+        &mut self,
+        buf: &mut [u8],
+        max_payload: usize,
+        on: &mut dyn FnMut(Message<'_>) -> bool,
+    ) -> Result<Progress, u16> {
+        let mut pos = 0;
+        loop {
+            let rest = buf.get_mut(pos..).unwrap_or_default();
+            let Some(h) = frame::decode_client_header(rest)? else {
+                return Ok(Progress {
+                    consumed: pos,
+                    need: 0,
+                });
+            };
+            let total = self.check(&h, max_payload)?;
+            let Some(payload) = rest.get_mut(h.header_len..total) else {
+                return Ok(Progress {
+                    consumed: pos,
+                    need: total,
+                });
+            };
+            frame::unmask(payload, h.mask, 0);
+            pos += total;
+            if !self.deliver(&h, payload, max_payload, on)? {
+                return Ok(Progress {
+                    consumed: pos,
+                    need: 0,
+                });
+            }
+        }
+    }
+
+    /// Message-level checks that need only the header: sequencing and the size limit. Returns
+    /// the whole frame's length (header + payload).
+    fn check(&self, h: &frame::Header, max_payload: usize) -> Result<usize, u16> {
+        let so_far = match (h.opcode, &self.frag) {
+            (OpCode::Continuation, None) | (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(close::PROTOCOL_ERROR)
+            }
+            (OpCode::Continuation, Some(f)) => f.data.len() as u64,
+            _ => 0,
+        };
+        if !h.opcode.is_control()
+            && h.payload_len.saturating_add(so_far) > u64::try_from(max_payload).unwrap_or(u64::MAX)
+        {
+            return Err(close::TOO_BIG);
+        }
+        usize::try_from(h.payload_len)
+            .ok()
+            .and_then(|len| len.checked_add(h.header_len))
+            .ok_or(close::TOO_BIG)
+    }
+
+    /// Handles one whole, unmasked frame that passed [`Reader::check`]. Returns what `on`
+    /// returned (true if it was not called).
+    fn deliver(
+        &mut self,
+        h: &frame::Header,
+        payload: &[u8],
+        max_payload: usize,
+        on: &mut dyn FnMut(Message<'_>) -> bool,
+    ) -> Result<bool, u16> {
+        match h.opcode {
+            OpCode::Text if h.fin => {
+                let text = std::str::from_utf8(payload).map_err(|_| close::INVALID_DATA)?;
+                Ok(on(Message::Text(text)))
+            }
+            OpCode::Binary if h.fin => Ok(on(Message::Binary(payload))),
+            OpCode::Text | OpCode::Binary => {
+                let text = h.opcode == OpCode::Text;
+                let mut utf8 = utf8::Validator::default();
+                if text {
+                    utf8.feed(payload, false).map_err(|_| close::INVALID_DATA)?;
+                }
+                let cap = payload.len().max(FRAGMENT_CAPACITY).min(max_payload);
+                let mut data = Vec::with_capacity(cap.max(payload.len()));
+                data.extend_from_slice(payload);
+                self.frag = Some(Box::new(Fragmented { data, text, utf8 }));
+                Ok(true)
+            }
+            OpCode::Continuation => {
+                let f = self.frag.as_mut().ok_or(close::PROTOCOL_ERROR)?;
+                if f.text {
+                    f.utf8
+                        .feed(payload, h.fin)
+                        .map_err(|_| close::INVALID_DATA)?;
+                }
+                append(&mut f.data, payload, max_payload);
+                if !h.fin {
+                    return Ok(true);
+                }
+                let Some(f) = self.frag.take() else {
+                    return Err(close::PROTOCOL_ERROR); // unreachable: checked above
+                };
+                if f.text {
+                    // Already validated fragment by fragment; this second pass over the whole
+                    // message (fragmented text only) buys a &str without `unsafe`.
+                    let text = std::str::from_utf8(&f.data).map_err(|_| close::INVALID_DATA)?;
+                    Ok(on(Message::Text(text)))
+                } else {
+                    Ok(on(Message::Binary(&f.data)))
+                }
+            }
+            OpCode::Close => {
+                let (code, reason) = match payload {
+                    [] => (None, ""),
+                    [_] => return Err(close::PROTOCOL_ERROR),
+                    [hi, lo, reason @ ..] => {
+                        let code = u16::from_be_bytes([*hi, *lo]);
+                        if !frame::is_valid_peer_close_code(code) {
+                            return Err(close::PROTOCOL_ERROR);
+                        }
+                        let reason =
+                            std::str::from_utf8(reason).map_err(|_| close::INVALID_DATA)?;
+                        (Some(code), reason)
+                    }
+                };
+                Ok(on(Message::Close(code, reason)))
+            }
+            OpCode::Ping => Ok(on(Message::Ping(payload))),
+            OpCode::Pong => Ok(on(Message::Pong(payload))),
+        }
+    }
+}
+
+/// Appends a fragment, growing by doubling but never past `max_payload` (which `check` has
+/// already proven the result fits in), so a message near the limit does not reserve twice it.
+fn append(data: &mut Vec<u8>, bytes: &[u8], max_payload: usize) {
+    let want = data.len().saturating_add(bytes.len());
+    if want > data.capacity() {
+        let target = want
+            .max(data.capacity().saturating_mul(2))
+            .min(max_payload)
+            .max(want);
+        data.reserve_exact(target - data.len());
+    }
+    data.extend_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_caps_growth_at_max_payload() {
+        let mut data = Vec::with_capacity(600);
+        data.extend_from_slice(&[0; 600]);
+        append(&mut data, &[0; 300], 1000);
+        assert_eq!((data.len(), data.capacity()), (900, 1000));
+        append(&mut data, &[0; 100], 1000);
+        assert_eq!((data.len(), data.capacity()), (1000, 1000));
+    }
+
+    #[test]
+    fn append_doubles_below_the_cap() {
+        let mut data = Vec::with_capacity(16);
+        append(&mut data, &[1; 17], 1 << 20);
+        assert!(data.capacity() >= 32 && data.capacity() < 64);
+    }
+}
