@@ -1,0 +1,80 @@
+/**
+ * subwire: GraphQL subscriptions over WebSocket for Node.js, served from Rust.
+ * Types for index.js (hand-written; kept in sync with it).
+ */
+
+/** Options of the Rust-owned WebSocket listener. Every limit has a safe default. */
+export interface ListenOptions {
+  /** TCP port; 0 (the default) picks a free one, read it back with `address()`. */
+  port?: number;
+  /** IP address to bind, `localhost`, `0.0.0.0` or `::`. Default `127.0.0.1`. */
+  host?: string;
+  /** Request path that upgrades (query string ignored); others get 404. Default `/`. */
+  path?: string;
+  /** What the transport does with messages until GraphQL is layered on: `echo` (default) or `broadcast`. */
+  mode?: 'echo' | 'broadcast';
+  /** `reuseport` (default): a listening socket per reactor; `shared`: one socket polled by all. */
+  listener?: 'reuseport' | 'shared';
+  /** Reactor threads; default: the number of cores. */
+  reactors?: number;
+  /** Connections (handshaking + open) beyond which upgrade requests get 503. Default 100 000. */
+  maxConnections?: number;
+  /** Largest message after reassembly, in bytes; over it the connection closes with 1009. Default 1 MiB. */
+  maxPayload?: number;
+  /** Largest HTTP request head, in bytes; over it the answer is 431. Default 8 KiB. */
+  maxHeaderBytes?: number;
+  /** Outbound bytes a connection may have waiting; beyond it the connection is dropped. Default 4 MiB. */
+  maxBufferedBytes?: number;
+  /** Accepted `Origin` values (case-insensitive); others get 403. Default: any origin. */
+  allowedOrigins?: string[];
+  /** Request headers to copy at upgrade for the app's hooks (the only ones copied). */
+  headers?: string[];
+  /** Milliseconds a client has to finish its HTTP upgrade. Default 10 000. */
+  handshakeTimeout?: number;
+  /** Milliseconds the peer has to answer our close frame (or hang up after an HTTP error). Default 5 000. */
+  closeTimeout?: number;
+  /** Runtime faults from the reactors (EMFILE, a caught panic). Default: `process.emitWarning`. */
+  onError?: (err: Error & { code: string }) => void;
+  /** @internal Fault injection for subwire's own tests: a text message equal to this panics its reactor. */
+  _testPanicOn?: string;
+}
+
+export interface AddressInfo {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6' | string;
+}
+
+export interface TransportStats {
+  /** Sockets counted against maxConnections (handshaking, open, closing). */
+  connections: number;
+  /** Upgraded connections still open. */
+  open: number;
+  accepted: number;
+  upgrades: number;
+  /** Upgrade requests answered with an HTTP error. */
+  rejected: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesOut: number;
+  /** Bytes waiting in outbound queues right now. */
+  queuedBytes: number;
+  /** Panics caught inside reactors (each closed one connection). */
+  panics: number;
+}
+
+export declare class TransportServer {
+  private constructor();
+  address(): AddressInfo;
+  stats(): TransportStats;
+  /** Sends to every open connection: a string as a text frame, bytes as a binary frame. */
+  broadcast(data: string | Uint8Array): void;
+  /** Closes every connection (1001), ends the reactor threads, releases the event loop. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts a WebSocket listener owned by Rust. Throws synchronously on a bind failure, with
+ * `code` set (`ERR_SUBWIRE_ADDR_IN_USE`, `ERR_SUBWIRE_ADDR_NOT_AVAILABLE`, `ERR_SUBWIRE_INVALID_OPTION`, …).
+ */
+export declare function listen(options?: ListenOptions): TransportServer;

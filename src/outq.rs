@@ -1,0 +1,258 @@
+//! A connection's outbound queue: frames waiting for the socket, flushed with `writev`.
+//!
+//! Called by the reactor that owns the connection. A frame is a small inline head (the
+//! WebSocket header, different per connection only in length encoding) plus a shared
+//! [`Bytes`] payload: one encoded payload fans out to every recipient without a copy.
+//! Queues come from and return to the reactor's [`crate::pool::Pool`], so a connection with
+//! nothing to send holds no queue.
+
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Write};
+
+use crate::frame::{self, OpCode};
+
+/// How many slices one `writev` carries at most (two per frame).
+const MAX_SLICES: usize = 64;
+
+/// One queued frame: `head` then `payload`.
+pub struct Frame {
+    head: [u8; frame::MAX_HEADER],
+    head_len: u8,
+    payload: Bytes,
+}
+
+impl Frame {
+    /// A WebSocket frame with a shared payload.
+    pub fn ws(opcode: OpCode, payload: Bytes) -> Frame {
+        let mut head = [0u8; frame::MAX_HEADER];
+        let head_len = frame::encode_header(&mut head, true, opcode, payload.len()) as u8;
+        Frame {
+            head,
+            head_len,
+            payload,
+        }
+    }
+
+    /// Raw bytes with no WebSocket header (an HTTP response).
+    pub fn raw(bytes: Bytes) -> Frame {
+        Frame {
+            head: [0; frame::MAX_HEADER],
+            head_len: 0,
+            payload: bytes,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.head_len as usize + self.payload.len()
+    }
+}
+
+#[derive(Default)]
+pub struct OutQueue {
+    frames: VecDeque<Frame>,
+    /// Bytes of the front frame already written.
+    front_sent: usize,
+    /// Bytes queued and not yet written.
+    bytes: usize,
+}
+
+/// What a flush achieved.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flushed {
+    /// Everything was written.
+    All(usize),
+    /// The socket is full; wait for writability.
+    Blocked(usize),
+}
+
+impl OutQueue {
+    pub fn push(&mut self, frame: Frame) {
+        self.bytes += frame.len();
+        self.frames.push_back(frame);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Bytes waiting for the socket.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Frames waiting (including a partly written one).
+    pub fn frames(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Writes as much as the socket takes, `MAX_SLICES` slices per syscall.
+    pub fn flush(&mut self, w: &mut impl Write) -> io::Result<Flushed> {
+        let mut total = 0;
+        while !self.frames.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let mut n = 0;
+            let mut skip = self.front_sent;
+            for f in &self.frames {
+                if n + 2 > MAX_SLICES {
+                    break;
+                }
+                for part in [&f.head[..f.head_len as usize], &f.payload[..]] {
+                    if skip >= part.len() {
+                        skip -= part.len();
+                        continue;
+                    }
+                    slices[n] = IoSlice::new(&part[skip..]);
+                    skip = 0;
+                    n += 1;
+                }
+            }
+            let written = match w.write_vectored(&slices[..n]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(Flushed::Blocked(total))
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            total += written;
+            self.advance(written);
+        }
+        Ok(Flushed::All(total))
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        self.bytes -= n;
+        while n > 0 {
+            let Some(front) = self.frames.front() else {
+                return;
+            };
+            let left = front.len() - self.front_sent;
+            if n < left {
+                self.front_sent += n;
+                return;
+            }
+            n -= left;
+            self.front_sent = 0;
+            self.frames.pop_front();
+        }
+    }
+
+    /// Empties the queue for reuse; false when it grew too large to be worth keeping.
+    pub fn recycle(&mut self) -> bool {
+        self.frames.clear();
+        self.front_sent = 0;
+        self.bytes = 0;
+        self.frames.capacity() <= 1024
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that takes at most `limit` bytes per call, then blocks after `calls` calls.
+    struct Trickle {
+        out: Vec<u8>,
+        limit: usize,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            if self.calls == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.calls -= 1;
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(self.limit - n);
+                self.out.extend_from_slice(&b[..take]);
+                n += take;
+                if n == self.limit {
+                    break;
+                }
+            }
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn expected(frames: &[(OpCode, &[u8])]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for (op, p) in frames {
+            let mut h = [0u8; frame::MAX_HEADER];
+            let n = frame::encode_header(&mut h, true, *op, p.len());
+            v.extend_from_slice(&h[..n]);
+            v.extend_from_slice(p);
+        }
+        v
+    }
+
+    #[test]
+    fn partial_writes_resume_where_they_stopped() {
+        let shared = Bytes::from(vec![7u8; 300]);
+        let input: Vec<(OpCode, &[u8])> = vec![
+            (OpCode::Text, b"hello"),
+            (OpCode::Binary, &shared[..]),
+            (OpCode::Text, b""),
+            (OpCode::Binary, &shared[..]),
+        ];
+        for limit in [1, 3, 7, 64, 1000] {
+            let mut q = OutQueue::default();
+            for (op, p) in &input {
+                q.push(Frame::ws(*op, Bytes::copy_from_slice(p)));
+            }
+            let total = q.bytes();
+            let mut w = Trickle {
+                out: Vec::new(),
+                limit,
+                calls: 3,
+            };
+            let mut done = 0;
+            loop {
+                match q.flush(&mut w).unwrap() {
+                    Flushed::All(n) => {
+                        done += n;
+                        break;
+                    }
+                    Flushed::Blocked(n) => {
+                        done += n;
+                        assert_eq!(q.bytes(), total - done);
+                        w.calls = 3;
+                    }
+                }
+            }
+            assert_eq!(done, total);
+            assert!(q.is_empty());
+            assert_eq!(w.out, expected(&input), "limit {limit}");
+        }
+    }
+
+    #[test]
+    fn many_frames_span_several_writev_calls() {
+        let mut q = OutQueue::default();
+        let payload = Bytes::from_static(b"x");
+        for _ in 0..200 {
+            q.push(Frame::ws(OpCode::Text, payload.clone()));
+        }
+        let mut w = Trickle {
+            out: Vec::new(),
+            limit: usize::MAX / 2,
+            calls: 100,
+        };
+        assert_eq!(q.flush(&mut w).unwrap(), Flushed::All(600));
+        assert_eq!(w.out.len(), 600);
+        assert_eq!(
+            w.calls,
+            100 - 200 * 2 / MAX_SLICES - 1,
+            "one writev per {MAX_SLICES} slices"
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! A reactor thread: one mio `Poll` owning a slab of connections, a timer heap and pools.
+//!
+//! Started by [`crate::server`], N per server. Nothing here is shared with other threads but
+//! the inbox (commands + waker) and the counters. The loop: poll → accept a bounded batch →
+//! read/write ready connections → run commands → fire deadlines → flush what was queued this
+//! turn (one `writev` per connection per turn). A panic while serving one connection is
+//! caught here, closes that connection and is reported through the sink; the loop goes on.
+//!
+//! Submodules add methods to [`Reactor`]: `accept` (listener, limits, EMFILE back-off),
+//! `read` (handshake and frames), `write` (queues, flushing, closing).
+
+mod accept;
+mod read;
+mod write;
+
+use crossbeam_channel::Receiver;
+use mio::net::TcpListener;
+use mio::{Events, Poll, Token};
+use slab::Slab;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::conn::{Conn, State};
+use crate::error::{Code, SubwireError};
+use crate::frame::close;
+use crate::pool::Pool;
+use crate::shared::{Command, Counters, Shared};
+use crate::timer::Timers;
+
+pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
+pub(crate) const WAKER: Token = Token(usize::MAX - 2);
+
+/// Size of the per-reactor read buffer every socket reads into first.
+const SCRATCH: usize = 64 << 10;
+/// Bytes read from one connection per turn before others get their go.
+const READ_BUDGET: usize = 256 << 10;
+
+pub struct Reactor {
+    id: usize,
+    poll: Poll,
+    listener: Option<TcpListener>,
+    conns: Slab<Conn>,
+    shared: Arc<Shared>,
+    inbox: Receiver<Command>,
+    timers: Timers,
+    pool: Pool,
+    scratch: Vec<u8>,
+    /// Actions decoded from the current read, applied after the reader lets go of the bytes.
+    actions: Vec<read::Action>,
+    /// Connections whose queue gained frames this turn; flushed at the end of it.
+    dirty: Vec<usize>,
+    /// Connections that still had bytes to read when their budget ran out.
+    again: Vec<usize>,
+    /// The listener may have more connections waiting (its batch ran out).
+    accept_ready: bool,
+    /// Accepting paused after EMFILE/ENFILE until then.
+    accept_paused_until: Option<Instant>,
+    emfile_reported: bool,
+    stopping: bool,
+}
+
+impl Reactor {
+    pub fn new(
+        id: usize,
+        poll: Poll,
+        listener: TcpListener,
+        shared: Arc<Shared>,
+        inbox: Receiver<Command>,
+    ) -> Reactor {
+        Reactor {
+            id,
+            poll,
+            listener: Some(listener),
+            conns: Slab::new(),
+            shared,
+            inbox,
+            timers: Timers::default(),
+            pool: Pool::new(4096, 256),
+            scratch: vec![0u8; SCRATCH],
+            actions: Vec::new(),
+            dirty: Vec::new(),
+            again: Vec::new(),
+            accept_ready: true,
+            accept_paused_until: None,
+            emfile_reported: false,
+            stopping: false,
+        }
+    }
+
+    fn counters(&self) -> &Counters {
+        &self.shared.counters[self.id]
+    }
+
+    /// Runs until shutdown completes. Never panics out: the caller is the thread's body.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                self.report(Code::Io, format!("reactor {} poll failed: {e}", self.id));
+                break;
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER => self.accept_ready = true,
+                    WAKER => {}
+                    Token(key) => {
+                        let (r, w) = (
+                            ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                            ev.is_writable(),
+                        );
+                        self.guarded(key, |me| {
+                            if w {
+                                me.flush(key);
+                            }
+                            if r {
+                                me.on_readable(key);
+                            }
+                        });
+                    }
+                }
+            }
+            self.commands();
+            self.accept_batch();
+            self.retry_reads();
+            self.fire_timers();
+            self.flush_dirty();
+            if self.stopping && self.conns.is_empty() {
+                break;
+            }
+        }
+        self.close_all_now();
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
+        if !self.again.is_empty() || (self.accept_ready && self.can_accept(now)) {
+            return Some(Duration::ZERO);
+        }
+        let mut t = self.timers.timeout(now);
+        if let Some(at) = self.accept_paused_until {
+            let d = at.saturating_duration_since(now);
+            t = Some(t.map_or(d, |t| t.min(d)));
+        }
+        t
+    }
+
+    /// Runs `f` for connection `key`; a panic closes that connection and is reported.
+    fn guarded(&mut self, key: usize, f: impl FnOnce(&mut Self)) {
+        if catch_unwind(AssertUnwindSafe(|| f(self))).is_err() {
+            Counters::add(&self.counters().panics, 1);
+            self.drop_conn(key);
+            self.report(
+                Code::ReactorPanic,
+                format!(
+                    "reactor {} caught a panic while serving a connection; that connection was closed",
+                    self.id
+                ),
+            );
+        }
+    }
+
+    pub(crate) fn report(&self, code: Code, message: String) {
+        self.shared.sink.error(SubwireError::new(code, message));
+    }
+
+    fn commands(&mut self) {
+        while let Ok(cmd) = self.inbox.try_recv() {
+            match cmd {
+                Command::Broadcast { opcode, payload } => {
+                    let keys: Vec<usize> = self
+                        .conns
+                        .iter()
+                        .filter(|(_, c)| c.state == State::Open)
+                        .map(|(k, _)| k)
+                        .collect();
+                    for key in keys {
+                        self.send(key, crate::outq::Frame::ws(opcode, payload.clone()));
+                    }
+                }
+                Command::Shutdown => self.begin_shutdown(),
+            }
+        }
+    }
+
+    /// Stops accepting and closes every connection: open ones with 1001, others at once.
+    fn begin_shutdown(&mut self) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        if let Some(mut l) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            match self.conns[key].state {
+                State::Open => self.fail(key, close::GOING_AWAY, "server shutting down"),
+                State::Closing | State::Closed => {}
+                State::Handshake { .. } | State::Rejected => self.drop_conn(key),
+            }
+        }
+    }
+
+    fn retry_reads(&mut self) {
+        let again = std::mem::take(&mut self.again);
+        for &key in &again {
+            self.guarded(key, |me| me.on_readable(key));
+        }
+        let mut again = again;
+        again.clear();
+        if self.again.is_empty() {
+            self.again = again;
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some((key, gen)) = self.timers.pop_expired(now) {
+            let Some(conn) = self.conns.get(key) else {
+                continue;
+            };
+            if conn.timer_gen != gen {
+                continue;
+            }
+            // Handshake too slow, or the peer never finished a close: drop it either way.
+            self.drop_conn(key);
+        }
+    }
+
+    /// Arms the connection's single deadline, replacing any earlier one.
+    pub(crate) fn arm(&mut self, key: usize, after: Duration) {
+        let gen = self.timers.arm(Instant::now() + after, key);
+        if let Some(c) = self.conns.get_mut(key) {
+            c.timer_gen = gen;
+        }
+    }
+
+    pub(crate) fn disarm(&mut self, key: usize) {
+        if let Some(c) = self.conns.get_mut(key) {
+            c.timer_gen = 0;
+        }
+    }
+
+    /// Closes the socket now and returns the connection's buffers to the pool.
+    pub(crate) fn drop_conn(&mut self, key: usize) {
+        let Some(mut conn) = self.conns.try_remove(key) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.sock);
+        if conn.counted {
+            self.shared.connections.fetch_sub(1, Relaxed);
+        }
+        if matches!(conn.state, State::Open | State::Closing | State::Closed) {
+            Counters::sub(&self.counters().open, 1);
+        }
+        if let Some(q) = conn.out.take() {
+            Counters::sub(&self.counters().queued_bytes, q.bytes() as u64);
+            self.pool.give_queue(q);
+        }
+        let inbuf = std::mem::take(&mut conn.inbuf);
+        self.pool.give_buf(inbuf);
+        // A file descriptor came free: accepting may resume.
+        if self.accept_paused_until.take().is_some() {
+            self.accept_ready = true;
+        }
+    }
+
+    fn close_all_now(&mut self) {
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            self.drop_conn(key);
+        }
+    }
+}

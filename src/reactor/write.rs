@@ -1,0 +1,149 @@
+//! The write path: queue frames, flush them with `writev` once per turn, and close.
+//!
+//! A frame queued during a turn marks its connection dirty; the end of the turn flushes
+//! every dirty connection once, so several frames to one peer go out in one syscall.
+//! A socket that is full keeps its queue and is flushed again on its writable event.
+
+use bytes::Bytes;
+use std::io::Write;
+use std::net::Shutdown;
+
+use super::Reactor;
+use crate::conn::State;
+use crate::frame::{self, OpCode};
+use crate::outq::{Flushed, Frame};
+use crate::shared::Counters;
+
+impl Reactor {
+    /// Queues a frame for `key`; it is written at the end of this turn.
+    pub(crate) fn send(&mut self, key: usize, frame: Frame) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        let q = match conn.out.as_mut() {
+            Some(q) => q,
+            None => conn.out.insert(self.pool.take_queue()),
+        };
+        let was_empty = q.is_empty();
+        let before = q.bytes();
+        q.push(frame);
+        let added = (q.bytes() - before) as u64;
+        let queued = q.bytes();
+        if was_empty {
+            self.dirty.push(key);
+        }
+        let counters = &self.shared.counters[self.id];
+        Counters::add(&counters.queued_bytes, added);
+        if conn.state != State::Rejected {
+            Counters::add(&counters.messages_out, 1);
+        }
+        if queued > self.shared.config.max_buffered_bytes {
+            // A consumer this far behind cannot even take a close frame: cut it off.
+            self.drop_conn(key);
+        }
+    }
+
+    /// Writes `bytes` now if nothing is queued ahead of them; queues what the socket refuses.
+    pub(super) fn write_now(&mut self, key: usize, bytes: &[u8]) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        let mut written = 0;
+        if conn.out.is_none() {
+            loop {
+                match (&conn.sock).write(&bytes[written..]) {
+                    Ok(n) => {
+                        written += n;
+                        if n == 0 || written == bytes.len() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        self.drop_conn(key);
+                        return;
+                    }
+                }
+            }
+            Counters::add(&self.counters().bytes_out, written as u64);
+        }
+        if written < bytes.len() {
+            self.send(key, Frame::raw(Bytes::copy_from_slice(&bytes[written..])));
+        }
+    }
+
+    /// Flushes every connection that gained frames this turn.
+    pub(super) fn flush_dirty(&mut self) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for &key in &dirty {
+            self.guarded(key, |me| me.flush(key));
+        }
+        dirty.clear();
+        if self.dirty.is_empty() {
+            self.dirty = dirty;
+        }
+    }
+
+    /// Writes what the socket takes; on a drained queue, finishes any close in progress.
+    pub(super) fn flush(&mut self, key: usize) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        let Some(q) = conn.out.as_mut() else { return };
+        let result = q.flush(&mut &conn.sock);
+        let counters = &self.shared.counters[self.id];
+        match result {
+            Ok(Flushed::Blocked(n)) => {
+                Counters::add(&counters.bytes_out, n as u64);
+                Counters::sub(&counters.queued_bytes, n as u64);
+            }
+            Ok(Flushed::All(n)) => {
+                Counters::add(&counters.bytes_out, n as u64);
+                Counters::sub(&counters.queued_bytes, n as u64);
+                if let Some(q) = conn.out.take() {
+                    self.pool.give_queue(q);
+                }
+                self.after_flush(key);
+            }
+            Err(_) => self.drop_conn(key),
+        }
+    }
+
+    fn after_flush(&mut self, key: usize) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        match conn.state {
+            // Our close reply is out: the handshake is complete.
+            State::Closed => self.drop_conn(key),
+            // Our close frame or HTTP error is out: half-close so the peer sees the end,
+            // and keep reading until it hangs up (or the close timeout drops it).
+            State::Closing | State::Rejected => {
+                let _ = conn.sock.shutdown(Shutdown::Write);
+            }
+            State::Open | State::Handshake { .. } => {}
+        }
+    }
+
+    /// Starts the closing handshake with `code`; a connection not yet upgraded just closes.
+    pub(crate) fn fail(&mut self, key: usize, code: u16, reason: &str) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if conn.state != State::Open {
+            if !matches!(conn.state, State::Closing | State::Closed) {
+                self.drop_conn(key);
+            }
+            return;
+        }
+        conn.state = State::Closing;
+        let mut payload = [0u8; 125];
+        let n = frame::close_payload(&mut payload, code, reason);
+        self.send(
+            key,
+            Frame::ws(OpCode::Close, Bytes::copy_from_slice(&payload[..n])),
+        );
+        self.arm(key, self.shared.config.close_timeout);
+    }
+}

@@ -1,0 +1,129 @@
+//! A running server: its reactor threads, their inboxes, and the way to stop them.
+//!
+//! Created by the napi bridge's `listen()` (or a Rust test) on the calling thread, so
+//! bind errors return synchronously. `shutdown()` asks every reactor to close its
+//! connections (1001) and exit; `join()` waits for that and is what `dispose()` awaits.
+
+use crossbeam_channel::unbounded;
+use mio::net::TcpListener;
+use mio::{Poll, Waker};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::config::Config;
+use crate::error::{Code, SubwireError};
+use crate::frame::OpCode;
+use crate::listener;
+use crate::reactor::{Reactor, WAKER};
+use crate::shared::{Command, Handle, Shared, Sink, Stats};
+
+pub struct Server {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    local_addr: SocketAddr,
+}
+
+fn io_err(what: &str, e: std::io::Error) -> SubwireError {
+    SubwireError::new(Code::Io, format!("{what}: {e}"))
+}
+
+impl Server {
+    /// Binds and starts `config.reactors` reactor threads.
+    pub fn start(mut config: Config, sink: Box<dyn Sink>) -> Result<Server, SubwireError> {
+        config.reactors = config.reactors.clamp(1, 64);
+        let count = config.reactors;
+        let (listeners, local_addr) = listener::bind(&config, count)?;
+        let shared = Arc::new(Shared::new(config, sink));
+        let mut handles = Vec::with_capacity(count);
+        let mut reactors = Vec::with_capacity(count);
+        for (id, l) in listeners.into_iter().enumerate() {
+            let poll = Poll::new().map_err(|e| io_err("cannot create a poll instance", e))?;
+            let waker = Waker::new(poll.registry(), WAKER)
+                .map_err(|e| io_err("cannot create a waker", e))?;
+            let (tx, rx) = unbounded();
+            handles.push(Handle {
+                tx,
+                waker: Arc::new(waker),
+            });
+            let mut r = Reactor::new(id, poll, TcpListener::from_std(l), shared.clone(), rx);
+            r.register_listener()
+                .map_err(|e| io_err("cannot register the listener", e))?;
+            reactors.push(r);
+        }
+        let _ = shared.handles.set(handles);
+        let mut threads = Vec::with_capacity(count);
+        for (id, r) in reactors.into_iter().enumerate() {
+            let guard = shared.clone();
+            let t = std::thread::Builder::new()
+                .name(format!("subwire-reactor-{id}"))
+                .spawn(move || {
+                    // The thread boundary: a panic outside any one connection's handling ends
+                    // this reactor (its sockets close as it unwinds), never the process.
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.run())).is_err() {
+                        guard.sink.error(SubwireError::new(
+                            Code::ReactorPanic,
+                            format!(
+                                "reactor {id} panicked and stopped; its connections were closed"
+                            ),
+                        ));
+                    }
+                })
+                .map_err(|e| io_err("cannot start a reactor thread", e));
+            match t {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    shared.broadcast(|| Command::Shutdown);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Server {
+            shared,
+            threads,
+            local_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Sends one message to every open connection (the payload is shared, not copied).
+    pub fn broadcast(&self, opcode: OpCode, payload: bytes::Bytes) {
+        self.shared.broadcast(|| Command::Broadcast {
+            opcode,
+            payload: payload.clone(),
+        });
+    }
+
+    /// Asks every reactor to stop; returns at once. Safe to call twice.
+    pub fn shutdown(&self) {
+        if !self.shared.stopping.swap(true, Relaxed) {
+            self.shared.broadcast(|| Command::Shutdown);
+        }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.shared.stopping.load(Relaxed)
+    }
+
+    /// Waits for the reactor threads to end (after `shutdown`). Blocking: call it off the
+    /// JS thread.
+    pub fn join(&mut self) {
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

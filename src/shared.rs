@@ -1,0 +1,139 @@
+//! What the reactors of one server share: the config, counters, each other's inboxes, and
+//! the sink through which they report to the embedder (the napi bridge, or a test).
+//!
+//! Read-mostly. Counters are per reactor on their own cache lines, summed by `stats()`;
+//! only the connection total is one atomic, because `maxConnections` is global.
+
+use bytes::Bytes;
+use crossbeam_channel::Sender;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+
+use crate::config::Config;
+use crate::error::SubwireError;
+use crate::frame::OpCode;
+
+/// Where reactors report faults; implemented by the napi bridge with a weak
+/// ThreadsafeFunction, and by tests with a collector.
+pub trait Sink: Send + Sync {
+    fn error(&self, err: SubwireError);
+}
+
+/// Messages to a reactor from other threads, delivered through its inbox and waker.
+pub enum Command {
+    /// Queue this payload to every open connection of the reactor.
+    Broadcast { opcode: OpCode, payload: Bytes },
+    /// Stop accepting, close open connections with 1001, exit when all are gone.
+    Shutdown,
+}
+
+/// A reactor's inbox: a channel plus the waker that interrupts its poll.
+#[derive(Clone)]
+pub struct Handle {
+    pub tx: Sender<Command>,
+    pub waker: Arc<mio::Waker>,
+}
+
+impl Handle {
+    /// Sends and wakes; false if the reactor has already exited.
+    pub fn send(&self, cmd: Command) -> bool {
+        self.tx.send(cmd).is_ok() && self.waker.wake().is_ok()
+    }
+}
+
+/// One reactor's counters, padded so two reactors never share a cache line.
+#[repr(align(128))]
+#[derive(Default)]
+pub struct Counters {
+    pub accepted: AtomicU64,
+    pub upgrades: AtomicU64,
+    pub rejected: AtomicU64,
+    pub messages_in: AtomicU64,
+    pub messages_out: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub queued_bytes: AtomicU64,
+    pub open: AtomicU64,
+    pub panics: AtomicU64,
+}
+
+impl Counters {
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Relaxed);
+    }
+    pub fn sub(c: &AtomicU64, n: u64) {
+        c.fetch_sub(n, Relaxed);
+    }
+}
+
+/// A snapshot for `server.stats()`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// Live sockets counted against maxConnections (handshaking + upgraded + closing).
+    pub connections: u64,
+    /// Upgraded connections still open.
+    pub open: u64,
+    pub accepted: u64,
+    pub upgrades: u64,
+    /// HTTP requests answered with an error status.
+    pub rejected: u64,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub bytes_out: u64,
+    /// Bytes waiting in outbound queues now.
+    pub queued_bytes: u64,
+    /// Panics caught in reactors (each closed one connection).
+    pub panics: u64,
+}
+
+pub struct Shared {
+    pub config: Config,
+    pub sink: Box<dyn Sink>,
+    /// Counted connections across all reactors.
+    pub connections: AtomicUsize,
+    pub stopping: AtomicBool,
+    pub counters: Box<[Counters]>,
+    /// Every reactor's inbox, set once they all exist.
+    pub handles: OnceLock<Vec<Handle>>,
+}
+
+impl Shared {
+    pub fn new(config: Config, sink: Box<dyn Sink>) -> Shared {
+        let counters = (0..config.reactors).map(|_| Counters::default()).collect();
+        Shared {
+            config,
+            sink,
+            connections: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            counters,
+            handles: OnceLock::new(),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats {
+            connections: self.connections.load(Relaxed) as u64,
+            ..Stats::default()
+        };
+        for c in self.counters.iter() {
+            s.accepted += c.accepted.load(Relaxed);
+            s.upgrades += c.upgrades.load(Relaxed);
+            s.rejected += c.rejected.load(Relaxed);
+            s.messages_in += c.messages_in.load(Relaxed);
+            s.messages_out += c.messages_out.load(Relaxed);
+            s.bytes_out += c.bytes_out.load(Relaxed);
+            s.queued_bytes += c.queued_bytes.load(Relaxed);
+            s.open += c.open.load(Relaxed);
+            s.panics += c.panics.load(Relaxed);
+        }
+        s
+    }
+
+    /// Sends a command to every reactor.
+    pub fn broadcast(&self, make: impl Fn() -> Command) {
+        if let Some(handles) = self.handles.get() {
+            for h in handles {
+                h.send(make());
+            }
+        }
+    }
+}
