@@ -153,6 +153,13 @@ impl Reactor {
     /// Runs `f` for connection `key`; a panic closes that connection and is reported.
     fn guarded(&mut self, key: usize, f: impl FnOnce(&mut Self)) {
         if catch_unwind(AssertUnwindSafe(|| f(self))).is_err() {
+            // Working buffers are moved out of `self` while in use; a panic may have
+            // unwound before they were put back. Restore them, or every later read on this
+            // reactor would land in an empty buffer and look like a hang-up.
+            if self.scratch.len() != SCRATCH {
+                self.scratch = vec![0u8; SCRATCH];
+            }
+            self.actions.clear();
             Counters::add(&self.counters().panics, 1);
             self.drop_conn(key);
             self.report(
