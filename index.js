@@ -116,13 +116,21 @@ function nativeOptions(options) {
   };
 }
 
+/**
+ * Servers that listen, held so that an app which drops its reference does not lose the
+ * server to garbage collection (a listening `net.Server` keeps running too).
+ * @type {Set<TransportServer>}
+ */
+const listening = new Set();
+
 /** A running Rust-owned WebSocket listener. */
 class TransportServer {
-  /** @param {any} inner @param {(err: Error) => void} onError */
+  /** @param {any} inner the native server */
   constructor(inner) {
     this._inner = inner;
     /** @type {Promise<void> | null} */
     this._disposed = null;
+    listening.add(this);
   }
 
   /** @returns {{ address: string, port: number, family: string }} */
@@ -165,7 +173,10 @@ class TransportServer {
    * @returns {Promise<void>}
    */
   dispose() {
-    if (!this._disposed) this._disposed = this._inner.dispose();
+    if (!this._disposed) {
+      this._disposed = this._inner.dispose();
+      listening.delete(this);
+    }
     return this._disposed;
   }
 }

@@ -93,3 +93,30 @@ test('a panic in a reactor closes that one connection and reaches onError with a
   assert.equal(await echoed, 'still here', 'other connections and the process carry on');
   bystander.terminate();
 });
+
+test('a server whose JS reference is dropped keeps serving after garbage collection', async () => {
+  const code = `
+    const WebSocket = require('ws');
+    const port = (() => require('.').listen({ port: 0 }).address().port)();
+    gc();
+    setTimeout(() => {
+      gc();
+      const ws = new WebSocket('ws://127.0.0.1:' + port + '/');
+      ws.on('open', () => ws.send('still listening'));
+      ws.on('message', (m) => { console.log(String(m)); process.exit(0); });
+      ws.on('error', (e) => { console.log('error ' + e.message); process.exit(1); });
+    }, 100);`;
+  const res = await new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.on('exit', (exitCode) => {
+      clearTimeout(timer);
+      resolve({ exitCode, out });
+    });
+  });
+  assert.equal(res.exitCode, 0, res.out);
+  assert.match(res.out, /still listening/);
+});

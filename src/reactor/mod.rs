@@ -180,14 +180,11 @@ impl Reactor {
         while let Ok(cmd) = self.inbox.try_recv() {
             match cmd {
                 Command::Broadcast { opcode, payload } => {
-                    let keys: Vec<usize> = self
-                        .conns
-                        .iter()
-                        .filter(|(_, c)| c.state == State::Open)
-                        .map(|(k, _)| k)
-                        .collect();
-                    for key in keys {
-                        self.send(key, crate::outq::Frame::ws(opcode, payload.clone()));
+                    // By slot index, so a broadcast allocates nothing but the queue entries.
+                    for key in 0..self.conns.capacity() {
+                        if self.conns.get(key).is_some_and(|c| c.state == State::Open) {
+                            self.send(key, crate::outq::Frame::ws(opcode, payload.clone()));
+                        }
                     }
                 }
                 Command::Shutdown => self.begin_shutdown(),
