@@ -16,6 +16,7 @@ pub mod listener;
 pub mod message;
 pub mod outq;
 pub mod pool;
+pub mod protocol;
 pub mod reactor;
 pub mod server;
 pub mod shared;

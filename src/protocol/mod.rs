@@ -1,0 +1,252 @@
+//! The GraphQL-over-WebSocket protocols, as sans-IO state machines (quinn-proto style).
+//!
+//! Who calls it: the reactor, once per upgraded connection, and tests directly. At upgrade,
+//! [`select_protocol`] (set as `Config::select_protocol`) picks the subprotocol; then
+//! [`Session::open`] makes the connection's session, which the reactor embeds in its `Conn`.
+//! From then on the reactor hands it decoded text messages, the app's decisions and results
+//! (from JS), the end of the socket, and the time; the session answers through a [`Sink`]:
+//! messages to send, [`AppEvent`]s for JS, and at most one close. It reads no clock (every
+//! time-driven method takes `now`; [`Session::next_deadline`] is the one instant the
+//! reactor's timer heap must arm for it) and knows nothing of sockets, napi or JS.
+//!
+//! What it owns: per-connection protocol state (a phase, one deadline, the active operation
+//! ids in a set that allocates only while there are operations), the parsing and checking of
+//! client messages (`parse.rs`), and the exact bytes of server messages
+//! ([`Outgoing`]). What it does not: WebSocket framing and ping/pong frames (the reactor),
+//! GraphQL execution and hooks (JS).
+//!
+//! Files: `transport_ws.rs` (graphql-transport-ws, graphql-ws v6) and `legacy_ws.rs`
+//! (subscriptions-transport-ws's `graphql-ws`) hold each protocol's rules, messages and
+//! close codes in their module comments; `output.rs` the sink and message encoding;
+//! `parse.rs` message reading; `ids.rs` the id set.
+//!
+//! Close codes decided here, whatever the protocol: 4406 `Subprotocol not acceptable` when
+//! the client offered neither subprotocol (the upgrade still answers 101, as graphql-ws
+//! does); server-initiated closes ([`Session::close`]: 1000 normal, 1001 on dispose) with the
+//! caller's code and reason. Reasons are always cut to 123 bytes at a UTF-8 boundary.
+
+mod ids;
+pub mod legacy_ws;
+mod output;
+mod parse;
+pub mod transport_ws;
+
+use bytes::Bytes;
+use std::time::{Duration, Instant};
+
+pub use ids::Ids;
+pub use legacy_ws::LegacyWs;
+pub use output::{
+    cut_reason, write_json_str, AppEvent, Event, Outgoing, Output, Payload, Sink, MAX_REASON,
+};
+pub use transport_ws::TransportWs;
+
+/// graphql-ws v6's subprotocol.
+pub const GRAPHQL_TRANSPORT_WS: &str = "graphql-transport-ws";
+/// subscriptions-transport-ws's subprotocol (same name as the graphql-ws package, older).
+pub const GRAPHQL_WS: &str = "graphql-ws";
+
+/// Close codes the sessions use.
+pub mod close_codes {
+    pub const NORMAL: u16 = 1000;
+    pub const GOING_AWAY: u16 = 1001;
+    /// Legacy protocol: rejected init or internal error (as subscriptions-transport-ws).
+    pub const INTERNAL: u16 = 1011;
+    pub const BAD_REQUEST: u16 = 4400;
+    pub const UNAUTHORIZED: u16 = 4401;
+    pub const FORBIDDEN: u16 = 4403;
+    pub const SUBPROTOCOL_NOT_ACCEPTABLE: u16 = 4406;
+    pub const INIT_TIMEOUT: u16 = 4408;
+    pub const SUBSCRIBER_EXISTS: u16 = 4409;
+    pub const TOO_MANY_INITS: u16 = 4429;
+    pub const INTERNAL_SERVER_ERROR: u16 = 4500;
+}
+
+/// Picks the subprotocol at upgrade: `graphql-transport-ws` if offered, else `graphql-ws`,
+/// else none. Fits `Config::select_protocol`.
+pub fn select_protocol(offered: &crate::upgrade::Offered<'_>) -> Option<&'static str> {
+    choose(offered.iter())
+}
+
+/// [`select_protocol`] over plain tokens (exact, case-sensitive names).
+pub fn choose<'a>(offered: impl IntoIterator<Item = &'a str>) -> Option<&'static str> {
+    let mut legacy = false;
+    for token in offered {
+        if token == GRAPHQL_TRANSPORT_WS {
+            return Some(GRAPHQL_TRANSPORT_WS);
+        }
+        legacy |= token == GRAPHQL_WS;
+    }
+    legacy.then_some(GRAPHQL_WS)
+}
+
+/// The protocol timings, shared by every connection of a server (sessions copy what they
+/// need; they do not keep a reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// `connectionInitWaitTimeout` (default 3 s); `None` disables it (0 or Infinity in JS).
+    pub init_timeout: Option<Duration>,
+    /// The keep-alive interval (default 12 s): the legacy protocol's `ka` period. `None`
+    /// disables `ka` (WebSocket ping frames on the same interval are the reactor's).
+    pub keep_alive: Option<Duration>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            init_timeout: Some(Duration::from_secs(3)),
+            keep_alive: Some(Duration::from_secs(12)),
+        }
+    }
+}
+
+/// One connection's protocol session.
+#[derive(Debug)]
+pub enum Session {
+    TransportWs(TransportWs),
+    LegacyWs(LegacyWs),
+    /// No usable subprotocol (closed with 4406), or nothing left to do.
+    Done,
+}
+
+/// Calls the same method on whichever protocol the session speaks.
+macro_rules! each {
+    ($self:ident, $s:ident => $e:expr, $done:expr) => {
+        match $self {
+            Session::TransportWs($s) => $e,
+            Session::LegacyWs($s) => $e,
+            Session::Done => $done,
+        }
+    };
+}
+
+impl Session {
+    /// The session of a connection whose WebSocket opened at `now` with `protocol` (what
+    /// [`select_protocol`] chose). Without one it closes at once with 4406.
+    pub fn open(
+        protocol: Option<&str>,
+        settings: &Settings,
+        now: Instant,
+        out: &mut dyn Sink,
+    ) -> Session {
+        match protocol {
+            Some(GRAPHQL_TRANSPORT_WS) => Session::TransportWs(TransportWs::new(settings, now)),
+            Some(GRAPHQL_WS) => Session::LegacyWs(LegacyWs::new(settings, now)),
+            _ => {
+                let code = close_codes::SUBPROTOCOL_NOT_ACCEPTABLE;
+                end(out, code, "Subprotocol not acceptable", false, true);
+                Session::Done
+            }
+        }
+    }
+
+    /// The subprotocol spoken, `None` after a 4406.
+    pub fn protocol(&self) -> Option<&'static str> {
+        match self {
+            Session::TransportWs(_) => Some(GRAPHQL_TRANSPORT_WS),
+            Session::LegacyWs(_) => Some(GRAPHQL_WS),
+            Session::Done => None,
+        }
+    }
+
+    /// One text message from the client. (`now` is unused today; it is part of the
+    /// contract so that time-dependent rules never need a clock.)
+    pub fn on_text(&mut self, text: &str, _now: Instant, out: &mut dyn Sink) {
+        each!(self, s => s.on_text(text, out), ())
+    }
+
+    /// The one instant at which [`Session::on_timeout`] has something to do, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        each!(self, s => s.next_deadline(), None)
+    }
+
+    /// Time passed: acts on the deadline if `now` reached it (nothing happens before).
+    pub fn on_timeout(&mut self, now: Instant, out: &mut dyn Sink) {
+        each!(self, s => s.on_timeout(now, out), ())
+    }
+
+    /// The app accepted the connection. `payload` (a JSON object, as the app serialized it)
+    /// goes into graphql-transport-ws's `connection_ack`; the legacy ack has none.
+    pub fn accept_init(&mut self, payload: Option<&str>, now: Instant, out: &mut dyn Sink) {
+        match self {
+            Session::TransportWs(s) => s.accept_init(payload, out),
+            Session::LegacyWs(s) => s.accept_init(now, out),
+            Session::Done => {}
+        }
+    }
+
+    /// The app rejected the connection: 4403 `Forbidden`, or legacy `connection_error`
+    /// {message} then 1011.
+    pub fn reject_init(&mut self, message: &str, out: &mut dyn Sink) {
+        match self {
+            Session::TransportWs(s) => s.reject_init(out),
+            Session::LegacyWs(s) => s.reject_init(message, out),
+            Session::Done => {}
+        }
+    }
+
+    /// A result for operation `id` (`next`, legacy `data`), payload bytes framed as given.
+    /// False when `id` is not active (the client completed it): nothing is sent.
+    pub fn next(&mut self, id: &str, payload: &Bytes, out: &mut dyn Sink) -> bool {
+        each!(self, s => s.next(id, payload, out), false)
+    }
+
+    /// Operation `id` failed: `error` with `errors` as given; frees the id.
+    pub fn error(&mut self, id: &str, errors: &Bytes, out: &mut dyn Sink) -> bool {
+        each!(self, s => s.error(id, errors, out), false)
+    }
+
+    /// Operation `id` ended: `complete`; frees the id.
+    pub fn complete(&mut self, id: &str, out: &mut dyn Sink) -> bool {
+        each!(self, s => s.complete(id, out), false)
+    }
+
+    /// An internal error (a hook threw): 4500 with `message`, or legacy `connection_error`
+    /// {message} then 1011.
+    pub fn internal_error(&mut self, message: &str, out: &mut dyn Sink) {
+        match self {
+            Session::TransportWs(s) => s.close(close_codes::INTERNAL_SERVER_ERROR, message, out),
+            Session::LegacyWs(s) => s.internal_error(message, out),
+            Session::Done => {}
+        }
+    }
+
+    /// The server closes the connection (1000 normal, 1001 on dispose).
+    pub fn close(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
+        each!(self, s => s.close(code, reason, out), ())
+    }
+
+    /// The socket ended by itself (the peer's close frame: its code or 1005; a broken socket:
+    /// 1006). The app hears `Closed` once; nothing is sent.
+    pub fn transport_closed(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
+        each!(self, s => s.transport_closed(code, reason, out), ())
+    }
+
+    /// Whether the session is over (it produces nothing more).
+    pub fn is_closed(&self) -> bool {
+        each!(self, s => s.is_closed(), true)
+    }
+
+    /// Whether the app accepted the connection (and it is still open).
+    pub fn acknowledged(&self) -> bool {
+        each!(self, s => s.acknowledged(), false)
+    }
+
+    /// Active operations.
+    pub fn active(&self) -> usize {
+        each!(self, s => s.active(), 0)
+    }
+}
+
+/// Ends a session: the close (when the session initiates it) and the app's `Closed`.
+fn end(out: &mut dyn Sink, code: u16, reason: &str, acknowledged: bool, send_close: bool) {
+    let reason = cut_reason(reason);
+    if send_close {
+        out.close(code, reason);
+    }
+    out.app(AppEvent::Closed {
+        code,
+        reason,
+        acknowledged,
+    });
+}
