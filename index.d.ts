@@ -11,8 +11,18 @@ export interface ListenOptions {
   host?: string;
   /** Request path that upgrades (query string ignored); others get 404. Default `/`. */
   path?: string;
-  /** What the transport does with messages until GraphQL is layered on: `echo` (default) or `broadcast`. */
-  mode?: 'echo' | 'broadcast';
+  /**
+   * `echo` (default) and `broadcast` are plain WebSocket modes; `graphql` runs
+   * graphql-transport-ws / legacy graphql-ws sessions in Rust and reports their events
+   * to `onEvents` (the layer `useServer()` builds on).
+   */
+  mode?: 'echo' | 'broadcast' | 'graphql';
+  /** mode `graphql`: batches of connection events (one call carries many). */
+  onEvents?: (events: SessionEvent[]) => void;
+  /** mode `graphql`: milliseconds to wait for `connection_init` before closing 4408; 0 waits forever. Default 3000. */
+  connectionInitWaitTimeout?: number;
+  /** mode `graphql`: keep-alive interval in milliseconds (legacy `ka` messages); 0 turns it off. Default 12000. */
+  keepAlive?: number;
   /** `reuseport` (default): a listening socket per reactor; `shared`: one socket polled by all. */
   listener?: 'reuseport' | 'shared';
   /** Reactor threads; default: the number of cores. */
@@ -38,6 +48,13 @@ export interface ListenOptions {
   /** @internal Fault injection for subwire's own tests: a text message equal to this panics its reactor. */
   _testPanicOn?: string;
 }
+
+/** One connection event of mode `graphql`. `conn` names the connection in the answers. */
+export type SessionEvent =
+  | { conn: number; type: 'init'; payload?: string; url: string; headers: [string, string][]; protocol: string }
+  | { conn: number; type: 'subscribe'; id: string; payload: string }
+  | { conn: number; type: 'complete'; id: string }
+  | { conn: number; type: 'closed'; code: number; reason: string; acknowledged: boolean };
 
 export interface AddressInfo {
   address: string;
@@ -71,6 +88,15 @@ export declare class TransportServer {
   broadcast(data: string | Uint8Array): void;
   /** Closes every connection (1001), ends the reactor threads, releases the event loop. */
   dispose(): Promise<void>;
+  // Low-level session API (mode `graphql`); each returns false when the connection has gone.
+  accept(conn: number, payload?: Record<string, unknown> | null): boolean;
+  reject(conn: number, message?: string): boolean;
+  /** `result` is sent as JSON: an object is serialized, a string or bytes are sent as they are. */
+  next(conn: number, id: string, result: unknown): boolean;
+  error(conn: number, id: string, errors: unknown): boolean;
+  complete(conn: number, id: string): boolean;
+  internalError(conn: number, message: string): boolean;
+  closeConnection(conn: number, code: number, reason?: string): boolean;
 }
 
 /**

@@ -91,12 +91,18 @@ function nativeOptions(options) {
   checkInt(o, 'maxBufferedBytes', 1, U32);
   checkInt(o, 'handshakeTimeout', 1, U32);
   checkInt(o, 'closeTimeout', 1, U32);
+  checkInt(o, 'connectionInitWaitTimeout', 0, U32);
+  checkInt(o, 'keepAlive', 0, U32);
   checkStringList(o, 'allowedOrigins');
   checkStringList(o, 'headers');
   for (const k of ['host', 'path', 'mode', 'listener']) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw invalidOption(`option ${k} must be a string`);
   }
   if (o.onError !== undefined && typeof o.onError !== 'function') throw invalidOption('option onError must be a function');
+  if (o.onEvents !== undefined && typeof o.onEvents !== 'function') throw invalidOption('option onEvents must be a function');
+  if (o.mode === 'graphql' && typeof o.onEvents !== 'function') {
+    throw invalidOption("mode 'graphql' needs an onEvents(events) function to receive connection events");
+  }
   return {
     port: o.port,
     host: o.host,
@@ -113,6 +119,8 @@ function nativeOptions(options) {
     handshakeTimeout: o.handshakeTimeout,
     closeTimeout: o.closeTimeout,
     testPanicOn: typeof o._testPanicOn === 'string' ? o._testPanicOn : undefined,
+    connectionInitWaitTimeout: o.connectionInitWaitTimeout,
+    keepAlive: o.keepAlive,
   };
 }
 
@@ -167,6 +175,45 @@ class TransportServer {
     }
   }
 
+  // Low-level session API (mode 'graphql'): answers to the events `onEvents` receives.
+  // Each returns false when the connection has gone. useServer() is built on these.
+
+  /** Accepts `connection_init`; `payload` (an object) goes into `connection_ack`. @param {number} conn @param {object} [payload] */
+  accept(conn, payload) {
+    return this._call('accept', conn, payload === undefined || payload === null ? undefined : JSON.stringify(payload));
+  }
+  /** Refuses `connection_init` (4403; legacy: `connection_error`). @param {number} conn @param {string} message */
+  reject(conn, message = 'Forbidden') {
+    return this._call('reject', conn, String(message));
+  }
+  /** Sends one result for operation `id`: an object, or JSON text/bytes sent as they are. @param {number} conn @param {string} id @param {unknown} result */
+  next(conn, id, result) {
+    return this._call('next', conn, String(id), toJsonBytes(result));
+  }
+  /** Fails operation `id` with GraphQL errors (an array). @param {number} conn @param {string} id @param {unknown} errors */
+  error(conn, id, errors) {
+    return this._call('error', conn, String(id), toJsonBytes(errors));
+  }
+  /** Completes operation `id`. @param {number} conn @param {string} id */
+  complete(conn, id) {
+    return this._call('complete', conn, String(id));
+  }
+  /** A hook failed: closes with 4500 and `message`. @param {number} conn @param {string} message */
+  internalError(conn, message) {
+    return this._call('internalError', conn, String(message));
+  }
+  /** Closes one connection (code 1000 or 3000–4999). @param {number} conn @param {number} code @param {string} [reason] */
+  closeConnection(conn, code, reason = '') {
+    return this._call('closeConnection', conn, code, String(reason));
+  }
+  _call(method, ...args) {
+    try {
+      return this._inner[method](...args);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
   /**
    * Closes every connection (close code 1001), ends the reactor threads and releases the
    * event loop. Resolves when all of that is done; calling it again returns the same promise.
@@ -179,6 +226,13 @@ class TransportServer {
     }
     return this._disposed;
   }
+}
+
+/** @param {unknown} v JSON text, bytes, or a value to serialize */
+function toJsonBytes(v) {
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  if (v instanceof Uint8Array) return v;
+  return Buffer.from(JSON.stringify(v), 'utf8');
 }
 
 /**
@@ -199,7 +253,8 @@ function listen(options = {}) {
     onError(err);
   };
   try {
-    return new TransportServer(native.NativeServer.listen(opts, report));
+    const onEvents = typeof options.onEvents === 'function' ? options.onEvents : undefined;
+    return new TransportServer(native.NativeServer.listen(opts, report, onEvents));
   } catch (e) {
     throw fromNative(e);
   }

@@ -11,6 +11,9 @@ pub enum Mode {
     Echo,
     /// Every text/binary message goes to every open connection, sender included.
     Broadcast,
+    /// GraphQL over WebSocket: graphql-transport-ws or legacy graphql-ws sessions, whose
+    /// app events go to JS in batches.
+    GraphQL,
 }
 
 /// How the reactors share the listening port.
@@ -50,6 +53,8 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Picks the subprotocol from what the client offered (the protocol layer sets this).
     pub select_protocol: fn(&crate::upgrade::Offered<'_>) -> Option<&'static str>,
+    /// Protocol timings for GraphQL sessions (init timeout, legacy `ka`).
+    pub session: crate::protocol::Settings,
     /// Fault injection for tests: a text message equal to this makes the reactor panic while
     /// handling it (proving a panic closes one connection, not the process).
     pub panic_on: Option<String>,
@@ -75,6 +80,7 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(5),
             select_protocol: |_| None,
+            session: crate::protocol::Settings::default(),
             panic_on: None,
             accept_batch: 128,
         }

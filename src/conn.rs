@@ -6,8 +6,11 @@
 
 use mio::net::TcpStream;
 
+use std::time::Instant;
+
 use crate::message::Reader;
 use crate::outq::OutQueue;
+use crate::protocol::Session;
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,12 @@ pub struct Conn {
     pub counted: bool,
     /// Generation of this connection's live deadline in the reactor's timer heap (0: none).
     pub timer_gen: u32,
+    /// Tells this connection from earlier ones in the same slab slot (part of its JS id).
+    pub gen: u32,
+    /// When the live deadline fires (meaningful while `timer_gen != 0`).
+    pub deadline: Option<Instant>,
+    /// The GraphQL protocol session (`Done` in the echo and broadcast modes).
+    pub session: Session,
     pub reader: Reader,
     /// Bytes of an incomplete handshake or frame; empty (no allocation) otherwise.
     pub inbuf: Vec<u8>,
@@ -52,12 +61,15 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(sock: TcpStream, over_limit: bool) -> Conn {
+    pub fn new(sock: TcpStream, over_limit: bool, gen: u32) -> Conn {
         Conn {
             sock,
             state: State::Handshake { over_limit },
             counted: !over_limit,
             timer_gen: 0,
+            gen,
+            deadline: None,
+            session: Session::Done,
             reader: Reader::default(),
             inbuf: Vec::new(),
             out: None,
@@ -79,6 +91,6 @@ mod tests {
     fn connection_struct_stays_small() {
         let size = std::mem::size_of::<Conn>();
         println!("size_of::<Conn>() = {size} bytes");
-        assert!(size <= 72, "Conn grew to {size} bytes");
+        assert!(size <= 160, "Conn grew to {size} bytes");
     }
 }

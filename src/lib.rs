@@ -8,6 +8,7 @@
 //!   in a slab, with [`pool`]ed buffers and a [`timer`] heap each; [`server`] starts and stops them;
 //! - the napi bridge (`node`, feature `node`), which is all that JavaScript sees.
 
+pub mod bridge;
 pub mod config;
 pub mod conn;
 pub mod error;

@@ -13,8 +13,10 @@ use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::bridge::{Batch, ConnId, EventKind, SessionOp};
 use crate::config::{Config, ListenerMode, Mode};
 use crate::error::{Code, SubwireError};
 use crate::frame::OpCode;
@@ -52,6 +54,79 @@ pub struct ListenOptions {
     pub close_timeout: Option<u32>,
     /// Tests only: a text message equal to this panics the reactor handling it.
     pub test_panic_on: Option<String>,
+    /// GraphQL mode: milliseconds to wait for `connection_init` (0: forever). Default 3000.
+    pub connection_init_wait_timeout: Option<u32>,
+    /// GraphQL mode: keep-alive interval in milliseconds (0: off). Default 12000.
+    pub keep_alive: Option<u32>,
+}
+
+/// One app event, as JS receives it (fields by `type`).
+#[napi(object)]
+pub struct JsAppEvent {
+    /// The connection's id (an exact integer).
+    pub conn: f64,
+    /// "init" | "subscribe" | "complete" | "closed"
+    #[napi(js_name = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+    /// Raw JSON: the init payload or the subscribe payload.
+    pub payload: Option<String>,
+    pub url: Option<String>,
+    /// Requested headers as `[name, value]` pairs.
+    pub headers: Option<Vec<Vec<String>>>,
+    pub protocol: Option<String>,
+    pub code: Option<u32>,
+    pub reason: Option<String>,
+    pub acknowledged: Option<bool>,
+}
+
+fn js_event(ev: crate::bridge::AppEvent) -> JsAppEvent {
+    let mut out = JsAppEvent {
+        conn: ev.conn.0 as f64,
+        kind: String::new(),
+        id: None,
+        payload: None,
+        url: None,
+        headers: None,
+        protocol: None,
+        code: None,
+        reason: None,
+        acknowledged: None,
+    };
+    match ev.kind {
+        EventKind::Init {
+            payload,
+            url,
+            headers,
+            protocol,
+        } => {
+            out.kind = "init".into();
+            out.payload = payload;
+            out.url = Some(url);
+            out.headers = Some(headers.into_iter().map(|(n, v)| vec![n, v]).collect());
+            out.protocol = Some(protocol.into());
+        }
+        EventKind::Subscribe { id, payload } => {
+            out.kind = "subscribe".into();
+            out.id = Some(id);
+            out.payload = Some(payload);
+        }
+        EventKind::Complete { id } => {
+            out.kind = "complete".into();
+            out.id = Some(id);
+        }
+        EventKind::Closed {
+            code,
+            reason,
+            acknowledged,
+        } => {
+            out.kind = "closed".into();
+            out.code = Some(code as u32);
+            out.reason = Some(reason);
+            out.acknowledged = Some(acknowledged);
+        }
+    }
+    out
 }
 
 #[napi(object)]
@@ -75,6 +150,15 @@ pub struct ServerStats {
     pub panics: i64,
 }
 
+/// Milliseconds where 0 means "never".
+fn optional_ms(v: Option<u32>, dflt: Option<Duration>) -> Option<Duration> {
+    match v {
+        None => dflt,
+        Some(0) => None,
+        Some(ms) => Some(Duration::from_millis(ms as u64)),
+    }
+}
+
 fn config_from(o: ListenOptions) -> Result<Config> {
     let d = Config::default();
     let port = o.port.unwrap_or(0);
@@ -83,9 +167,10 @@ fn config_from(o: ListenOptions) -> Result<Config> {
     let mode = match o.mode.as_deref() {
         None | Some("echo") => Mode::Echo,
         Some("broadcast") => Mode::Broadcast,
+        Some("graphql") => Mode::GraphQL,
         Some(m) => {
             return Err(invalid(format!(
-                "mode {m:?} is unknown: use \"echo\" or \"broadcast\""
+                "mode {m:?} is unknown: use \"echo\", \"broadcast\" or \"graphql\""
             )))
         }
     };
@@ -125,19 +210,39 @@ fn config_from(o: ListenOptions) -> Result<Config> {
         handshake_timeout: ms(o.handshake_timeout, d.handshake_timeout),
         close_timeout: ms(o.close_timeout, d.close_timeout),
         panic_on: o.test_panic_on,
+        select_protocol: if mode == Mode::GraphQL {
+            crate::protocol::select_protocol
+        } else {
+            d.select_protocol
+        },
+        session: crate::protocol::Settings {
+            init_timeout: optional_ms(o.connection_init_wait_timeout, d.session.init_timeout),
+            keep_alive: optional_ms(o.keep_alive, d.session.keep_alive),
+        },
         ..d
     })
 }
 
 type ErrorFn = ThreadsafeFunction<SubwireError, (), FnArgs<(String, String)>, Status, false, true>;
 type KeepAliveFn = ThreadsafeFunction<(), (), (), Status, false, false>;
+type EventsFn = ThreadsafeFunction<(), (), FnArgs<(Vec<JsAppEvent>,)>, Status, false, true>;
 
-/// Delivers reactor errors to JS without holding the event loop.
-struct JsSink(ErrorFn);
+/// Delivers reactor errors and event batches to JS without holding the event loop.
+struct JsSink {
+    errors: ErrorFn,
+    events: Option<EventsFn>,
+}
 
 impl Sink for JsSink {
     fn error(&self, err: SubwireError) {
-        self.0.call(err, ThreadsafeFunctionCallMode::NonBlocking);
+        self.errors
+            .call(err, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+
+    fn events_ready(&self) {
+        if let Some(f) = &self.events {
+            f.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
     }
 }
 
@@ -154,6 +259,7 @@ impl NativeServer {
     pub fn listen(
         options: ListenOptions,
         on_error: Function<(String, String), ()>,
+        on_events: Option<Function<Vec<JsAppEvent>, ()>>,
     ) -> Result<NativeServer> {
         let config = config_from(options)?;
         let errors: ErrorFn = on_error
@@ -169,7 +275,23 @@ impl NativeServer {
             .build_threadsafe_function::<()>()
             .weak::<false>()
             .build_callback(|_| Ok(()))?;
-        let server = Server::start(config, Box::new(JsSink(errors))).map_err(js_err)?;
+        let batch = Arc::new(Batch::default());
+        let events = match on_events {
+            Some(f) => {
+                let drain = batch.clone();
+                Some(
+                    f.build_threadsafe_function::<()>()
+                        .weak::<true>()
+                        .build_callback(move |_| {
+                            let events = drain.take().into_iter().map(js_event).collect();
+                            Ok(FnArgs::from((events,)))
+                        })?,
+                )
+            }
+            None => None,
+        };
+        let sink = JsSink { errors, events };
+        let server = Server::start(config, Box::new(sink), batch).map_err(js_err)?;
         Ok(NativeServer {
             server: Some(server),
             keep_alive: Some(keep_alive),
@@ -215,6 +337,63 @@ impl NativeServer {
         }
         self.running()?.broadcast(op, Bytes::copy_from_slice(data));
         Ok(())
+    }
+
+    /// GraphQL mode: accept a connection's `connection_init` (payload: a JSON object).
+    #[napi]
+    pub fn accept(&self, conn: f64, payload: Option<String>) -> Result<bool> {
+        self.op(conn, SessionOp::AcceptInit(payload))
+    }
+
+    /// GraphQL mode: refuse a connection's `connection_init`.
+    #[napi]
+    pub fn reject(&self, conn: f64, message: String) -> Result<bool> {
+        self.op(conn, SessionOp::RejectInit(message))
+    }
+
+    /// GraphQL mode: one result (JSON bytes, framed as given) for operation `id`.
+    #[napi]
+    pub fn next(&self, conn: f64, id: String, payload: &[u8]) -> Result<bool> {
+        self.op(conn, SessionOp::Next(id, Bytes::copy_from_slice(payload)))
+    }
+
+    /// GraphQL mode: operation `id` failed with these GraphQL errors (a JSON array).
+    #[napi]
+    pub fn error(&self, conn: f64, id: String, errors: &[u8]) -> Result<bool> {
+        self.op(conn, SessionOp::Error(id, Bytes::copy_from_slice(errors)))
+    }
+
+    /// GraphQL mode: operation `id` is complete.
+    #[napi]
+    pub fn complete(&self, conn: f64, id: String) -> Result<bool> {
+        self.op(conn, SessionOp::Complete(id))
+    }
+
+    /// GraphQL mode: a hook failed; the connection closes with 4500 and this message.
+    #[napi]
+    pub fn internal_error(&self, conn: f64, message: String) -> Result<bool> {
+        self.op(conn, SessionOp::InternalError(message))
+    }
+
+    /// GraphQL mode: close one connection with a code and reason.
+    #[napi]
+    pub fn close_connection(&self, conn: f64, code: u32, reason: String) -> Result<bool> {
+        let code = u16::try_from(code)
+            .ok()
+            .filter(|c| *c == 1000 || (3000..5000).contains(c))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "close code {code} is not allowed: use 1000 or 3000-4999"
+                ))
+            })?;
+        self.op(conn, SessionOp::Close(code, reason))
+    }
+
+    fn op(&self, conn: f64, op: SessionOp) -> Result<bool> {
+        if !(conn >= 0.0 && conn.fract() == 0.0 && conn < 9007199254740992.0) {
+            return Err(invalid(format!("{conn} is not a connection id")));
+        }
+        Ok(self.running()?.session(ConnId(conn as u64), op))
     }
 
     /// Closes every connection (1001) and ends the reactor threads; resolves when done.

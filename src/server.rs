@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::config::Config;
 use crate::error::{Code, SubwireError};
 use crate::frame::OpCode;
@@ -31,11 +32,16 @@ fn io_err(what: &str, e: std::io::Error) -> SubwireError {
 
 impl Server {
     /// Binds and starts `config.reactors` reactor threads.
-    pub fn start(mut config: Config, sink: Box<dyn Sink>) -> Result<Server, SubwireError> {
+    /// `events` is where app events wait for the embedder to drain them.
+    pub fn start(
+        mut config: Config,
+        sink: Box<dyn Sink>,
+        events: Arc<Batch>,
+    ) -> Result<Server, SubwireError> {
         config.reactors = config.reactors.clamp(1, 64);
         let count = config.reactors;
         let (listeners, local_addr) = listener::bind(&config, count)?;
-        let shared = Arc::new(Shared::new(config, sink));
+        let shared = Arc::new(Shared::new(config, sink, events));
         let mut handles = Vec::with_capacity(count);
         let mut reactors = Vec::with_capacity(count);
         for (id, l) in listeners.into_iter().enumerate() {
@@ -100,6 +106,11 @@ impl Server {
             opcode,
             payload: payload.clone(),
         });
+    }
+
+    /// Hands the app's answer to the reactor that owns `conn`; false if it has gone.
+    pub fn session(&self, conn: ConnId, op: SessionOp) -> bool {
+        self.shared.send_to(conn, op)
     }
 
     /// Asks every reactor to stop; returns at once. Safe to call twice.

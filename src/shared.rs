@@ -9,6 +9,7 @@ use crossbeam_channel::Sender;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
+use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::config::Config;
 use crate::error::SubwireError;
 use crate::frame::OpCode;
@@ -17,6 +18,9 @@ use crate::frame::OpCode;
 /// ThreadsafeFunction, and by tests with a collector.
 pub trait Sink: Send + Sync {
     fn error(&self, err: SubwireError);
+    /// App events were published into an empty batch: schedule one drain of
+    /// [`Shared::events`] on the JS thread.
+    fn events_ready(&self) {}
 }
 
 /// Messages to a reactor from other threads, delivered through its inbox and waker.
@@ -25,6 +29,8 @@ pub enum Command {
     Broadcast { opcode: OpCode, payload: Bytes },
     /// Stop accepting, close open connections with 1001, exit when all are gone.
     Shutdown,
+    /// The app's answer for one connection's session.
+    Session { conn: ConnId, op: SessionOp },
 }
 
 /// A reactor's inbox: a channel plus the waker that interrupts its poll.
@@ -94,10 +100,12 @@ pub struct Shared {
     pub counters: Box<[Counters]>,
     /// Every reactor's inbox, set once they all exist.
     pub handles: OnceLock<Vec<Handle>>,
+    /// App events waiting for JS (shared with the embedder's drain).
+    pub events: Arc<Batch>,
 }
 
 impl Shared {
-    pub fn new(config: Config, sink: Box<dyn Sink>) -> Shared {
+    pub fn new(config: Config, sink: Box<dyn Sink>, events: Arc<Batch>) -> Shared {
         let counters = (0..config.reactors).map(|_| Counters::default()).collect();
         Shared {
             config,
@@ -106,6 +114,7 @@ impl Shared {
             stopping: AtomicBool::new(false),
             counters,
             handles: OnceLock::new(),
+            events,
         }
     }
 
@@ -126,6 +135,12 @@ impl Shared {
             s.panics += c.panics.load(Relaxed);
         }
         s
+    }
+
+    /// Sends a command to the reactor that owns `conn`; false if there is none.
+    pub fn send_to(&self, conn: ConnId, op: SessionOp) -> bool {
+        let handle = self.handles.get().and_then(|h| h.get(conn.reactor()));
+        handle.is_some_and(|h| h.send(Command::Session { conn, op }))
     }
 
     /// Sends a command to every reactor.

@@ -81,7 +81,8 @@ impl Reactor {
             self.report(Code::Io, format!("cannot register a connection: {e}"));
             return;
         }
-        entry.insert(Conn::new(sock, over_limit));
+        let gen = self.timers.fresh_gen();
+        entry.insert(Conn::new(sock, over_limit, gen));
         self.arm(key, self.shared.config.handshake_timeout);
     }
 

@@ -11,6 +11,7 @@
 
 mod accept;
 mod read;
+mod session;
 mod write;
 
 use crossbeam_channel::Receiver;
@@ -22,6 +23,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::bridge::AppEvent;
 use crate::conn::{Conn, State};
 use crate::error::{Code, SubwireError};
 use crate::frame::close;
@@ -49,6 +51,10 @@ pub struct Reactor {
     scratch: Vec<u8>,
     /// Actions decoded from the current read, applied after the reader lets go of the bytes.
     actions: Vec<read::Action>,
+    /// Outputs of the current session call.
+    collect: session::Collect,
+    /// App events of this turn, handed to the JS batch at its end.
+    pending_events: Vec<AppEvent>,
     /// Connections whose queue gained frames this turn; flushed at the end of it.
     dirty: Vec<usize>,
     /// Connections that still had bytes to read when their budget ran out.
@@ -80,6 +86,8 @@ impl Reactor {
             pool: Pool::new(4096, 256),
             scratch: vec![0u8; SCRATCH],
             actions: Vec::new(),
+            collect: session::Collect::default(),
+            pending_events: Vec::new(),
             dirty: Vec::new(),
             again: Vec::new(),
             accept_ready: true,
@@ -130,11 +138,13 @@ impl Reactor {
             self.retry_reads();
             self.fire_timers();
             self.flush_dirty();
+            self.publish_events();
             if self.stopping && self.conns.is_empty() {
                 break;
             }
         }
         self.close_all_now();
+        self.publish_events();
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
@@ -188,6 +198,10 @@ impl Reactor {
                     }
                 }
                 Command::Shutdown => self.begin_shutdown(),
+                Command::Session { conn, op } => {
+                    let key = conn.key();
+                    self.guarded(key, |me| me.session_op(conn, op));
+                }
             }
         }
     }
@@ -204,7 +218,10 @@ impl Reactor {
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
             match self.conns[key].state {
-                State::Open => self.fail(key, close::GOING_AWAY, "server shutting down"),
+                State::Open if !self.conns[key].session.is_closed() => {
+                    self.with_session(key, |s, out| s.close(close::GOING_AWAY, "Going away", out))
+                }
+                State::Open => self.close_frame(key, close::GOING_AWAY, "server shutting down"),
                 State::Closing | State::Closed => {}
                 State::Handshake { .. } | State::Rejected => self.drop_conn(key),
             }
@@ -232,16 +249,26 @@ impl Reactor {
             if conn.timer_gen != gen {
                 continue;
             }
-            // Handshake too slow, or the peer never finished a close: drop it either way.
-            self.drop_conn(key);
+            if conn.state == State::Open {
+                // The session's deadline (init timeout, keep-alive).
+                self.guarded(key, |me| me.session_timeout(key, now));
+            } else {
+                // Handshake too slow, or the peer never finished a close: drop it.
+                self.drop_conn(key);
+            }
         }
     }
 
     /// Arms the connection's single deadline, replacing any earlier one.
     pub(crate) fn arm(&mut self, key: usize, after: Duration) {
-        let gen = self.timers.arm(Instant::now() + after, key);
+        self.arm_at(key, Instant::now() + after);
+    }
+
+    pub(crate) fn arm_at(&mut self, key: usize, at: Instant) {
+        let gen = self.timers.arm(at, key);
         if let Some(c) = self.conns.get_mut(key) {
             c.timer_gen = gen;
+            c.deadline = Some(at);
         }
     }
 
@@ -253,6 +280,7 @@ impl Reactor {
 
     /// Closes the socket now and returns the connection's buffers to the pool.
     pub(crate) fn drop_conn(&mut self, key: usize) {
+        self.notify_closed(key, 1006, "");
         let Some(mut conn) = self.conns.try_remove(key) else {
             return;
         };

@@ -7,6 +7,7 @@
 use bytes::Bytes;
 use std::io::{self, Read};
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
 
 use super::{Reactor, READ_BUDGET};
 use crate::config::Mode;
@@ -14,6 +15,7 @@ use crate::conn::{ConnInfo, State};
 use crate::frame::{close, OpCode};
 use crate::message::Message;
 use crate::outq::Frame;
+use crate::protocol::Session;
 use crate::shared::{Command, Counters};
 use crate::upgrade::{self, Policy, Reject};
 
@@ -120,7 +122,7 @@ impl Reactor {
             Ok(Some(up)) => {
                 let mut resp = [0u8; 256];
                 let n = upgrade::write_accept(&up, &mut resp);
-                if !cfg.headers.is_empty() {
+                if !cfg.headers.is_empty() || cfg.mode == Mode::GraphQL {
                     let headers = (cfg.headers.iter().enumerate())
                         .filter_map(|(i, name)| up.header(name).map(|v| (i, Box::from(v))))
                         .collect();
@@ -141,6 +143,17 @@ impl Reactor {
         if !self.conns.contains(key) {
             return (data.len(), 0);
         }
+        if cfg.mode == Mode::GraphQL {
+            let protocol = self.conns[key].info.as_ref().and_then(|i| i.protocol);
+            let settings = cfg.session;
+            let now = Instant::now();
+            self.with_session(key, |s, out| {
+                *s = Session::open(protocol, &settings, now, out)
+            });
+            if self.conns.get(key).is_none_or(|c| c.state != State::Open) {
+                return (data.len(), 0);
+            }
+        }
         let (used, need) = self.frames(key, &mut data[header_len..]);
         (header_len + used, need)
     }
@@ -148,14 +161,30 @@ impl Reactor {
     /// Decodes frames and applies what they ask for.
     fn frames(&mut self, key: usize, data: &mut [u8]) -> (usize, usize) {
         let max_payload = self.shared.config.max_payload;
+        let graphql = self.shared.config.mode == Mode::GraphQL;
+        let now = Instant::now();
         let conn = &mut self.conns[key];
         let closing = conn.state == State::Closing;
         let actions = &mut self.actions;
+        let session = &mut conn.session;
+        let collect = &mut self.collect;
         let mut count = 0u64;
         let result = conn.reader.feed(data, max_payload, &mut |m| {
             count += 1;
             match m {
                 Message::Text(_) | Message::Binary(_) | Message::Ping(_) if closing => {}
+                Message::Text(s) if graphql => {
+                    session.on_text(s, now, collect);
+                    // Once the session closed, the rest of the input is not read.
+                    return !session.is_closed();
+                }
+                Message::Binary(b) if graphql => {
+                    match std::str::from_utf8(b) {
+                        Ok(s) => session.on_text(s, now, collect),
+                        Err(_) => session.close(4400, "Invalid message received", collect),
+                    }
+                    return !session.is_closed();
+                }
                 Message::Text(s) => actions.push(Action::Data(
                     OpCode::Text,
                     Bytes::copy_from_slice(s.as_bytes()),
@@ -173,6 +202,9 @@ impl Reactor {
             true
         });
         Counters::add(&self.counters().messages_in, count);
+        if graphql {
+            self.apply_session(key);
+        }
         self.apply(key);
         match result {
             Ok(p) => (p.consumed, p.need),
@@ -205,7 +237,8 @@ impl Reactor {
                     panic!("fault injection: panic_on matched")
                 }
                 Action::Data(opcode, payload) => match self.shared.config.mode {
-                    Mode::Echo => self.send(key, Frame::ws(opcode, payload)),
+                    // (GraphQL sessions take their text before it becomes an action.)
+                    Mode::Echo | Mode::GraphQL => self.send(key, Frame::ws(opcode, payload)),
                     Mode::Broadcast => self.shared.broadcast(|| Command::Broadcast {
                         opcode,
                         payload: payload.clone(),
@@ -222,6 +255,7 @@ impl Reactor {
     fn on_peer_close(&mut self, key: usize, code: Option<u16>) {
         match self.conns[key].state {
             State::Open => {
+                self.notify_closed(key, code.unwrap_or(1005), "");
                 self.conns[key].state = State::Closed;
                 let reply = match code {
                     Some(c) => Bytes::copy_from_slice(&c.to_be_bytes()),

@@ -126,8 +126,14 @@ impl Reactor {
         }
     }
 
-    /// Starts the closing handshake with `code`; a connection not yet upgraded just closes.
+    /// The transport failed (a bad frame): the session hears it, then the close starts.
     pub(crate) fn fail(&mut self, key: usize, code: u16, reason: &str) {
+        self.notify_closed(key, code, reason);
+        self.close_frame(key, code, reason);
+    }
+
+    /// Starts the closing handshake with `code`; a connection not yet upgraded just closes.
+    pub(crate) fn close_frame(&mut self, key: usize, code: u16, reason: &str) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };

@@ -1,0 +1,197 @@
+//! Driving a connection's GraphQL session: feeding it, applying what it asks, timing it.
+//!
+//! A session call writes into the reactor's [`Collect`] (frames, app events, a close);
+//! [`Reactor::apply_session`] then queues the frames, tags the events with the connection's
+//! id for the JS batch, starts the close, and re-arms the connection's one deadline from
+//! `Session::next_deadline`. Events reach JS once per turn ([`Reactor::publish_events`]).
+
+use bytes::Bytes;
+use std::time::Instant;
+
+use super::Reactor;
+use crate::bridge::{AppEvent, ConnId, EventKind, SessionOp};
+use crate::conn::State;
+use crate::frame::OpCode;
+use crate::outq::Frame;
+use crate::protocol::{self, Outgoing};
+
+/// Collects one session call's outputs (reused; allocation-free once warm).
+#[derive(Default)]
+pub(crate) struct Collect {
+    frames: Vec<Bytes>,
+    events: Vec<EventKind>,
+    close: Option<(u16, String)>,
+}
+
+impl protocol::Sink for Collect {
+    fn send(&mut self, msg: Outgoing<'_>) {
+        let bytes = match msg.as_static() {
+            Some(s) => Bytes::from_static(s.as_bytes()),
+            None => {
+                let mut buf = Vec::new();
+                msg.encode(&mut buf);
+                Bytes::from(buf)
+            }
+        };
+        self.frames.push(bytes);
+    }
+
+    fn app(&mut self, event: protocol::AppEvent<'_>) {
+        let kind = match event {
+            protocol::AppEvent::Init { payload } => EventKind::Init {
+                payload: payload.map(|p| p.get().to_owned()),
+                url: String::new(),
+                headers: Vec::new(),
+                protocol: "",
+            },
+            protocol::AppEvent::Subscribe { id, payload } => EventKind::Subscribe {
+                id: id.to_owned(),
+                payload: payload.get().to_owned(),
+            },
+            protocol::AppEvent::Complete { id } => EventKind::Complete { id: id.to_owned() },
+            protocol::AppEvent::Closed {
+                code,
+                reason,
+                acknowledged,
+            } => EventKind::Closed {
+                code,
+                reason: reason.to_owned(),
+                acknowledged,
+            },
+        };
+        self.events.push(kind);
+    }
+
+    fn close(&mut self, code: u16, reason: &str) {
+        self.close = Some((code, reason.to_owned()));
+    }
+}
+
+impl Reactor {
+    pub(crate) fn conn_id(&self, key: usize) -> Option<ConnId> {
+        self.conns
+            .get(key)
+            .map(|c| ConnId::new(self.id, key, c.gen))
+    }
+
+    /// Runs `f` on the connection's session with the collector, then applies the outputs.
+    pub(crate) fn with_session(
+        &mut self,
+        key: usize,
+        f: impl FnOnce(&mut protocol::Session, &mut Collect),
+    ) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        f(&mut conn.session, &mut self.collect);
+        self.apply_session(key);
+    }
+
+    /// Queues what the last session call produced, for connection `key`.
+    pub(crate) fn apply_session(&mut self, key: usize) {
+        let mut out = std::mem::take(&mut self.collect);
+        let id = self.conn_id(key);
+        for frame in out.frames.drain(..) {
+            self.send(key, Frame::ws(OpCode::Text, frame));
+        }
+        for mut kind in out.events.drain(..) {
+            let Some(conn) = id else { break };
+            if let EventKind::Init {
+                url,
+                headers,
+                protocol,
+                ..
+            } = &mut kind
+            {
+                // The request details travel with the first init, then the connection
+                // stops holding them.
+                if let Some(info) = self.conns.get_mut(key).and_then(|c| c.info.take()) {
+                    *url = info.url.into();
+                    *protocol = info.protocol.unwrap_or("");
+                    *headers = info
+                        .headers
+                        .into_iter()
+                        .map(|(i, v)| {
+                            let name = self.shared.config.headers[i].clone();
+                            (name, String::from_utf8_lossy(&v).into_owned())
+                        })
+                        .collect();
+                }
+            }
+            self.pending_events.push(AppEvent { conn, kind });
+        }
+        if let Some((code, reason)) = out.close.take() {
+            self.close_frame(key, code, &reason);
+        }
+        self.collect = out;
+        self.rearm_session(key);
+    }
+
+    /// Keeps the connection's one deadline in step with its session's.
+    fn rearm_session(&mut self, key: usize) {
+        let Some(conn) = self.conns.get(key) else {
+            return;
+        };
+        if conn.state != State::Open {
+            return;
+        }
+        let want = conn.session.next_deadline();
+        let armed = if conn.timer_gen != 0 {
+            conn.deadline
+        } else {
+            None
+        };
+        if want != armed {
+            match want {
+                Some(at) => self.arm_at(key, at),
+                None => self.disarm(key),
+            }
+        }
+    }
+
+    /// The socket ended without the session closing it: the app hears `Closed` once.
+    pub(crate) fn notify_closed(&mut self, key: usize, code: u16, reason: &str) {
+        match self.conns.get(key) {
+            Some(c) if !c.session.is_closed() => {}
+            _ => return,
+        }
+        self.with_session(key, |s, out| s.transport_closed(code, reason, out));
+    }
+
+    /// A deadline of an open connection passed: the session acts on it.
+    pub(crate) fn session_timeout(&mut self, key: usize, now: Instant) {
+        self.with_session(key, |s, out| s.on_timeout(now, out));
+    }
+
+    /// JS answered for a connection (ignored when it has gone, or its slot was reused).
+    pub(crate) fn session_op(&mut self, conn: ConnId, op: SessionOp) {
+        let key = conn.key();
+        match self.conns.get(key) {
+            Some(c) if conn.matches_gen(c.gen) && c.state == State::Open => {}
+            _ => return,
+        }
+        let now = Instant::now();
+        self.with_session(key, |s, out| match op {
+            SessionOp::AcceptInit(payload) => s.accept_init(payload.as_deref(), now, out),
+            SessionOp::RejectInit(message) => s.reject_init(&message, out),
+            SessionOp::Next(id, payload) => {
+                s.next(&id, &payload, out);
+            }
+            SessionOp::Error(id, errors) => {
+                s.error(&id, &errors, out);
+            }
+            SessionOp::Complete(id) => {
+                s.complete(&id, out);
+            }
+            SessionOp::InternalError(message) => s.internal_error(&message, out),
+            SessionOp::Close(code, reason) => s.close(code, &reason, out),
+        });
+    }
+
+    /// Hands this turn's app events to the JS batch; wakes JS once per empty batch.
+    pub(crate) fn publish_events(&mut self) {
+        if self.shared.events.publish(&mut self.pending_events) {
+            self.shared.sink.events_ready();
+        }
+    }
+}
