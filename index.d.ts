@@ -21,7 +21,11 @@ export interface ListenOptions {
   onEvents?: (events: SessionEvent[]) => void;
   /** mode `graphql`: milliseconds to wait for `connection_init` before closing 4408; 0 waits forever. Default 3000. */
   connectionInitWaitTimeout?: number;
-  /** mode `graphql`: keep-alive interval in milliseconds (legacy `ka` messages); 0 turns it off. Default 12000. */
+  /**
+   * mode `graphql`: keep-alive interval in milliseconds; 0 turns it off. Default 12000.
+   * Every interval each connection gets a WebSocket ping (and legacy clients a `ka`); one that
+   * has not answered the previous ping is dropped, so half-open sockets do not pile up.
+   */
   keepAlive?: number;
   /** `reuseport` (default): a listening socket per reactor; `shared`: one socket polled by all. */
   listener?: 'reuseport' | 'shared';

@@ -182,3 +182,31 @@ test('events from many connections arrive in batches, and dispose tells JS every
   assert.deepEqual([...new Set(clients.map((c) => c.closed.code))], [1001]);
   assert.equal(new Set(events.filter((e) => e.type === 'closed').map((e) => e.conn)).size, 200, 'one closed event per connection');
 });
+
+test('keep-alive: pings every interval; a peer that never pongs is dropped, one that does stays', async (t) => {
+  const { connect, upgradeRequest } = require('./helpers');
+  const { s, events, url } = server({ keepAlive: 100, connectionInitWaitTimeout: 0, path: '/' });
+  t.after(() => s.dispose());
+  const port = s.address().port;
+  // A well-behaved client: ws answers pings by itself.
+  const good = client(url.replace('/graphql?v=1', '/'), 'graphql-transport-ws');
+  let pings = 0;
+  good.ws.on('ping', () => (pings += 1));
+  await good.opened;
+  // A silent one: upgraded, then never answers anything.
+  const mute = await connect(port);
+  mute.write(upgradeRequest({ headers: { 'Sec-WebSocket-Protocol': 'graphql-transport-ws' } }));
+  assert.equal((await mute.response()).status, 101);
+  const ping = await mute.frame(1000);
+  assert.equal(ping.opcode, 9, 'the server pings');
+  const started = Date.now();
+  await mute.waitEnd(2000);
+  const took = Date.now() - started;
+  assert.ok(took < 1000, `a silent peer is dropped within about two intervals (${took} ms)`);
+  await eventually(() => events.some((e) => e.type === 'closed' && e.code === 1006), 2000, 'its closed event');
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(good.closed, null, 'the client that answers pings is still connected');
+  assert.ok(pings >= 3, `it was pinged ${pings} times`);
+  good.ws.terminate();
+  mute.destroy();
+});

@@ -53,6 +53,9 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Picks the subprotocol from what the client offered (the protocol layer sets this).
     pub select_protocol: fn(&crate::upgrade::Offered<'_>) -> Option<&'static str>,
+    /// Ping every open connection this often; one that has not answered the previous ping
+    /// by the next sweep is dropped, so half-open sockets never pile up. `None`: off.
+    pub ping_interval: Option<Duration>,
     /// Protocol timings for GraphQL sessions (init timeout, legacy `ka`).
     pub session: crate::protocol::Settings,
     /// Fault injection for tests: a text message equal to this makes the reactor panic while
@@ -80,6 +83,7 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(5),
             select_protocol: |_| None,
+            ping_interval: None,
             session: crate::protocol::Settings::default(),
             panic_on: None,
             accept_batch: 128,

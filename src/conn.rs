@@ -43,6 +43,8 @@ pub struct Conn {
     pub state: State,
     /// Counted in the server's connection total (false for a 503-bound handshake).
     pub counted: bool,
+    /// A keep-alive ping went out and no pong has come back yet.
+    pub awaiting_pong: bool,
     /// Generation of this connection's live deadline in the reactor's timer heap (0: none).
     pub timer_gen: u32,
     /// Tells this connection from earlier ones in the same slab slot (part of its JS id).
@@ -66,6 +68,7 @@ impl Conn {
             sock,
             state: State::Handshake { over_limit },
             counted: !over_limit,
+            awaiting_pong: false,
             timer_gen: 0,
             gen,
             deadline: None,

@@ -215,6 +215,8 @@ fn config_from(o: ListenOptions) -> Result<Config> {
         } else {
             d.select_protocol
         },
+        ping_interval: optional_ms(o.keep_alive, d.session.keep_alive)
+            .filter(|_| mode == Mode::GraphQL),
         session: crate::protocol::Settings {
             init_timeout: optional_ms(o.connection_init_wait_timeout, d.session.init_timeout),
             keep_alive: optional_ms(o.keep_alive, d.session.keep_alive),

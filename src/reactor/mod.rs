@@ -10,6 +10,7 @@
 //! `read` (handshake and frames), `write` (queues, flushing, closing).
 
 mod accept;
+mod keepalive;
 mod read;
 mod session;
 mod write;
@@ -64,6 +65,8 @@ pub struct Reactor {
     /// Accepting paused after EMFILE/ENFILE until then.
     accept_paused_until: Option<Instant>,
     emfile_reported: bool,
+    /// When the next keep-alive sweep is due (None: keep-alive off).
+    next_sweep: Option<Instant>,
     stopping: bool,
 }
 
@@ -93,6 +96,7 @@ impl Reactor {
             accept_ready: true,
             accept_paused_until: None,
             emfile_reported: false,
+            next_sweep: None,
             stopping: false,
         }
     }
@@ -104,6 +108,7 @@ impl Reactor {
     /// Runs until shutdown completes. Never panics out: the caller is the thread's body.
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
+        self.next_sweep = self.shared.config.ping_interval.map(|d| Instant::now() + d);
         loop {
             let timeout = self.poll_timeout();
             if let Err(e) = self.poll.poll(&mut events, timeout) {
@@ -137,6 +142,7 @@ impl Reactor {
             self.accept_batch();
             self.retry_reads();
             self.fire_timers();
+            self.keepalive_sweep();
             self.flush_dirty();
             self.publish_events();
             if self.stopping && self.conns.is_empty() {
@@ -153,7 +159,10 @@ impl Reactor {
             return Some(Duration::ZERO);
         }
         let mut t = self.timers.timeout(now);
-        if let Some(at) = self.accept_paused_until {
+        for at in [self.accept_paused_until, self.next_sweep]
+            .into_iter()
+            .flatten()
+        {
             let d = at.saturating_duration_since(now);
             t = Some(t.map_or(d, |t| t.min(d)));
         }

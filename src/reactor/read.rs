@@ -169,6 +169,7 @@ impl Reactor {
         let session = &mut conn.session;
         let collect = &mut self.collect;
         let mut count = 0u64;
+        let mut conn_alive = false;
         let result = conn.reader.feed(data, max_payload, &mut |m| {
             count += 1;
             match m {
@@ -193,7 +194,7 @@ impl Reactor {
                     actions.push(Action::Data(OpCode::Binary, Bytes::copy_from_slice(b)))
                 }
                 Message::Ping(p) => actions.push(Action::Pong(Bytes::copy_from_slice(p))),
-                Message::Pong(_) => {}
+                Message::Pong(_) => conn_alive = true,
                 Message::Close(code, _) => {
                     actions.push(Action::PeerClose(code));
                     return false;
@@ -202,6 +203,9 @@ impl Reactor {
             true
         });
         Counters::add(&self.counters().messages_in, count);
+        if conn_alive {
+            self.conns[key].awaiting_pong = false;
+        }
         if graphql {
             self.apply_session(key);
         }
