@@ -120,3 +120,12 @@ test('a server whose JS reference is dropped keeps serving after garbage collect
   assert.equal(res.exitCode, 0, res.out);
   assert.match(res.out, /still listening/);
 });
+
+test('while dispose() is pending, calls answer with coded errors or false, never a borrow error', async () => {
+  const server = listen({ port: 0 });
+  const pending = server.dispose();
+  assert.throws(() => server.stats(), { code: 'ERR_SUBWIRE_DISPOSED' });
+  assert.throws(() => server.address(), { code: 'ERR_SUBWIRE_DISPOSED' });
+  assert.throws(() => server.broadcast('x'), { code: 'ERR_SUBWIRE_DISPOSED' });
+  await pending;
+});

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::bridge::{Batch, ConnId, EventKind, SessionOp};
@@ -22,6 +22,11 @@ use crate::error::{Code, SubwireError};
 use crate::frame::OpCode;
 use crate::server::Server;
 use crate::shared::Sink;
+
+/// Locks a mutex that only the JS thread takes; a poisoned one still holds valid data.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 fn js_err(e: SubwireError) -> napi::Error {
     napi::Error::new(Status::GenericFailure, e.to_string())
@@ -250,8 +255,10 @@ impl Sink for JsSink {
 
 #[napi]
 pub struct NativeServer {
-    server: Option<Server>,
-    keep_alive: Option<KeepAliveFn>,
+    // Behind a lock so that `dispose(&self)` takes them out without holding a mutable borrow
+    // of the JS object while its promise is pending (other calls keep working meanwhile).
+    server: Mutex<Option<Server>>,
+    keep_alive: Mutex<Option<KeepAliveFn>>,
 }
 
 #[napi]
@@ -295,15 +302,14 @@ impl NativeServer {
         let sink = JsSink { errors, events };
         let server = Server::start(config, Box::new(sink), batch).map_err(js_err)?;
         Ok(NativeServer {
-            server: Some(server),
-            keep_alive: Some(keep_alive),
+            server: Mutex::new(Some(server)),
+            keep_alive: Mutex::new(Some(keep_alive)),
         })
     }
 
     #[napi]
     pub fn address(&self) -> Result<AddressInfo> {
-        let s = self.running()?;
-        let a = s.local_addr();
+        let a = self.running(|s| s.local_addr())?;
         Ok(AddressInfo {
             address: a.ip().to_string(),
             port: a.port() as u32,
@@ -313,7 +319,7 @@ impl NativeServer {
 
     #[napi]
     pub fn stats(&self) -> Result<ServerStats> {
-        let s = self.running()?.stats();
+        let s = self.running(|s| s.stats())?;
         Ok(ServerStats {
             connections: s.connections as i64,
             open: s.open as i64,
@@ -337,8 +343,7 @@ impl NativeServer {
                 "a text broadcast must be valid UTF-8; pass binary=true for bytes".into(),
             ));
         }
-        self.running()?.broadcast(op, Bytes::copy_from_slice(data));
-        Ok(())
+        self.running(|s| s.broadcast(op, Bytes::copy_from_slice(data)))
     }
 
     /// GraphQL mode: accept a connection's `connection_init` (payload: a JSON object).
@@ -395,26 +400,29 @@ impl NativeServer {
         if !(conn >= 0.0 && conn.fract() == 0.0 && conn < 9007199254740992.0) {
             return Err(invalid(format!("{conn} is not a connection id")));
         }
-        Ok(self.running()?.session(ConnId(conn as u64), op))
+        self.running(|s| s.session(ConnId(conn as u64), op))
     }
 
     /// Closes every connection (1001) and ends the reactor threads; resolves when done.
     #[napi]
-    pub fn dispose(&mut self) -> AsyncTask<Dispose> {
-        let server = self.server.take();
+    pub fn dispose(&self) -> AsyncTask<Dispose> {
+        let server = lock(&self.server).take();
         if let Some(s) = server.as_ref() {
             s.shutdown();
         }
         AsyncTask::new(Dispose {
             server,
-            keep_alive: self.keep_alive.take(),
+            keep_alive: lock(&self.keep_alive).take(),
         })
     }
 
-    fn running(&self) -> Result<&Server> {
-        self.server
+    /// Runs `f` on the server, or fails with `ERR_SUBWIRE_DISPOSED` once dispose() began.
+    fn running<T>(&self, f: impl FnOnce(&Server) -> T) -> Result<T> {
+        let guard = lock(&self.server);
+        let server = guard
             .as_ref()
-            .ok_or_else(|| js_err(SubwireError::new(Code::Disposed, "the server was disposed")))
+            .ok_or_else(|| js_err(SubwireError::new(Code::Disposed, "the server was disposed")))?;
+        Ok(f(server))
     }
 }
 
