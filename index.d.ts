@@ -93,7 +93,8 @@ export declare class TransportServer {
   /** Closes every connection (1001), ends the reactor threads, releases the event loop. */
   dispose(): Promise<void>;
   // Low-level session API (mode `graphql`); each returns false when the connection has gone.
-  accept(conn: number, payload?: Record<string, unknown> | null): boolean;
+  /** `payload`: an object, or the JSON text of one (sent as it is). */
+  accept(conn: number, payload?: Record<string, unknown> | string | null): boolean;
   reject(conn: number, message?: string): boolean;
   /** `result` is sent as JSON: an object is serialized, a string or bytes are sent as they are. */
   next(conn: number, id: string, result: unknown): boolean;
@@ -108,3 +109,149 @@ export declare class TransportServer {
  * `code` set (`ERR_SUBWIRE_ADDR_IN_USE`, `ERR_SUBWIRE_ADDR_NOT_AVAILABLE`, `ERR_SUBWIRE_INVALID_OPTION`, …).
  */
 export declare function listen(options?: ListenOptions): TransportServer;
+
+// ---------------------------------------------------------------------------------------
+// useServer(): graphql-ws v6 compatible GraphQL over WebSocket (lib/use-server.js)
+// ---------------------------------------------------------------------------------------
+
+import type {
+  DocumentNode,
+  ExecutionArgs,
+  ExecutionResult,
+  GraphQLError,
+  GraphQLFormattedError,
+  GraphQLSchema,
+  OperationTypeNode,
+  validate as graphqlValidate,
+} from 'graphql';
+
+/** What a client sends in `subscribe` (legacy: `start`). */
+export interface SubscribePayload {
+  readonly operationName?: string | null;
+  readonly query: string;
+  readonly variables?: Record<string, unknown> | null;
+  readonly extensions?: Record<string, unknown> | null;
+}
+
+/** `ctx.extra` of subwire: the upgrade request's URL and the headers asked for in `headers`. */
+export interface Extra {
+  readonly request: {
+    /** Path and query of the upgrade request, e.g. `/graphql?v=1`. */
+    readonly url: string;
+    /** The headers named in `options.headers` (lower-case names), when the client sent them. */
+    readonly headers: Record<string, string>;
+  };
+  /** Sockets live in Rust: there is no JS socket object. */
+  readonly socket?: undefined;
+}
+
+/** graphql-ws v6's `Context`. Created at `connection_init` (none for idle connections). */
+export interface Context<P extends Record<string, unknown> | undefined = Record<string, unknown> | undefined, E = Extra> {
+  readonly connectionInitReceived: boolean;
+  readonly acknowledged: boolean;
+  readonly connectionParams?: Readonly<P>;
+  /** Operations of the connection: `null` while starting, then the async iterator. */
+  readonly subscriptions: Record<string, AsyncGenerator | AsyncIterable<unknown> | null>;
+  readonly extra: E;
+}
+
+export type GraphQLExecutionContextValue = object | symbol | number | string | boolean | undefined | null;
+export type OperationResult =
+  | Promise<AsyncGenerator<ExecutionResult> | AsyncIterable<ExecutionResult> | ExecutionResult>
+  | AsyncGenerator<ExecutionResult>
+  | AsyncIterable<ExecutionResult>
+  | ExecutionResult;
+type Awaitable<T> = T | Promise<T>;
+
+/** graphql-ws v6's `ServerOptions` (same names, arguments and call order). */
+export interface GraphQLWsServerOptions<P extends Record<string, unknown> | undefined = Record<string, unknown> | undefined, E = Extra> {
+  schema?: GraphQLSchema | ((ctx: Context<P, E>, id: string, payload: SubscribePayload, args: Omit<ExecutionArgs, 'schema'>) => Awaitable<GraphQLSchema>);
+  context?:
+    | GraphQLExecutionContextValue
+    | ((ctx: Context<P, E>, id: string, payload: SubscribePayload, args: ExecutionArgs) => Awaitable<GraphQLExecutionContextValue>);
+  roots?: { [operation in OperationTypeNode]?: Record<string, unknown> };
+  parse?: (source: string) => DocumentNode;
+  validate?: typeof graphqlValidate;
+  execute?: (args: ExecutionArgs) => OperationResult;
+  subscribe?: (args: ExecutionArgs) => OperationResult;
+  /** Milliseconds to wait for `connection_init` (close 4408); 0 or Infinity: forever. Default 3000. */
+  connectionInitWaitTimeout?: number;
+  /** false: reject (4403; legacy `connection_error`); an object: the `connection_ack` payload. */
+  onConnect?: (ctx: Context<P, E>) => Awaitable<Record<string, unknown> | boolean | void>;
+  /** After an acknowledged connection closed (after its iterators were returned). */
+  onDisconnect?: (ctx: Context<P, E>, code?: number, reason?: string) => Awaitable<void>;
+  /** After any connection closed (also those never acknowledged; before init `ctx.extra.request` is undefined). */
+  onClose?: (ctx: Context<P, E>, code?: number, reason?: string) => Awaitable<void>;
+  /** Execution args to use, GraphQLErrors to send as `error`, or nothing to let subwire build the args. */
+  onSubscribe?: (
+    ctx: Context<P, E>,
+    id: string,
+    payload: SubscribePayload,
+  ) => Awaitable<ExecutionArgs | readonly GraphQLError[] | void>;
+  onOperation?: (ctx: Context<P, E>, id: string, payload: SubscribePayload, args: ExecutionArgs, result: OperationResult) => Awaitable<OperationResult | void>;
+  onError?: (ctx: Context<P, E>, id: string, payload: SubscribePayload, errors: readonly GraphQLError[]) => Awaitable<readonly GraphQLFormattedError[] | void>;
+  onNext?: (ctx: Context<P, E>, id: string, payload: SubscribePayload, args: ExecutionArgs, result: ExecutionResult) => Awaitable<ExecutionResult | void>;
+  onComplete?: (ctx: Context<P, E>, id: string, payload: SubscribePayload) => Awaitable<void>;
+  /** Reviver for the JSON of `connection_init` and `subscribe` payloads (the payload is the root value). */
+  jsonMessageReviver?: (this: any, key: string, value: any) => any;
+  /** Replacer for the JSON subwire sends (`next`/`error` payloads, the ack payload). */
+  jsonMessageReplacer?: (this: any, key: string, value: any) => any;
+  /** Send 'Internal server error' instead of a hook's error message in 4500 closes. Default: NODE_ENV === 'production'. */
+  isProd?: boolean;
+}
+
+/** subwire's own options beside graphql-ws's, with safe defaults. */
+export interface SubwireOptions
+  extends Pick<
+    ListenOptions,
+    'reactors' | 'listener' | 'maxConnections' | 'maxPayload' | 'maxHeaderBytes' | 'maxBufferedBytes' | 'allowedOrigins' | 'handshakeTimeout' | 'closeTimeout'
+  > {
+  /** Request headers copied at upgrade into `ctx.extra.request.headers`. Default `['authorization', 'cookie', 'origin', 'user-agent']`. */
+  headers?: string[];
+}
+
+export type ServerOptions<P extends Record<string, unknown> | undefined = Record<string, unknown> | undefined, E = Extra> = GraphQLWsServerOptions<P, E> &
+  SubwireOptions;
+
+/** Where useServer listens: Rust's own listener. */
+export interface ListenTarget {
+  /** TCP port; 0 picks a free one (read it back with `address()`). */
+  port: number;
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Default `/`. */
+  path?: string;
+  server?: undefined;
+}
+/** Attaching to a Node `http.Server`: not implemented yet (throws `ERR_SUBWIRE_NOT_IMPLEMENTED`). */
+export interface AttachTarget {
+  /** A Node `http.Server` (typed structurally so that @types/node stays optional). */
+  server: { on(event: 'upgrade', listener: (...args: any[]) => void): unknown };
+  path?: string;
+}
+export type ServerTarget = ListenTarget | AttachTarget;
+
+export interface ServerStats extends TransportStats {
+  /** GraphQL operations running in JS right now. */
+  subscriptions: number;
+}
+
+export interface Server {
+  address(): AddressInfo;
+  stats(): ServerStats;
+  /** Comes with the trigger hub; throws `ERR_SUBWIRE_NOT_IMPLEMENTED` today. */
+  publish(topic: string, payload: unknown): never;
+  /** Closes every connection (1001), returns every live iterator, runs the close hooks, releases the event loop. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * graphql-ws v6's `useServer`, on a Rust-owned listener: `useServer({ schema }, { port: 4000, path: '/graphql' })`.
+ * Synchronous; a bind failure throws an Error with a `code`. `keepAlive`: WebSocket ping interval in ms
+ * (peers that do not pong within it are dropped; 0 or Infinity: off). Default 12 000.
+ */
+export declare function useServer<P extends Record<string, unknown> | undefined = Record<string, unknown> | undefined>(
+  options: ServerOptions<P, Extra>,
+  target: ServerTarget,
+  keepAlive?: number,
+): Server;

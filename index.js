@@ -4,9 +4,10 @@
  * fan-out in Rust. This file is the public JS API; the native addon lives in native/
  * (built from src/ by `npm install`).
  *
- * Stage of this build: the transport core. `listen()` starts a Rust-owned WebSocket
- * listener (echo or broadcast) with every limit of the final server; the graphql-ws
- * compatible `useServer()` builds on it.
+ * `listen()` starts a Rust-owned WebSocket listener (echo, broadcast, or `graphql`: the
+ * graphql-transport-ws / legacy graphql-ws sessions in Rust, events to JS) with every limit
+ * of the final server; the graphql-ws v6 compatible `useServer()` (lib/use-server.js)
+ * runs GraphQL on top of it.
  * @module subwire
  */
 
@@ -178,9 +179,14 @@ class TransportServer {
   // Low-level session API (mode 'graphql'): answers to the events `onEvents` receives.
   // Each returns false when the connection has gone. useServer() is built on these.
 
-  /** Accepts `connection_init`; `payload` (an object) goes into `connection_ack`. @param {number} conn @param {object} [payload] */
+  /**
+   * Accepts `connection_init`; `payload` goes into `connection_ack`: an object (serialized
+   * here) or the JSON text of one, sent as it is.
+   * @param {number} conn @param {object | string} [payload]
+   */
   accept(conn, payload) {
-    return this._call('accept', conn, payload === undefined || payload === null ? undefined : JSON.stringify(payload));
+    const json = payload === undefined || payload === null ? undefined : typeof payload === 'string' ? payload : JSON.stringify(payload);
+    return this._call('accept', conn, json);
   }
   /** Refuses `connection_init` (4403; legacy: `connection_error`). @param {number} conn @param {string} message */
   reject(conn, message = 'Forbidden') {
@@ -207,6 +213,9 @@ class TransportServer {
     return this._call('closeConnection', conn, code, String(reason));
   }
   _call(method, ...args) {
+    // Once dispose() started every connection is going away (and the native object is
+    // borrowed by the dispose task until it resolves): answers go nowhere.
+    if (this._disposed) return false;
     try {
       return this._inner[method](...args);
     } catch (e) {
@@ -260,4 +269,7 @@ function listen(options = {}) {
   }
 }
 
-module.exports = { listen, TransportServer };
+// The graphql-ws v6 compatible layer (lib/use-server.js) builds on listen().
+const { useServer } = require('./lib/use-server.js');
+
+module.exports = { listen, useServer, TransportServer };

@@ -1,0 +1,442 @@
+'use strict';
+/**
+ * subwire's graphql-ws v6 compatible `useServer()`: the GraphQL layer in JS on top of the
+ * Rust sessions of `listen({ mode: 'graphql' })`.
+ *
+ * Rust owns the sockets and the protocol state machines (graphql-transport-ws and legacy
+ * graphql-ws): subprotocol choice, close codes 4400/4401/4406/4408/4409/4429, ping/pong,
+ * `ka`, message framing. This file receives the sessions' events in batches (`init`,
+ * `subscribe`, `complete`, `closed`) and runs graphql-ws v6's `ServerOptions` over them with
+ * the same names, arguments and call order as graphql-ws's `makeServer` (src/server.ts):
+ *
+ * - init: ctx.connectionInitReceived, connectionParams → onConnect(ctx) → false: reject
+ *   (4403), an object: the ack payload; ctx.acknowledged → ack.
+ * - subscribe: onSubscribe(ctx, id, payload) → execution args | GraphQLError[] (→ `error`)
+ *   | void (parse → schema(ctx, id, payload, args) → validate; errors → `error`) →
+ *   getOperationAST → roots / context(ctx, id, payload, args) → subscribe() or execute() →
+ *   onOperation(ctx, id, payload, args, result) → for each result onNext(…) → `next`; a
+ *   thrown iteration error → onError(ctx, id, payload, errors) → `error`; at the end
+ *   onComplete(ctx, id, payload) and `complete` (only if the client did not complete first).
+ * - complete (client): the operation's iterator's `return()`; its loop then ends and calls
+ *   onComplete, as in graphql-ws.
+ * - closed: `return()` on every live iterator of the connection, onDisconnect(ctx, code,
+ *   reason) if acknowledged, then onClose(ctx, code, reason).
+ *
+ * A hook that throws during init or subscribe closes the connection with 4500 (the message
+ * outside production, 'Internal server error' in production), as graphql-ws on ws does; a
+ * hook that throws in the close path is logged. Nothing here crashes the process.
+ *
+ * The `ctx` of a connection exists from its `init` event on: an idle upgraded connection
+ * costs no JS object. Connections closed before init get a throw-away ctx only if `onClose`
+ * is set.
+ * @module subwire/lib/use-server
+ */
+
+/** graphql-ws's default for `headers` copied at upgrade into `ctx.extra.request.headers`. */
+const DEFAULT_HEADERS = ['authorization', 'cookie', 'origin', 'user-agent'];
+
+/** subwire limits passed through to `listen()` as they are. */
+const PASSTHROUGH = [
+  'reactors',
+  'listener',
+  'maxConnections',
+  'maxPayload',
+  'maxHeaderBytes',
+  'maxBufferedBytes',
+  'allowedOrigins',
+  'handshakeTimeout',
+  'closeTimeout',
+];
+
+const INTERNAL = 'Internal server error';
+/** How long dispose() waits for the close path (iterators' return(), onDisconnect, onClose). */
+const DISPOSE_HOOKS_WAIT = 5000;
+
+/** @param {string} code @param {string} message @param {Function} [Ctor] */
+function codedError(code, message, Ctor = Error) {
+  const err = new /** @type {any} */ (Ctor)(message);
+  err.code = code;
+  return err;
+}
+
+/** @param {unknown} v @returns {v is Record<string, unknown>} */
+function isObject(v) {
+  return typeof v === 'object' && v !== null;
+}
+
+/** @param {unknown} v */
+function isAsyncIterable(v) {
+  return typeof Object(v)[Symbol.asyncIterator] === 'function';
+}
+
+/** @param {unknown} v @returns {v is AsyncGenerator} */
+function isAsyncGenerator(v) {
+  return isObject(v) && typeof Object(v)[Symbol.asyncIterator] === 'function' && typeof v.return === 'function';
+}
+
+/** graphql-ws's limitCloseReason: a reason over the 123-byte limit is replaced. @param {string} reason */
+function limitCloseReason(reason, whenTooLong = INTERNAL) {
+  return Buffer.byteLength(reason) > 123 ? whenTooLong : reason;
+}
+
+/** milliseconds where 0, negative, Infinity or NaN mean "off" (as graphql-ws). @param {string} name @param {unknown} v @param {number} dflt */
+function msOption(name, v, dflt) {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number') {
+    throw codedError('ERR_SUBWIRE_INVALID_OPTION', `${name} must be a number of milliseconds (0 or Infinity: off), got ${String(v)}`, TypeError);
+  }
+  return v > 0 && Number.isFinite(v) ? Math.min(Math.round(v), 0xffff_ffff) : 0;
+}
+
+/**
+ * Starts a graphql-ws v6 compatible server on a Rust-owned listener.
+ * @param {import('../index').ServerOptions} options graphql-ws `ServerOptions` plus subwire's limits
+ * @param {import('../index').ServerTarget} target `{ port, host?, path? }`
+ * @param {number} [keepAlive] WebSocket ping interval in ms (0 or Infinity: off)
+ * @returns {import('../index').Server}
+ */
+function useServer(options, target, keepAlive = 12_000) {
+  if (!isObject(options)) throw codedError('ERR_SUBWIRE_INVALID_OPTION', 'useServer(options, target): options must be an object', TypeError);
+  if (!isObject(target)) {
+    throw codedError('ERR_SUBWIRE_INVALID_OPTION', 'useServer(options, target): target must be an object such as { port: 4000, path: "/graphql" }', TypeError);
+  }
+  if (target.server !== undefined) {
+    throw codedError(
+      'ERR_SUBWIRE_NOT_IMPLEMENTED',
+      'useServer(options, { server }): attaching to an http.Server comes in a later version of subwire; use { port, host?, path? } to let subwire listen on its own port',
+    );
+  }
+  const { listen } = require('../index.js');
+  const graphql = require('graphql');
+  const {
+    schema,
+    context,
+    roots,
+    parse,
+    validate,
+    execute,
+    subscribe,
+    onConnect,
+    onDisconnect,
+    onClose,
+    onSubscribe,
+    onOperation,
+    onNext,
+    onError,
+    onComplete,
+    jsonMessageReviver: reviver,
+    jsonMessageReplacer: replacer,
+  } = options;
+  const isProd = typeof options.isProd === 'boolean' ? options.isProd : process.env.NODE_ENV === 'production';
+
+  /** @param {unknown} errors */
+  const areGraphQLErrors = (errors) =>
+    Array.isArray(errors) && errors.length > 0 && errors.every((e) => e instanceof graphql.GraphQLError);
+  /** @param {unknown} err */
+  const toGraphQLError = (err) => {
+    const original = err instanceof Error ? err : new Error(String(err));
+    return new graphql.GraphQLError(original.message, { originalError: original });
+  };
+
+  /**
+   * One connection from its init on.
+   * @typedef {{ conn: number, ctx: any, ops: Map<string, Op>, ending: Set<Op> | null, closed: boolean }} Conn
+   * @typedef {{ id: string, iterator: any, finished: Promise<void> | null }} Op
+   */
+  /** @type {Map<number, Conn>} */
+  const conns = new Map();
+  /** Promises of close handlers still running (dispose waits for them). @type {Set<Promise<void>>} */
+  const closing = new Set();
+  let liveOps = 0;
+
+  /** A hook failed while handling a message: 4500, as graphql-ws on ws. @param {Conn} c @param {unknown} err */
+  const internalError = (c, err) => {
+    console.error('Internal error occurred during message handling. Please check your implementation.', err);
+    if (c.closed) return;
+    const message = isProd ? INTERNAL : limitCloseReason(err instanceof Error ? err.message : String(err));
+    try {
+      srv.internalError(c.conn, message);
+    } catch {
+      // the connection is gone
+    }
+  };
+  /** @param {unknown} v */
+  const stringify = (v) => JSON.stringify(v, replacer);
+
+  /** @param {{ conn: number, payload?: string, url: string, headers: [string, string][] }} ev */
+  async function onInit(ev) {
+    /** @type {Record<string, string>} */
+    const headers = {};
+    for (const [name, value] of ev.headers ?? []) headers[name] = value;
+    const ctx = {
+      connectionInitReceived: false,
+      acknowledged: false,
+      subscriptions: Object.create(null),
+      extra: { request: { url: ev.url, headers }, socket: undefined },
+    };
+    /** @type {Conn} */
+    const c = { conn: ev.conn, ctx, ops: new Map(), ending: null, closed: false };
+    conns.set(ev.conn, c);
+    try {
+      ctx.connectionInitReceived = true;
+      if (ev.payload !== undefined && ev.payload !== null) {
+        const params = JSON.parse(ev.payload, reviver);
+        if (isObject(params)) ctx.connectionParams = params;
+      }
+      const permittedOrPayload = await onConnect?.(ctx);
+      if (c.closed) return;
+      if (permittedOrPayload === false) {
+        srv.reject(c.conn, 'Forbidden');
+        return;
+      }
+      ctx.acknowledged = true;
+      srv.accept(c.conn, isObject(permittedOrPayload) ? stringify(permittedOrPayload) : undefined);
+    } catch (err) {
+      internalError(c, err);
+    }
+  }
+
+  /** @param {Conn} c @param {string} id @param {string} raw */
+  async function onSubscribeMessage(c, id, raw) {
+    const { ctx } = c;
+    /** @type {Op} */
+    const op = { id, iterator: null, finished: null };
+    c.ops.set(id, op);
+    ctx.subscriptions[id] = null;
+    liveOps += 1;
+    /** Whether this operation may still talk to the client (not completed, not closed). */
+    const active = () => !c.closed && c.ops.get(id) === op;
+    /** @type {any} */
+    let payload;
+
+    const emitNext = async (/** @type {any} */ result, /** @type {any} */ args) => {
+      const maybeResult = await onNext?.(ctx, id, payload, args, result);
+      if (active()) srv.next(c.conn, id, stringify(maybeResult || result));
+    };
+    const emitError = async (/** @type {readonly any[]} */ errors) => {
+      const maybeErrors = await onError?.(ctx, id, payload, errors);
+      if (active()) srv.error(c.conn, id, stringify(maybeErrors || errors));
+    };
+    const emitComplete = async (/** @type {boolean} */ notifyClient) => {
+      await onComplete?.(ctx, id, payload);
+      if (notifyClient && active()) srv.complete(c.conn, id);
+    };
+
+    try {
+      payload = JSON.parse(raw, reviver);
+      /** @type {any} */
+      let execArgs;
+      const maybeExecArgsOrErrors = await onSubscribe?.(ctx, id, payload);
+      if (maybeExecArgsOrErrors) {
+        if (areGraphQLErrors(maybeExecArgsOrErrors)) return active() ? await emitError(maybeExecArgsOrErrors) : undefined;
+        if (Array.isArray(maybeExecArgsOrErrors)) {
+          throw new Error('Invalid return value from onSubscribe hook, expected an array of GraphQLError objects');
+        }
+        execArgs = maybeExecArgsOrErrors;
+      } else {
+        if (!schema) throw new Error('The GraphQL schema is not provided');
+        const args = {
+          operationName: payload.operationName,
+          document: (parse ?? graphql.parse)(payload.query),
+          variableValues: payload.variables,
+        };
+        execArgs = { ...args, schema: typeof schema === 'function' ? await schema(ctx, id, payload, args) : schema };
+        const validationErrors = (validate ?? graphql.validate)(execArgs.schema, execArgs.document);
+        if (validationErrors.length > 0) return active() ? await emitError(validationErrors) : undefined;
+      }
+      const operationAST = graphql.getOperationAST(execArgs.document, execArgs.operationName);
+      if (!operationAST) {
+        return active() ? await emitError([new graphql.GraphQLError('Unable to identify operation')]) : undefined;
+      }
+      if (!('rootValue' in execArgs)) execArgs.rootValue = roots?.[operationAST.operation];
+      if (!('contextValue' in execArgs)) {
+        execArgs.contextValue = typeof context === 'function' ? await context(ctx, id, payload, execArgs) : context;
+      }
+      let operationResult =
+        operationAST.operation === 'subscription'
+          ? await (subscribe ?? graphql.subscribe)(execArgs)
+          : await (execute ?? graphql.execute)(execArgs);
+      const maybeResult = await onOperation?.(ctx, id, payload, execArgs, operationResult);
+      if (maybeResult) operationResult = maybeResult;
+
+      if (isAsyncIterable(operationResult)) {
+        if (!active()) {
+          // completed or closed while the operation started: end it at once
+          if (isAsyncGenerator(operationResult)) await operationResult.return(undefined);
+        } else {
+          op.iterator = operationResult;
+          ctx.subscriptions[id] = operationResult;
+          /** @type {() => void} */
+          let finished = () => {};
+          op.finished = new Promise((resolve) => (finished = resolve));
+          try {
+            try {
+              for await (const result of operationResult) await emitNext(result, execArgs);
+            } catch (err) {
+              await emitError([toGraphQLError(err)]);
+              release(c, op);
+            }
+            await emitComplete(active());
+          } finally {
+            c.ending?.delete(op);
+            finished();
+          }
+          return;
+        }
+      } else if (active()) {
+        await emitNext(operationResult, execArgs);
+      }
+      await emitComplete(active());
+    } catch (err) {
+      internalError(c, err);
+    } finally {
+      release(c, op);
+      liveOps -= 1;
+    }
+  }
+
+  /** Forgets `op` if it is still the connection's operation under its id. @param {Conn} c @param {Op} op */
+  function release(c, op) {
+    if (c.ops.get(op.id) !== op) return;
+    c.ops.delete(op.id);
+    delete c.ctx.subscriptions[op.id];
+  }
+
+  /** The client completed (or stopped) an operation. @param {Conn} c @param {string} id */
+  async function onClientComplete(c, id) {
+    const op = c.ops.get(id);
+    if (!op) return;
+    const subscription = c.ctx.subscriptions[id];
+    release(c, op);
+    if (op.finished) (c.ending ??= new Set()).add(op);
+    if (isAsyncGenerator(subscription)) await subscription.return(undefined);
+  }
+
+  /** @param {{ conn: number, code: number, reason: string }} ev */
+  async function onClosed(ev) {
+    const c = conns.get(ev.conn);
+    conns.delete(ev.conn);
+    if (!c) {
+      // closed before connection_init (timeout, 4406, the peer left): graphql-ws still calls onClose
+      if (onClose) {
+        const ctx = { connectionInitReceived: false, acknowledged: false, subscriptions: Object.create(null), extra: { request: undefined, socket: undefined } };
+        await onClose(ctx, ev.code, ev.reason);
+      }
+      return;
+    }
+    c.closed = true;
+    const { ctx } = c;
+    const subs = Object.values(ctx.subscriptions);
+    // Operations whose stream loop is running: their onComplete comes before onDisconnect.
+    const streaming = [...c.ops.values(), ...(c.ending ?? [])].map((op) => op.finished).filter(Boolean);
+    for (const op of [...c.ops.values()]) release(c, op);
+    c.ending = null;
+    ctx.subscriptions = Object.create(null);
+    await Promise.all(
+      subs.filter(isAsyncGenerator).map((sub) =>
+        Promise.resolve()
+          .then(() => sub.return(undefined))
+          .catch((err) => console.error('An iterator threw from return() while its connection closed.', err)),
+      ),
+    );
+    await Promise.all(streaming);
+    if (ctx.acknowledged && onDisconnect) {
+      try {
+        await onDisconnect(ctx, ev.code, ev.reason);
+      } catch (err) {
+        // graphql-ws would skip onClose (and reject unhandled); subwire logs and goes on
+        console.error('Internal error occurred in onDisconnect. Please check your implementation.', err);
+      }
+    }
+    await onClose?.(ctx, ev.code, ev.reason);
+  }
+
+  /** @param {any[]} batch */
+  function onEvents(batch) {
+    for (const ev of batch) {
+      switch (ev.type) {
+        case 'init':
+          onInit(ev).catch(logHookError);
+          break;
+        case 'subscribe': {
+          const c = conns.get(ev.conn);
+          if (c && !c.closed) onSubscribeMessage(c, ev.id, ev.payload).catch(logHookError);
+          break;
+        }
+        case 'complete': {
+          const c = conns.get(ev.conn);
+          if (c) onClientComplete(c, ev.id).catch((err) => internalError(c, err));
+          break;
+        }
+        case 'closed': {
+          const p = onClosed(ev).catch((err) => console.error('Internal error occurred while a connection closed. Please check your implementation.', err));
+          closing.add(p);
+          p.finally(() => closing.delete(p));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  /** @type {Record<string, unknown>} */
+  const limits = {};
+  for (const k of PASSTHROUGH) if (options[k] !== undefined) limits[k] = options[k];
+  const srv = listen({
+    ...limits,
+    port: target.port,
+    host: target.host,
+    path: target.path,
+    mode: 'graphql',
+    keepAlive: msOption('keepAlive', keepAlive, 12_000),
+    connectionInitWaitTimeout: msOption('connectionInitWaitTimeout', options.connectionInitWaitTimeout, 3000),
+    headers: options.headers ?? DEFAULT_HEADERS,
+    onEvents,
+  });
+
+  /** @type {Promise<void> | null} */
+  let disposed = null;
+  return {
+    address: () => srv.address(),
+    stats: () => ({ ...srv.stats(), subscriptions: liveOps }),
+    publish() {
+      throw codedError('ERR_SUBWIRE_NOT_IMPLEMENTED', 'server.publish() comes with the trigger hub in a later version of subwire');
+    },
+    dispose() {
+      if (!disposed) {
+        disposed = (async () => {
+          await srv.dispose();
+          // Rust reports a `closed` event for every connection; let the last batch arrive.
+          for (let i = 0; i < 50 && conns.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+          for (const [conn] of [...conns]) onEvents([{ conn, type: 'closed', code: 1001, reason: 'Going away', acknowledged: false }]);
+          // The close hooks run (iterators returned, onDisconnect, onClose). An iterator whose
+          // return() never settles must not hold the app's shutdown forever.
+          const closed = (async () => {
+            while (closing.size > 0) await Promise.all([...closing]);
+          })();
+          let timer;
+          const late = new Promise((resolve) => {
+            timer = setTimeout(resolve, DISPOSE_HOOKS_WAIT, 'late');
+            timer.unref?.();
+          });
+          if ((await Promise.race([closed, late])) === 'late') {
+            process.emitWarning(
+              `subwire: dispose() stopped waiting after ${DISPOSE_HOOKS_WAIT} ms for ${closing.size} connection(s) whose iterators or close hooks have not settled`,
+              { code: 'SUBWIRE_DISPOSE_HOOKS_PENDING' },
+            );
+          }
+          clearTimeout(timer);
+        })();
+      }
+      return disposed;
+    },
+  };
+}
+
+/** @param {unknown} err */
+function logHookError(err) {
+  console.error('Internal error occurred during message handling. Please check your implementation.', err);
+}
+
+module.exports = { useServer, DEFAULT_HEADERS };
