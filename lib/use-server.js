@@ -415,10 +415,11 @@ function useServer(options, target, keepAlive = 12_000) {
           const closed = (async () => {
             while (closing.size > 0) await Promise.all([...closing]);
           })();
+          // Not unref'd: an awaited dispose() must settle (here at the latest), even when
+          // nothing else keeps the event loop alive.
           let timer;
           const late = new Promise((resolve) => {
             timer = setTimeout(resolve, DISPOSE_HOOKS_WAIT, 'late');
-            timer.unref?.();
           });
           if ((await Promise.race([closed, late])) === 'late') {
             process.emitWarning(
