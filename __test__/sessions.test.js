@@ -108,7 +108,7 @@ test('a client complete reaches JS, and results for that id are no longer sent',
   c.ws.terminate();
 });
 
-test('close codes decided in Rust: 4406, 4408, 4400, 4401, 4403 from JS, 4500 from JS', async (t) => {
+test('close codes decided in Rust: 4406, 4408, 4400, 4401, 4429, 4409; 4403 and 4500 from JS', async (t) => {
   const { s, url } = server({ connectionInitWaitTimeout: 150, path: '/' }, (srv, ev) => {
     if (ev.type === 'init') {
       const p = ev.payload ? JSON.parse(ev.payload) : {};
@@ -136,6 +136,19 @@ test('close codes decided in Rust: 4406, 4408, 4400, 4401, 4403 from JS, 4500 fr
     code: 4403,
     reason: 'Forbidden',
   });
+  const twice = await closeOf('graphql-transport-ws', async (c) => {
+    c.send({ type: 'connection_init' });
+    await c.waitFor((m) => m.type === 'connection_ack', 'ack');
+    c.send({ type: 'connection_init' });
+  });
+  assert.deepEqual(twice, { code: 4429, reason: 'Too many initialisation requests' });
+  const dup = await closeOf('graphql-transport-ws', async (c) => {
+    c.send({ type: 'connection_init' });
+    await c.waitFor((m) => m.type === 'connection_ack', 'ack');
+    c.send({ id: 'x', type: 'subscribe', payload: { query: 'subscription { a }' } });
+    c.send({ id: 'x', type: 'subscribe', payload: { query: 'subscription { a }' } });
+  });
+  assert.deepEqual(dup, { code: 4409, reason: 'Subscriber for x already exists' });
   const crash = await closeOf('graphql-transport-ws', (c) => c.send({ type: 'connection_init', payload: { crash: true } }));
   assert.equal(crash.code, 4500);
   assert.ok(Buffer.byteLength(crash.reason) <= 123 && crash.reason.startsWith('onConnect threw: é'));
