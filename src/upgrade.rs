@@ -1,12 +1,18 @@
-//! The HTTP/1.1 WebSocket upgrade, parsed in place: no allocation, no header copies.
+//! The HTTP/1.1 WebSocket upgrade (RFC 6455 §4.2), parsed in place: no allocation, no copies.
 //!
-//! Called by the reactor on the bytes a connection has sent before it upgrades (and, later,
-//! by the hand-off path for sockets taken over from Node's `http.Server`). `parse` reads the
-//! request head straight from the read buffer with httparse into a stack array, checks it
-//! against the server's [`Policy`], computes `Sec-WebSocket-Accept` on the stack, and returns
-//! an [`Upgrade`] that borrows the buffer. Header values the app asked for are looked up
-//! later with [`Upgrade::header`], which re-scans the borrowed head instead of storing it.
-//! Every refusal is a [`Reject`] with a ready-made static response.
+//! Owns the server side of the opening handshake and nothing else: reading the request head,
+//! deciding accept or refuse, and the bytes of the answer. It does no I/O. Called by the
+//! reactor (`reactor/read.rs`) on the bytes a connection sends before it upgrades, again on
+//! every read until the head is complete; later also by the hand-off path for sockets taken
+//! over from Node's `http.Server` `'upgrade'` event (there with Node's `head` bytes appended).
+//!
+//! [`parse`] reads the request head straight from the read buffer with httparse into a stack
+//! array, checks it against the server's [`Policy`], computes `Sec-WebSocket-Accept` on the
+//! stack, and returns an [`Upgrade`] that borrows the buffer. Header values the app asked for
+//! are looked up afterwards with [`Upgrade::header`], which re-scans the borrowed head instead
+//! of storing it. [`write_accept`] writes the 101 into a caller's stack array. Every refusal
+//! is a [`Reject`] with a ready-made static response. Nothing here allocates or panics, on any
+//! input (tests/upgrade_alloc.rs counts, fuzz/fuzz_targets/upgrade.rs hammers).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -15,29 +21,39 @@ use sha1::{Digest, Sha1};
 /// More headers than this → 431.
 pub const MAX_HEADERS: usize = 64;
 
+/// Longest subprotocol name [`write_accept`] can fit in its 256 bytes next to everything else.
+pub const MAX_PROTOCOL_LEN: usize = 256 - HEAD_101.len() - 28 - PROTOCOL_101.len() - END_101.len();
+
 /// Appended to the client's key before hashing (RFC 6455 §1.3).
 const WS_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+const HEAD_101: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
+const PROTOCOL_101: &[u8] = b"\r\nSec-WebSocket-Protocol: ";
+const END_101: &[u8] = b"\r\n\r\n";
+
 /// What the server accepts. Built once per server, borrowed per call.
 pub struct Policy<'p> {
-    /// The request-target path must equal this; a query string is allowed and ignored.
+    /// The request-target path must equal this; a query string (`?…`) is allowed and ignored.
     pub path: &'p str,
     /// A request head longer than this is refused with 431, even while still incomplete.
     pub max_header_bytes: usize,
-    /// `None` accepts any Origin; otherwise the Origin must match one (ASCII case-insensitive).
+    /// `None` accepts any Origin; otherwise the Origin must match one (ASCII case-insensitive),
+    /// and a request without one (or with several) is refused with 403.
     pub allowed_origins: Option<&'p [String]>,
-    /// Chooses the subprotocol from the offered ones; `None` answers without one.
+    /// Chooses the subprotocol from the offered ones; `None` answers without one. A choice the
+    /// client did not offer (or longer than [`MAX_PROTOCOL_LEN`]) is dropped, as if `None`.
     pub select_protocol: fn(&Offered<'_>) -> Option<&'static str>,
 }
 
 /// The subprotocols a client offered, over every `Sec-WebSocket-Protocol` header.
-pub struct Offered<'a> {
-    headers: &'a [httparse::Header<'a>],
+pub struct Offered<'b> {
+    headers: &'b [httparse::Header<'b>],
 }
 
-impl<'a> Offered<'a> {
-    /// The offered tokens, in order, trimmed; values that are not UTF-8 are skipped.
-    pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+impl<'b> Offered<'b> {
+    /// The offered tokens, in order, comma-split and trimmed; empty ones and values that are
+    /// not UTF-8 are skipped.
+    pub fn iter(&self) -> impl Iterator<Item = &'b str> + '_ {
         self.headers
             .iter()
             .filter(|h| h.name.eq_ignore_ascii_case("sec-websocket-protocol"))
@@ -47,6 +63,7 @@ impl<'a> Offered<'a> {
             .filter(|t| !t.is_empty())
     }
 
+    /// Whether the client offered exactly this token (subprotocol names are case-sensitive).
     pub fn contains(&self, name: &str) -> bool {
         self.iter().any(|t| t == name)
     }
@@ -55,12 +72,19 @@ impl<'a> Offered<'a> {
 /// Why an upgrade request was refused; each has a complete static HTTP response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reject {
+    /// 404: the path is not the server's.
     NotFound,
+    /// 405: not a GET.
     MethodNotAllowed,
+    /// 400: malformed HTTP, or not a well-formed WebSocket upgrade.
     BadRequest,
+    /// 426: missing or unsupported `Sec-WebSocket-Version`.
     UpgradeRequired,
+    /// 403: Origin not on the allow-list.
     Forbidden,
+    /// 431: too many headers or a head over `max_header_bytes`.
     HeadersTooLarge,
+    /// 503: over `maxConnections` (chosen by the reactor, never by [`parse`]).
     ServiceUnavailable,
 }
 
@@ -77,8 +101,8 @@ impl Reject {
         }
     }
 
-    /// The whole response: status line, `Connection: close`, a plain-text body that says
-    /// what was wrong (Content-Length is checked by a test).
+    /// The whole response: status line, `Connection: close`, a plain-text body that says what
+    /// was wrong (tests/upgrade.rs parses each one and checks its Content-Length).
     pub fn response(self) -> &'static [u8] {
         match self {
             Reject::NotFound => b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 35\r\n\r\nno WebSocket endpoint at this path\n",
@@ -101,22 +125,28 @@ pub struct Upgrade<'b> {
     pub target: &'b str,
     /// The `Sec-WebSocket-Accept` value.
     pub accept: [u8; 28],
-    /// The subprotocol `select_protocol` chose.
+    /// The subprotocol `select_protocol` chose (and the client offered).
     pub protocol: Option<&'static str>,
-    /// The raw request head, re-scanned by `header()`.
-    head: &'b [u8],
+    /// The header lines of the head (request line excluded), re-scanned by `header()`.
+    fields: &'b [u8],
 }
 
 impl<'b> Upgrade<'b> {
     /// The first header with this name (ASCII case-insensitive), value trimmed.
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
-        // The head was validated by httparse; lines end in LF (optionally CRLF), and the
-        // first line is the request line, which has no colon before its first space.
-        self.head.split(|&b| b == b'\n').skip(1).find_map(|line| {
+        self.headers()
+            .find_map(|(n, v)| n.eq_ignore_ascii_case(name.as_bytes()).then_some(v))
+    }
+
+    /// Every header as `(name, trimmed value)`, in request order, read from the borrowed head.
+    pub fn headers(&self) -> impl Iterator<Item = (&'b [u8], &'b [u8])> {
+        // httparse validated these lines: each is `name:value` ending in LF or CRLF, names
+        // are tokens (no colon, no whitespace), no folded lines; the last line is empty.
+        let fields: &'b [u8] = self.fields;
+        fields.split(|&b| b == b'\n').filter_map(|line| {
             let colon = line.iter().position(|&b| b == b':')?;
-            let (n, v) = (&line[..colon], &line[colon + 1..]);
-            n.eq_ignore_ascii_case(name.as_bytes())
-                .then(|| v.trim_ascii())
+            let (name, rest) = line.split_at(colon);
+            Some((name, rest.get(1..).unwrap_or_default().trim_ascii()))
         })
     }
 }
@@ -128,38 +158,65 @@ fn has_token(value: &[u8], token: &str) -> bool {
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
-/// Parses the request head at the start of `buf`. `Ok(None)`: incomplete, read more.
+/// Parses the request head at the start of `buf`. `Ok(None)`: incomplete and not yet over
+/// `max_header_bytes`, read more. Bytes after the head are left alone for the frame reader.
+///
+/// A head complete within the limit is judged whole, first failed check wins: httparse error
+/// → 400 (too many headers → 431); method not `GET` → 405; path (before `?`) not
+/// `policy.path` → 404; not HTTP/1.1 → 400; no `Upgrade: websocket` or no `Connection: upgrade`
+/// token → 400; `Sec-WebSocket-Version` missing or not `13` → 426; not exactly one
+/// `Sec-WebSocket-Key` of base64 for 16 bytes → 400; Origin not allowed → 403; not exactly one
+/// `Host` → 400.
+///
+/// Anything else is judged on its first `max_header_bytes + 1` bytes alone: an httparse error
+/// there is a 400 (431 for too many headers), running past the limit a 431, otherwise "read
+/// more". So the answer never depends on how the bytes were split into reads, and a request
+/// line such as `POST /x` is not refused before its head ends: the rest could still turn out
+/// malformed (400) or too large (431). A refusal is final: more bytes never change it.
 pub fn parse<'b>(buf: &'b [u8], policy: &Policy<'_>) -> Result<Option<Upgrade<'b>>, Reject> {
+    let limit = policy.max_header_bytes;
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
-    let header_len = match req.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if buf.len() > policy.max_header_bytes => {
-            return Err(Reject::HeadersTooLarge)
+    let status = req.parse(buf);
+    if let Ok(httparse::Status::Complete(n)) = status {
+        if n <= limit {
+            return check(buf, n, &req, policy).map(Some);
         }
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => return Err(Reject::HeadersTooLarge),
-        Err(_) => return Err(Reject::BadRequest),
-    };
-    if header_len > policy.max_header_bytes {
-        return Err(Reject::HeadersTooLarge);
     }
+    let status = match buf.get(..limit.saturating_add(1)) {
+        Some(first) if first.len() < buf.len() => httparse::Request::new(&mut headers).parse(first),
+        _ => status,
+    };
+    match status {
+        Err(httparse::Error::TooManyHeaders) => Err(Reject::HeadersTooLarge),
+        Err(_) => Err(Reject::BadRequest),
+        Ok(_) if buf.len() > limit => Err(Reject::HeadersTooLarge),
+        Ok(_) => Ok(None),
+    }
+}
+
+/// Judges a complete head of `header_len` bytes (within the limit) that httparse accepted.
+fn check<'b>(
+    buf: &'b [u8],
+    header_len: usize,
+    req: &httparse::Request<'_, 'b>,
+    policy: &Policy<'_>,
+) -> Result<Upgrade<'b>, Reject> {
     let (Some(method), Some(target), Some(version)) = (req.method, req.path, req.version) else {
         return Err(Reject::BadRequest);
     };
     if method != "GET" {
         return Err(Reject::MethodNotAllowed);
     }
-    let path = target.split_once('?').map_or(target, |(p, _)| p);
-    if path != policy.path {
+    if target.split_once('?').map_or(target, |(p, _)| p) != policy.path {
         return Err(Reject::NotFound);
     }
     if version != 1 {
         return Err(Reject::BadRequest);
     }
 
-    let (mut upgrade, mut connection, mut ws_version, mut host) = (false, false, None, false);
-    let (mut key, mut keys, mut origin) = (None, 0, None);
+    let (mut upgrade, mut connection, mut version_ok, mut versions) = (false, false, true, 0);
+    let (mut key, mut keys, mut origin, mut origins, mut hosts) = (None, 0, None, 0, 0);
     for h in req.headers.iter() {
         let name = h.name;
         if name.eq_ignore_ascii_case("upgrade") {
@@ -167,20 +224,22 @@ pub fn parse<'b>(buf: &'b [u8], policy: &Policy<'_>) -> Result<Option<Upgrade<'b
         } else if name.eq_ignore_ascii_case("connection") {
             connection |= has_token(h.value, "upgrade");
         } else if name.eq_ignore_ascii_case("sec-websocket-version") {
-            ws_version = Some(h.value.trim_ascii());
+            version_ok &= h.value.trim_ascii() == b"13";
+            versions += 1;
         } else if name.eq_ignore_ascii_case("sec-websocket-key") {
             key = Some(h.value.trim_ascii());
             keys += 1;
         } else if name.eq_ignore_ascii_case("origin") {
             origin = Some(h.value.trim_ascii());
+            origins += 1;
         } else if name.eq_ignore_ascii_case("host") {
-            host = true;
+            hosts += 1;
         }
     }
     if !upgrade || !connection {
         return Err(Reject::BadRequest);
     }
-    if ws_version != Some(b"13".as_slice()) {
+    if versions == 0 || !version_ok {
         return Err(Reject::UpgradeRequired);
     }
     let key = match key {
@@ -188,26 +247,40 @@ pub fn parse<'b>(buf: &'b [u8], policy: &Policy<'_>) -> Result<Option<Upgrade<'b
         _ => return Err(Reject::BadRequest),
     };
     if let Some(allowed) = policy.allowed_origins {
-        let ok =
-            origin.is_some_and(|o| allowed.iter().any(|a| a.as_bytes().eq_ignore_ascii_case(o)));
-        if !ok {
+        let matches = |o: &[u8]| allowed.iter().any(|a| a.as_bytes().eq_ignore_ascii_case(o));
+        if origins != 1 || !origin.is_some_and(matches) {
             return Err(Reject::Forbidden);
         }
     }
-    if !host {
+    // RFC 9112 §3.2: exactly one Host, else 400.
+    if hosts != 1 {
         return Err(Reject::BadRequest);
     }
 
-    let protocol = (policy.select_protocol)(&Offered {
-        headers: req.headers,
-    });
-    Ok(Some(Upgrade {
+    let offered = Offered {
+        headers: &*req.headers,
+    };
+    let protocol = (policy.select_protocol)(&offered)
+        .filter(|p| p.len() <= MAX_PROTOCOL_LEN && offered.contains(p));
+    let head = buf.get(..header_len).unwrap_or_default();
+    Ok(Upgrade {
         header_len,
         target,
         accept: accept_key(key),
         protocol,
-        head: &buf[..header_len],
-    }))
+        fields: header_fields(head),
+    })
+}
+
+/// The header lines of a complete, httparse-validated head: after any empty lines httparse
+/// skipped and after the request line.
+fn header_fields(head: &[u8]) -> &[u8] {
+    let start = head.iter().position(|&b| b != b'\r' && b != b'\n');
+    let rest = start.and_then(|s| head.get(s..)).unwrap_or_default();
+    match rest.iter().position(|&b| b == b'\n') {
+        Some(lf) => rest.get(lf + 1..).unwrap_or_default(),
+        None => &[],
+    }
 }
 
 /// A key is the base64 of exactly 16 bytes (24 characters with padding).
@@ -230,22 +303,30 @@ pub fn accept_key(key: &[u8]) -> [u8; 28] {
 
 /// Writes the `101 Switching Protocols` response; returns its length.
 pub fn write_accept(up: &Upgrade<'_>, out: &mut [u8; 256]) -> usize {
-    const HEAD: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
-    const PROTO: &[u8] = b"\r\nSec-WebSocket-Protocol: ";
-    // A protocol name too long to fit is a server bug; leave it out rather than truncate it
-    // (the client then fails the connection, as it would for no protocol).
-    let room = out.len() - HEAD.len() - up.accept.len() - PROTO.len() - 4;
-    let protocol = up.protocol.filter(|p| p.len() <= room);
-    let mut n = 0;
-    let parts: [&[u8]; 4] = [
-        HEAD,
+    // `parse` only chooses what the client offered (so no CR or LF) within MAX_PROTOCOL_LEN,
+    // but the field is public: one set by hand that is too long or holds control bytes is
+    // left out rather than truncated, overflowing `out`, or injecting a header.
+    let protocol = up
+        .protocol
+        .filter(|p| p.len() <= MAX_PROTOCOL_LEN && !p.bytes().any(|b| b.is_ascii_control()));
+    let parts: [&[u8]; 5] = [
+        HEAD_101,
         &up.accept,
-        if protocol.is_some() { PROTO } else { b"" },
-        protocol.unwrap_or("").as_bytes(),
+        if protocol.is_some() {
+            PROTOCOL_101
+        } else {
+            b""
+        },
+        protocol.unwrap_or_default().as_bytes(),
+        END_101,
     ];
-    for p in parts.into_iter().chain([b"\r\n\r\n".as_slice()]) {
-        out[n..n + p.len()].copy_from_slice(p);
-        n += p.len();
+    let mut n = 0;
+    for p in parts {
+        // Always fits (see MAX_PROTOCOL_LEN); a miss would write less, never panic.
+        if let Some(dst) = out.get_mut(n..n + p.len()) {
+            dst.copy_from_slice(p);
+            n += p.len();
+        }
     }
     n
 }
