@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Benchmark runner (`npm run bench`): builds the Rust load generator, then runs issue #3's
+ * scenarios against each server in turn — idle connections (RSS and kernel socket memory
+ * per connection at 10k and 19k) and a connect storm (upgrades/s) — prints a server × figure
+ * table on stdout, progress on stderr, and writes benchmark/results/latest.json.
+ *
+ * Quick profile by default (one pass); `--full` repeats 3× interleaved (server order
+ * rotates) and reports medians with ranges. Run with `--help` for the options.
+ * @module benchmark/run
+ */
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { idle, storm } = require('./lib/scenarios');
+const { machineFacts, busyShare, busyProcesses } = require('./lib/metrics');
+const { summarize, mainTable, table, num, count } = require('./lib/report');
+
+const ROOT = path.resolve(__dirname, '..');
+
+/** Every server this stage knows. */
+const SERVERS = [
+  { key: 'subwire-reuseport', label: 'subwire (reuseport)', script: 'subwire.js', args: ['--listener', 'reuseport'], native: true },
+  { key: 'subwire-shared', label: 'subwire (shared)', script: 'subwire.js', args: ['--listener', 'shared'], native: true },
+  { key: 'ws', label: 'ws (echo)', script: 'ws.js', args: [] },
+];
+
+const HELP = `usage: node benchmark/run.js [options]
+  --full                 3 interleaved repetitions, medians with ranges (default: 1 pass)
+  --reps N               repetitions (overrides --full)
+  --servers a,b          among ${SERVERS.map((s) => s.key).join(', ')} (default: all)
+  --scenarios a,b        idle, storm (default: both)
+  --idle 10000,19000     idle connection counts to measure at (max 19000)
+  --storm N              connections opened in the storm (default 19000)
+  --concurrency N        handshakes in flight per loadgen process (default 32)
+  --out FILE             results JSON (default benchmark/results/latest.json)
+  --no-build             do not run cargo build --release -p loadgen
+  --timeout-min M        abort the whole run after M minutes (default 15, 45 with --full)`;
+
+function parseArgs(argv) {
+  const o = { reps: 1, servers: SERVERS.map((s) => s.key), scenarios: ['idle', 'storm'], idle: [10000, 19000],
+    storm: 19000, concurrency: 32, out: path.join(__dirname, 'results', 'latest.json'), build: true, timeoutMin: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--help' || a === '-h') o.help = true;
+    else if (a === '--full') o.reps = Math.max(o.reps, 3);
+    else if (a === '--reps') o.reps = Number(val());
+    else if (a === '--servers') o.servers = val().split(',');
+    else if (a === '--scenarios') o.scenarios = val().split(',');
+    else if (a === '--idle') o.idle = val().split(',').map(Number);
+    else if (a === '--storm') o.storm = Number(val());
+    else if (a === '--concurrency') o.concurrency = Number(val());
+    else if (a === '--out') o.out = path.resolve(val());
+    else if (a === '--no-build') o.build = false;
+    else if (a === '--timeout-min') o.timeoutMin = Number(val());
+    else throw new Error(`unknown option ${a}`);
+  }
+  const unknown = o.servers.filter((k) => !SERVERS.some((s) => s.key === k));
+  if (unknown.length) throw new Error(`unknown server(s): ${unknown.join(', ')}`);
+  if (o.scenarios.some((s) => s !== 'idle' && s !== 'storm')) throw new Error('--scenarios: idle, storm');
+  if (!(o.reps >= 1 && o.reps <= 10)) throw new Error('--reps must be 1..10');
+  if (o.idle.some((n, i) => !(n >= 2 && n <= 19000) || (i > 0 && n <= o.idle[i - 1]))) {
+    throw new Error('--idle: ascending counts, each 2..19000');
+  }
+  if (!(o.storm >= 2 && o.storm <= 19000)) throw new Error('--storm must be 2..19000');
+  if (!(o.concurrency >= 1 && o.concurrency <= 2000)) throw new Error('--concurrency must be 1..2000');
+  o.timeoutMin ??= o.reps > 1 ? 15 * o.reps : 15;
+  return o;
+}
+
+const t0 = Date.now();
+const log = (msg) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
+
+function buildLoadgen() {
+  log('building the load generator: cargo build --release -p loadgen');
+  const r = spawnSync('cargo', ['build', '--release', '-p', 'loadgen'], { cwd: ROOT, stdio: ['ignore', 2, 2], timeout: 600000 });
+  if (r.status !== 0) throw new Error(`cargo build --release -p loadgen failed (status ${r.status})`);
+}
+
+function nativeBuilt() {
+  const dir = path.join(ROOT, 'native');
+  return fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.node'));
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const watchdog = setTimeout(() => {
+    log(`aborting: the run took longer than ${opts.timeoutMin} minutes`);
+    process.exit(3);
+  }, opts.timeoutMin * 60000);
+  watchdog.unref();
+  if (opts.build) buildLoadgen();
+  const loadgen = path.join(ROOT, 'target', 'release', 'loadgen');
+  if (!fs.existsSync(loadgen)) throw new Error(`${loadgen} is missing (build it or drop --no-build)`);
+  let servers = SERVERS.filter((s) => opts.servers.includes(s.key));
+  const skipped = [];
+  if (!nativeBuilt()) {
+    skipped.push(...servers.filter((s) => s.native).map((s) => s.key));
+    servers = servers.filter((s) => !s.native);
+    log(`subwire's native addon is not built (native/*.node): skipping ${skipped.join(', ')}; run npm run build`);
+  }
+  const busy = await busyShare(1000);
+  const hogs = busyProcesses();
+  if (busy > 0.1) {
+    log(`warning: the box is already ${(busy * 100).toFixed(0)}% busy before the run ` +
+      `(${hogs.map((h) => `${h.comm} pid ${h.pid} nice ${h.nice}`).join(', ') || 'unknown'}); numbers will be noisy`);
+  }
+  const ctx = { root: ROOT, loadgen, log, idleSteps: opts.idle, stormConns: opts.storm, concurrency: opts.concurrency, warmup: 200 };
+  const runs = [];
+  for (let rep = 0; rep < opts.reps; rep++) {
+    // Interleave: each repetition visits every server, starting one further along.
+    const order = servers.map((_, i) => servers[(i + rep) % servers.length]);
+    for (const spec of order) {
+      for (const scenario of opts.scenarios) {
+        log(`rep ${rep + 1}/${opts.reps}: ${spec.key} ${scenario}`);
+        const run = { rep, server: spec.key, scenario };
+        try {
+          run.result = scenario === 'idle' ? await idle(ctx, spec) : await storm(ctx, spec);
+        } catch (e) {
+          run.error = String(e && e.message ? e.message : e);
+          log(`${spec.key} ${scenario} failed: ${run.error}`);
+        }
+        runs.push(run);
+      }
+    }
+  }
+
+  /** @type {Record<string, Record<string, any>>} */
+  const summary = {};
+  const lastStep = (r, n) => r.result?.steps?.find((s) => s.target === n);
+  for (const s of servers) {
+    const mine = runs.filter((r) => r.server === s.key && r.result);
+    const idles = mine.filter((r) => r.scenario === 'idle');
+    const storms = mine.filter((r) => r.scenario === 'storm');
+    const top = opts.idle[opts.idle.length - 1];
+    summary[s.key] = {
+      ...Object.fromEntries(opts.idle.map((n) => [`rss@${n}`, summarize(idles.map((r) => lastStep(r, n)?.perConn.rssKiB))])),
+      kernel: summarize(idles.map((r) => lastStep(r, top)?.perConn.kernelSockKiB)),
+      rate: summarize(storms.map((r) => r.result.rate)),
+      anonTop: summarize(idles.map((r) => lastStep(r, top)?.perConn.anonKiB)),
+      pssTop: summarize(idles.map((r) => lastStep(r, top)?.perConn.pssKiB)),
+      heapTop: summarize(idles.map((r) => lastStep(r, top)?.perConn.heapKiB)),
+      slabTop: summarize(idles.map((r) => lastStep(r, top)?.perConn.kernelSlabKiB)),
+      p99: summarize(storms.map((r) => r.result.handshakeP99Ms)),
+      serverCpu: summarize(storms.map((r) => (100 * r.result.serverCpuS) / (r.result.ms / 1000))),
+      failed: idles.reduce((a, r) => a + r.result.steps.reduce((x, st) => x + st.failed, 0), 0) +
+        storms.reduce((a, r) => a + r.result.failed, 0),
+    };
+  }
+  const top = count(opts.idle[opts.idle.length - 1]);
+  const detail = table(
+    ['server', `smaps Anonymous KiB/conn @${top}`, `smaps Pss KiB/conn @${top}`, `V8 heapUsed KiB/conn @${top}`,
+      `slab KiB/conn @${top} (both ends)`, 'storm handshake p99 ms', 'storm server CPU %', 'failed conns'],
+    servers.map((s) => {
+      const m = summary[s.key];
+      const f = (x, d) => (x ? num(x.median, d) : '—');
+      return [s.label, f(m.anonTop, 2), f(m.pssTop, 2), f(m.heapTop, 2), f(m.slabTop, 2), f(m.p99, 1), f(m.serverCpu, 0), String(m.failed)];
+    }),
+  );
+  const errors = runs.filter((r) => r.error);
+  const command = `node ${path.relative(ROOT, __filename)} ${process.argv.slice(2).join(' ')}`.trim();
+  const out = [
+    `subwire benchmark — idle connections + connect storm (${opts.reps} rep${opts.reps > 1 ? 's, median (min–max)' : ''})`,
+    `command: ${command}`,
+    '',
+    mainTable(servers, summary, opts.idle),
+    '',
+    'details (medians):',
+    detail,
+    '',
+    'RSS: server VmRSS growth over a warmed-up baseline, divided by connections held (userland + V8).',
+    'kernel sock: /proc/net/sockstat TCP mem pages growth × page size / connections (system-wide: both ends are on this box).',
+    `upgrades/s: ${opts.storm} connections from 2 loadgen processes, ${opts.concurrency} handshakes in flight each.`,
+  ];
+  if (busy > 0.1) out.push(`WARNING: the box was ${(busy * 100).toFixed(0)}% busy before the run (other processes); see machine.busyProcesses in the JSON.`);
+  if (skipped.length) out.push(`skipped (native addon not built): ${skipped.join(', ')}`);
+  for (const e of errors) out.push(`ERROR ${e.server} ${e.scenario} rep ${e.rep + 1}: ${e.error}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  const results = { command, date: new Date().toISOString(), durationS: (Date.now() - t0) / 1000,
+    machine: { ...machineFacts(ROOT), busyBeforeRun: busy, busyProcesses: hogs }, options: opts, skipped, summary, runs };
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(`${opts.out}.tmp`, `${JSON.stringify(results, null, 1)}\n`);
+  fs.renameSync(`${opts.out}.tmp`, opts.out);
+  log(`wrote ${path.relative(process.cwd(), opts.out)} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  if (errors.length) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  // Option errors are the user's: the message and the usage are enough.
+  const usage = /^(unknown option|--|unknown server)/.test(String(e && e.message));
+  log(`error: ${usage ? e.message : e && e.stack ? e.stack : e}`);
+  if (usage) process.stderr.write(`${HELP}\n`);
+  process.exit(2);
+});
