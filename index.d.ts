@@ -82,6 +82,8 @@ export interface TransportStats {
   queuedBytes: number;
   /** Panics caught inside reactors (each closed one connection). */
   panics: number;
+  /** Upgraded connections open on each reactor: how evenly accepting spreads them. */
+  openPerReactor: number[];
 }
 
 export declare class TransportServer {

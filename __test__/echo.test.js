@@ -131,6 +131,11 @@ test('both listener modes serve connections from every reactor', async (t) => {
     const url = `ws://127.0.0.1:${server.address().port}/`;
     const clients = await Promise.all(Array.from({ length: 40 }, () => open(url)));
     await eventually(() => server.stats().open === 40, 3000, `40 open connections (${listener})`);
+    const spread = server.stats().openPerReactor;
+    assert.equal(spread.length, 2);
+    assert.equal(spread[0] + spread[1], 40);
+    // SO_REUSEPORT hashes connections over the reactors' sockets: both get some.
+    if (listener === 'reuseport') assert.ok(spread.every((n) => n > 0), `spread ${spread}`);
     const got = clients.map(next);
     clients.forEach((c, i) => c.send(`n${i}`));
     (await Promise.all(got)).forEach((m, i) => assert.equal(String(m.data), `n${i}`));

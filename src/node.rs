@@ -153,6 +153,7 @@ pub struct ServerStats {
     pub bytes_out: i64,
     pub queued_bytes: i64,
     pub panics: i64,
+    pub open_per_reactor: Vec<i64>,
 }
 
 /// Milliseconds where 0 means "never".
@@ -331,6 +332,7 @@ impl NativeServer {
             bytes_out: s.bytes_out as i64,
             queued_bytes: s.queued_bytes as i64,
             panics: s.panics as i64,
+            open_per_reactor: s.open_per_reactor.iter().map(|&n| n as i64).collect(),
         })
     }
 

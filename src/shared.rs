@@ -89,6 +89,8 @@ pub struct Stats {
     pub queued_bytes: u64,
     /// Panics caught in reactors (each closed one connection).
     pub panics: u64,
+    /// Upgraded connections open on each reactor (how evenly accepting spread them).
+    pub open_per_reactor: Vec<u64>,
 }
 
 pub struct Shared {
@@ -133,6 +135,7 @@ impl Shared {
             s.queued_bytes += c.queued_bytes.load(Relaxed);
             s.open += c.open.load(Relaxed);
             s.panics += c.panics.load(Relaxed);
+            s.open_per_reactor.push(c.open.load(Relaxed));
         }
         s
     }
