@@ -6,7 +6,10 @@
 //! as ids come from clients), so a connection with thousands stays O(1) per lookup. When the
 //! last id goes, the memory goes with it.
 
+use bytes::Bytes;
 use std::collections::HashSet;
+
+use super::output::{Outgoing, Payload, Sink};
 
 /// Above this many ids the set switches from a `Vec` to a `HashSet`.
 const FEW: usize = 16;
@@ -29,6 +32,31 @@ impl Default for Ids {
 }
 
 impl Ids {
+    /// Sends a server message of `kind` for operation `id` if it is active (both protocols'
+    /// `next`/`data`, `error`, `complete`); `ends` frees the id. Returns whether it was sent.
+    pub fn emit(
+        &mut self,
+        id: &str,
+        kind: &'static str,
+        payload: Option<&Bytes>,
+        ends: bool,
+        out: &mut dyn Sink,
+    ) -> bool {
+        let active = if ends {
+            self.remove(id)
+        } else {
+            self.contains(id)
+        };
+        if active {
+            out.send(Outgoing {
+                id: Some(id),
+                kind,
+                payload: payload.map(Payload::Shared),
+            });
+        }
+        active
+    }
+
     pub fn len(&self) -> usize {
         match &self.0 {
             Repr::Few(v) => v.len(),

@@ -199,41 +199,18 @@ impl TransportWs {
     /// A result for operation `id`: `{"id":<id>,"type":"next","payload":` + `payload` + `}`.
     /// Returns whether it was sent (false: `id` is not active).
     pub fn next(&mut self, id: &str, payload: &Bytes, out: &mut dyn Sink) -> bool {
-        self.emit(id, "next", Some(payload), false, out)
+        self.ids.emit(id, "next", Some(payload), false, out)
     }
 
     /// Operation `id` failed: `error` with `errors` (a JSON array of GraphQL errors, as given);
     /// the id is free again. Returns whether it was sent.
     pub fn error(&mut self, id: &str, errors: &Bytes, out: &mut dyn Sink) -> bool {
-        self.emit(id, "error", Some(errors), true, out)
+        self.ids.emit(id, "error", Some(errors), true, out)
     }
 
     /// Operation `id` is done: `complete`; the id is free again. Returns whether it was sent.
     pub fn complete(&mut self, id: &str, out: &mut dyn Sink) -> bool {
-        self.emit(id, "complete", None, true, out)
-    }
-
-    fn emit(
-        &mut self,
-        id: &str,
-        kind: &'static str,
-        payload: Option<&Bytes>,
-        ends: bool,
-        out: &mut dyn Sink,
-    ) -> bool {
-        let active = if ends {
-            self.ids.remove(id)
-        } else {
-            self.ids.contains(id)
-        };
-        if active {
-            out.send(Outgoing {
-                id: Some(id),
-                kind,
-                payload: payload.map(Payload::Shared),
-            });
-        }
-        active
+        self.ids.emit(id, "complete", None, true, out)
     }
 
     /// Closes with `code` and `reason` (internal error 4500, normal 1000, going away 1001).
