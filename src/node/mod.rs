@@ -8,20 +8,25 @@
 //!
 //! Errors thrown from here have the message `ERR_SUBWIRE_…: what happened, what to do`;
 //! index.js turns the prefix into `error.code`.
+//!
+//! Files: `options.rs` (JS options → `Config`), `events.rs` (app events → JS objects).
+
+mod events;
+mod options;
 
 use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use crate::bridge::{Batch, ConnId, EventKind, SessionOp};
-use crate::config::{Config, ListenerMode, Mode};
+use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::error::{Code, SubwireError};
 use crate::frame::OpCode;
 use crate::server::Server;
 use crate::shared::Sink;
+use events::{js_event, JsAppEvent};
+use options::{config_from, ListenOptions};
 
 /// Locks a mutex that only the JS thread takes; a poisoned one still holds valid data.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -32,106 +37,8 @@ fn js_err(e: SubwireError) -> napi::Error {
     napi::Error::new(Status::GenericFailure, e.to_string())
 }
 
-fn invalid(msg: String) -> napi::Error {
+pub(crate) fn invalid(msg: String) -> napi::Error {
     js_err(SubwireError::new(Code::InvalidOption, msg))
-}
-
-/// Options for the transport listener (index.js validates and documents them).
-#[napi(object)]
-pub struct ListenOptions {
-    pub port: Option<u32>,
-    pub host: Option<String>,
-    pub path: Option<String>,
-    /// "echo" or "broadcast".
-    pub mode: Option<String>,
-    /// "reuseport" or "shared".
-    pub listener: Option<String>,
-    pub reactors: Option<u32>,
-    pub max_connections: Option<u32>,
-    pub max_payload: Option<u32>,
-    pub max_header_bytes: Option<u32>,
-    pub max_buffered_bytes: Option<u32>,
-    pub allowed_origins: Option<Vec<String>>,
-    pub headers: Option<Vec<String>>,
-    /// Milliseconds.
-    pub handshake_timeout: Option<u32>,
-    /// Milliseconds.
-    pub close_timeout: Option<u32>,
-    /// Tests only: a text message equal to this panics the reactor handling it.
-    pub test_panic_on: Option<String>,
-    /// GraphQL mode: milliseconds to wait for `connection_init` (0: forever). Default 3000.
-    pub connection_init_wait_timeout: Option<u32>,
-    /// GraphQL mode: keep-alive interval in milliseconds (0: off). Default 12000.
-    pub keep_alive: Option<u32>,
-}
-
-/// One app event, as JS receives it (fields by `type`).
-#[napi(object)]
-pub struct JsAppEvent {
-    /// The connection's id (an exact integer).
-    pub conn: f64,
-    /// "init" | "subscribe" | "complete" | "closed"
-    #[napi(js_name = "type")]
-    pub kind: String,
-    pub id: Option<String>,
-    /// Raw JSON: the init payload or the subscribe payload.
-    pub payload: Option<String>,
-    pub url: Option<String>,
-    /// Requested headers as `[name, value]` pairs.
-    pub headers: Option<Vec<Vec<String>>>,
-    pub protocol: Option<String>,
-    pub code: Option<u32>,
-    pub reason: Option<String>,
-    pub acknowledged: Option<bool>,
-}
-
-fn js_event(ev: crate::bridge::AppEvent) -> JsAppEvent {
-    let mut out = JsAppEvent {
-        conn: ev.conn.0 as f64,
-        kind: String::new(),
-        id: None,
-        payload: None,
-        url: None,
-        headers: None,
-        protocol: None,
-        code: None,
-        reason: None,
-        acknowledged: None,
-    };
-    match ev.kind {
-        EventKind::Init {
-            payload,
-            url,
-            headers,
-            protocol,
-        } => {
-            out.kind = "init".into();
-            out.payload = payload;
-            out.url = Some(url);
-            out.headers = Some(headers.into_iter().map(|(n, v)| vec![n, v]).collect());
-            out.protocol = Some(protocol.into());
-        }
-        EventKind::Subscribe { id, payload } => {
-            out.kind = "subscribe".into();
-            out.id = Some(id);
-            out.payload = Some(payload);
-        }
-        EventKind::Complete { id } => {
-            out.kind = "complete".into();
-            out.id = Some(id);
-        }
-        EventKind::Closed {
-            code,
-            reason,
-            acknowledged,
-        } => {
-            out.kind = "closed".into();
-            out.code = Some(code as u32);
-            out.reason = Some(reason);
-            out.acknowledged = Some(acknowledged);
-        }
-    }
-    out
 }
 
 #[napi(object)]
@@ -154,81 +61,6 @@ pub struct ServerStats {
     pub queued_bytes: i64,
     pub panics: i64,
     pub open_per_reactor: Vec<i64>,
-}
-
-/// Milliseconds where 0 means "never".
-fn optional_ms(v: Option<u32>, dflt: Option<Duration>) -> Option<Duration> {
-    match v {
-        None => dflt,
-        Some(0) => None,
-        Some(ms) => Some(Duration::from_millis(ms as u64)),
-    }
-}
-
-fn config_from(o: ListenOptions) -> Result<Config> {
-    let d = Config::default();
-    let port = o.port.unwrap_or(0);
-    let port =
-        u16::try_from(port).map_err(|_| invalid(format!("port {port} is out of range 0–65535")))?;
-    let mode = match o.mode.as_deref() {
-        None | Some("echo") => Mode::Echo,
-        Some("broadcast") => Mode::Broadcast,
-        Some("graphql") => Mode::GraphQL,
-        Some(m) => {
-            return Err(invalid(format!(
-                "mode {m:?} is unknown: use \"echo\", \"broadcast\" or \"graphql\""
-            )))
-        }
-    };
-    let listener = match o.listener.as_deref() {
-        None | Some("reuseport") => ListenerMode::ReusePort,
-        Some("shared") => ListenerMode::Shared,
-        Some(m) => {
-            return Err(invalid(format!(
-                "listener {m:?} is unknown: use \"reuseport\" or \"shared\""
-            )))
-        }
-    };
-    let ms = |v: Option<u32>, dflt: Duration| v.map_or(dflt, |v| Duration::from_millis(v as u64));
-    let path = o.path.unwrap_or(d.path);
-    if !path.starts_with('/') {
-        return Err(invalid(format!("path {path:?} must start with '/'")));
-    }
-    Ok(Config {
-        host: o.host.unwrap_or(d.host),
-        port,
-        path,
-        mode,
-        listener,
-        reactors: o.reactors.map_or(d.reactors, |n| n as usize),
-        max_connections: o.max_connections.map_or(d.max_connections, |n| n as usize),
-        max_payload: o.max_payload.map_or(d.max_payload, |n| n as usize),
-        max_header_bytes: o
-            .max_header_bytes
-            .map_or(d.max_header_bytes, |n| n as usize),
-        max_buffered_bytes: o
-            .max_buffered_bytes
-            .map_or(d.max_buffered_bytes, |n| n as usize),
-        allowed_origins: o.allowed_origins,
-        headers: o.headers.map_or(d.headers, |h| {
-            h.into_iter().map(|s| s.to_ascii_lowercase()).collect()
-        }),
-        handshake_timeout: ms(o.handshake_timeout, d.handshake_timeout),
-        close_timeout: ms(o.close_timeout, d.close_timeout),
-        panic_on: o.test_panic_on,
-        select_protocol: if mode == Mode::GraphQL {
-            crate::protocol::select_protocol
-        } else {
-            d.select_protocol
-        },
-        ping_interval: optional_ms(o.keep_alive, d.session.keep_alive)
-            .filter(|_| mode == Mode::GraphQL),
-        session: crate::protocol::Settings {
-            init_timeout: optional_ms(o.connection_init_wait_timeout, d.session.init_timeout),
-            keep_alive: optional_ms(o.keep_alive, d.session.keep_alive),
-        },
-        ..d
-    })
 }
 
 type ErrorFn = ThreadsafeFunction<SubwireError, (), FnArgs<(String, String)>, Status, false, true>;

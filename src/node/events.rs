@@ -1,0 +1,77 @@
+//! App events as JS receives them: one plain object per event, fields by `type`.
+//!
+//! Built on the JS thread by the events ThreadsafeFunction's callback when it drains the
+//! batch (`NativeServer.listen`).
+
+use napi_derive::napi;
+
+use crate::bridge::{AppEvent, EventKind};
+
+/// One app event, as JS receives it (fields by `type`).
+#[napi(object)]
+pub struct JsAppEvent {
+    /// The connection's id (an exact integer).
+    pub conn: f64,
+    /// "init" | "subscribe" | "complete" | "closed"
+    #[napi(js_name = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+    /// Raw JSON: the init payload or the subscribe payload.
+    pub payload: Option<String>,
+    pub url: Option<String>,
+    /// Requested headers as `[name, value]` pairs.
+    pub headers: Option<Vec<Vec<String>>>,
+    pub protocol: Option<String>,
+    pub code: Option<u32>,
+    pub reason: Option<String>,
+    pub acknowledged: Option<bool>,
+}
+
+pub(super) fn js_event(ev: AppEvent) -> JsAppEvent {
+    let mut out = JsAppEvent {
+        conn: ev.conn.0 as f64,
+        kind: String::new(),
+        id: None,
+        payload: None,
+        url: None,
+        headers: None,
+        protocol: None,
+        code: None,
+        reason: None,
+        acknowledged: None,
+    };
+    match ev.kind {
+        EventKind::Init {
+            payload,
+            url,
+            headers,
+            protocol,
+        } => {
+            out.kind = "init".into();
+            out.payload = payload;
+            out.url = Some(url);
+            out.headers = Some(headers.into_iter().map(|(n, v)| vec![n, v]).collect());
+            out.protocol = Some(protocol.into());
+        }
+        EventKind::Subscribe { id, payload } => {
+            out.kind = "subscribe".into();
+            out.id = Some(id);
+            out.payload = Some(payload);
+        }
+        EventKind::Complete { id } => {
+            out.kind = "complete".into();
+            out.id = Some(id);
+        }
+        EventKind::Closed {
+            code,
+            reason,
+            acknowledged,
+        } => {
+            out.kind = "closed".into();
+            out.code = Some(code as u32);
+            out.reason = Some(reason);
+            out.acknowledged = Some(acknowledged);
+        }
+    }
+    out
+}
