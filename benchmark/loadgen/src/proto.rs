@@ -53,21 +53,49 @@ struct Envelope<'a> {
     payload: Option<&'a RawValue>,
 }
 
+/// An event's `seq` and send time: `sentAt` (ms since the epoch) or, when the server has it,
+/// the finer `sentAtNs` (ns since the epoch: a number, or a string since it exceeds 2^53).
 #[derive(Deserialize)]
-struct Tick {
+struct Tick<'a> {
     seq: u64,
-    #[serde(rename = "sentAt")]
-    sent_at: f64,
+    #[serde(rename = "sentAt", default)]
+    sent_at: Option<f64>,
+    #[serde(rename = "sentAtNs", default, borrow)]
+    sent_at_ns: Option<&'a RawValue>,
+}
+
+impl Tick<'_> {
+    /// The send time in ms since the epoch, preferring `sentAtNs`.
+    fn sent_ms(&self) -> Option<f64> {
+        self.sent_at_ns
+            .and_then(|raw| ns_to_ms(raw.get()))
+            .or(self.sent_at)
+    }
+}
+
+/// `1763868208123456789`, `"1763868208123456789"` or `1.76e18` (ns) → ms, keeping the
+/// sub-ms digits an f64 of ms can hold (the integer form is split so none are lost early).
+fn ns_to_ms(raw: &str) -> Option<f64> {
+    let t = raw.trim().trim_matches('"');
+    if let Ok(ns) = t.parse::<u64>() {
+        return Some((ns / 1_000_000) as f64 + (ns % 1_000_000) as f64 / 1e6);
+    }
+    t.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .map(|ns| ns / 1e6)
 }
 
 #[derive(Deserialize)]
-struct TickData {
-    tick: Tick,
+struct TickData<'a> {
+    #[serde(borrow)]
+    tick: Tick<'a>,
 }
 
 #[derive(Deserialize)]
-struct ExecResult {
-    data: Option<TickData>,
+struct ExecResult<'a> {
+    #[serde(borrow)]
+    data: Option<TickData<'a>>,
 }
 
 fn short(s: &str) -> String {
@@ -95,10 +123,13 @@ pub fn parse_server(text: &[u8]) -> Result<ServerMsg, String> {
                 .data
                 .ok_or_else(|| format!("event without data: {}", short(payload.get())))?
                 .tick;
+            let sent_at = tick
+                .sent_ms()
+                .ok_or_else(|| format!("event without sentAt: {}", short(payload.get())))?;
             ServerMsg::Next {
                 id,
                 seq: tick.seq,
-                sent_at: tick.sent_at,
+                sent_at,
             }
         }
         "error" | "complete" | "connection_error" => {
@@ -109,11 +140,11 @@ pub fn parse_server(text: &[u8]) -> Result<ServerMsg, String> {
     })
 }
 
-/// Parses a plain (protocol `none`) fan-out message: `{"seq":N,"sentAt":MS,...}`.
+/// Parses a plain (protocol `none`) fan-out message: `{"seq":N,"sentAt":MS,...}` (or
+/// `sentAtNs`).
 pub fn parse_plain(text: &[u8]) -> Option<(u64, f64)> {
-    serde_json::from_slice::<Tick>(text)
-        .ok()
-        .map(|t| (t.seq, t.sent_at))
+    let t = serde_json::from_slice::<Tick>(text).ok()?;
+    Some((t.seq, t.sent_ms()?))
 }
 
 #[cfg(test)]
@@ -173,5 +204,35 @@ mod tests {
         assert!(parse_server(br#"{"id":"1","type":"next","payload":{"errors":[]}}"#).is_err());
         assert!(parse_server(b"not json").is_err());
         assert_eq!(parse_plain(br#"{"seq":3,"sentAt":10}"#), Some((3, 10.0)));
+        assert_eq!(parse_plain(br#"{"seq":3}"#), None);
+    }
+
+    #[test]
+    fn prefers_hi_res_sent_at_ns() {
+        let ms = |m: &[u8]| match parse_server(m) {
+            Ok(ServerMsg::Next { sent_at, .. }) => Some(sent_at),
+            _ => None,
+        };
+        let as_string = br#"{"id":"1","type":"next","payload":{"data":{"tick":{"seq":1,"sentAt":1700000000123,"sentAtNs":"1700000000123456789"}}}}"#;
+        let got = ms(as_string).expect("event");
+        assert!(
+            (got - 1_700_000_000_123.0 - 0.456_789).abs() < 1e-3,
+            "{got}"
+        );
+        let as_number = br#"{"id":"1","type":"next","payload":{"data":{"tick":{"seq":1,"sentAtNs":1700000000123456789}}}}"#;
+        let got = ms(as_number).expect("event");
+        assert!(
+            (got - 1_700_000_000_123.0 - 0.456_789).abs() < 1e-3,
+            "{got}"
+        );
+        assert_eq!(
+            parse_plain(br#"{"seq":2,"sentAtNs":2500000}"#),
+            Some((2, 2.5))
+        );
+        // Neither time field: refused, not read as 0.
+        assert!(
+            parse_server(br#"{"id":"1","type":"next","payload":{"data":{"tick":{"seq":1}}}}"#)
+                .is_err()
+        );
     }
 }
