@@ -41,7 +41,8 @@ pub struct Policy<'p> {
     /// and a request without one (or with several) is refused with 403.
     pub allowed_origins: Option<&'p [String]>,
     /// Chooses the subprotocol from the offered ones; `None` answers without one. A choice the
-    /// client did not offer (or longer than [`MAX_PROTOCOL_LEN`]) is dropped, as if `None`.
+    /// client did not offer, longer than [`MAX_PROTOCOL_LEN`], or not all visible ASCII (an
+    /// RFC 6455 subprotocol is a token) is dropped, as if `None`.
     pub select_protocol: fn(&Offered<'_>) -> Option<&'static str>,
 }
 
@@ -51,15 +52,17 @@ pub struct Offered<'b> {
 }
 
 impl<'b> Offered<'b> {
-    /// The offered tokens, in order, comma-split and trimmed; empty ones and values that are
-    /// not UTF-8 are skipped.
+    /// The offered tokens, in order, comma-split and trimmed of ASCII whitespace; empty ones
+    /// and values that are not UTF-8 are skipped.
     pub fn iter(&self) -> impl Iterator<Item = &'b str> + '_ {
         self.headers
             .iter()
             .filter(|h| h.name.eq_ignore_ascii_case("sec-websocket-protocol"))
             .filter_map(|h| std::str::from_utf8(h.value).ok())
             .flat_map(|v| v.split(','))
-            .map(str::trim)
+            // ASCII whitespace only (`str::trim` would also strip U+00A0 and friends, and
+            // turn an offer of "\u{a0}graphql-ws" into one of "graphql-ws").
+            .map(str::trim_ascii)
             .filter(|t| !t.is_empty())
     }
 
@@ -175,22 +178,18 @@ fn has_token(value: &[u8], token: &str) -> bool {
 /// malformed (400) or too large (431). A refusal is final: more bytes never change it.
 pub fn parse<'b>(buf: &'b [u8], policy: &Policy<'_>) -> Result<Option<Upgrade<'b>>, Reject> {
     let limit = policy.max_header_bytes;
+    // httparse never reads past the end of a head, so one pass over the first `limit + 1`
+    // bytes answers every case: a head complete within them is the same head as in `buf`,
+    // and bytes beyond them (frames, or the rest of an oversized head) are never scanned.
+    let first = buf.get(..limit.saturating_add(1)).unwrap_or(buf);
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
-    let status = req.parse(buf);
-    if let Ok(httparse::Status::Complete(n)) = status {
-        if n <= limit {
-            return check(buf, n, &req, policy).map(Some);
-        }
-    }
-    let status = match buf.get(..limit.saturating_add(1)) {
-        Some(first) if first.len() < buf.len() => httparse::Request::new(&mut headers).parse(first),
-        _ => status,
-    };
-    match status {
+    match req.parse(first) {
+        Ok(httparse::Status::Complete(n)) if n <= limit => check(buf, n, &req, policy).map(Some),
         Err(httparse::Error::TooManyHeaders) => Err(Reject::HeadersTooLarge),
         Err(_) => Err(Reject::BadRequest),
-        Ok(_) if buf.len() > limit => Err(Reject::HeadersTooLarge),
+        // Complete at `limit + 1` bytes, or still partial after them.
+        Ok(_) if first.len() > limit => Err(Reject::HeadersTooLarge),
         Ok(_) => Ok(None),
     }
 }
@@ -260,8 +259,8 @@ fn check<'b>(
     let offered = Offered {
         headers: &*req.headers,
     };
-    let protocol = (policy.select_protocol)(&offered)
-        .filter(|p| p.len() <= MAX_PROTOCOL_LEN && offered.contains(p));
+    let protocol =
+        (policy.select_protocol)(&offered).filter(|p| protocol_fits(p) && offered.contains(p));
     let head = buf.get(..header_len).unwrap_or_default();
     Ok(Upgrade {
         header_len,
@@ -281,6 +280,11 @@ fn header_fields(head: &[u8]) -> &[u8] {
         Some(lf) => rest.get(lf + 1..).unwrap_or_default(),
         None => &[],
     }
+}
+
+/// A subprotocol the 101 can name: 1 to [`MAX_PROTOCOL_LEN`] visible ASCII characters.
+fn protocol_fits(p: &str) -> bool {
+    (1..=MAX_PROTOCOL_LEN).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// A key is the base64 of exactly 16 bytes (24 characters with padding).
@@ -303,12 +307,11 @@ pub fn accept_key(key: &[u8]) -> [u8; 28] {
 
 /// Writes the `101 Switching Protocols` response; returns its length.
 pub fn write_accept(up: &Upgrade<'_>, out: &mut [u8; 256]) -> usize {
-    // `parse` only chooses what the client offered (so no CR or LF) within MAX_PROTOCOL_LEN,
-    // but the field is public: one set by hand that is too long or holds control bytes is
-    // left out rather than truncated, overflowing `out`, or injecting a header.
-    let protocol = up
-        .protocol
-        .filter(|p| p.len() <= MAX_PROTOCOL_LEN && !p.bytes().any(|b| b.is_ascii_control()));
+    // `parse` only returns a protocol that fits, but the field is public: one set by hand
+    // that does not (too long, empty, control bytes) is left out rather than truncated,
+    // overflowing `out`, or injecting a header. The same test as `parse`'s, so a parsed
+    // `protocol` is always the one the 101 names.
+    let protocol = up.protocol.filter(|p| protocol_fits(p));
     let parts: [&[u8]; 5] = [
         HEAD_101,
         &up.accept,

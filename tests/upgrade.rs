@@ -201,6 +201,29 @@ fn valid_requests() -> Vec<Valid> {
             lookups: &[("sec-websocket-protocol", Some("graphql-ws"))],
         },
         Valid {
+            name: "both protocols in one header, the preferred one first",
+            raw: request(
+                "/graphql",
+                &["Sec-WebSocket-Protocol: graphql-transport-ws, graphql-ws"],
+            ),
+            target: "/graphql",
+            protocol: Some("graphql-transport-ws"),
+            lookups: &[(
+                "Sec-Websocket-Protocol",
+                Some("graphql-transport-ws, graphql-ws"),
+            )],
+        },
+        Valid {
+            name: "both protocols in one header, the preferred one last",
+            raw: request(
+                "/graphql",
+                &["Sec-WebSocket-Protocol: graphql-ws,graphql-transport-ws"],
+            ),
+            target: "/graphql",
+            protocol: Some("graphql-transport-ws"),
+            lookups: &[],
+        },
+        Valid {
             name: "only the legacy protocol offered",
             raw: request("/graphql", &["Sec-WebSocket-Protocol: graphql-ws"]),
             target: "/graphql",
@@ -660,6 +683,8 @@ fn header_block_over_max_header_bytes() {
         ),
         Reject::HeadersTooLarge
     );
+    // Complete one byte over, with frame bytes behind it: still over.
+    assert_eq!(reject(&with_frame, &one_short), Reject::HeadersTooLarge);
     // Partial and within the limit: read more.
     assert!(matches!(parse(&raw[..n - 2], &one_short), Ok(None)));
 
@@ -805,4 +830,66 @@ fn longest_protocol_fills_the_buffer_and_longer_is_left_out() {
         .windows(9)
         .any(|w| w == b"Protocol:" || w == b"Set-Cooki"));
     assert_eq!(n, 129);
+}
+
+#[test]
+fn offered_tokens_are_trimmed_of_ascii_whitespace_only() {
+    // U+00A0 (no-break space) is not HTTP whitespace: "\u{a0}graphql-ws" is not "graphql-ws",
+    // and answering with the latter would fail the client's check of the 101.
+    fn tokens(o: &Offered<'_>) -> Option<&'static str> {
+        let all: Vec<&str> = o.iter().collect();
+        assert_eq!(all, ["\u{a0}graphql-ws", "x\u{a0}", "graphql-ws"]);
+        prefer_transport_ws(o)
+    }
+    let raw = request(
+        "/graphql",
+        &["Sec-WebSocket-Protocol: \u{a0}graphql-ws,\tx\u{a0} , graphql-ws\t"],
+    );
+    let p = Policy {
+        select_protocol: tokens,
+        ..policy()
+    };
+    assert_eq!(
+        parse(&raw, &p).unwrap().unwrap().protocol,
+        Some("graphql-ws")
+    );
+    let only_nbsp = request("/graphql", &["Sec-WebSocket-Protocol: \u{a0}graphql-ws"]);
+    assert_eq!(
+        parse(&only_nbsp, &policy()).unwrap().unwrap().protocol,
+        None
+    );
+}
+
+#[test]
+fn a_protocol_the_101_cannot_name_is_never_chosen() {
+    // The client offered these exact tokens and the selector picked them, but none is a valid
+    // subprotocol token; write_accept would leave them out, so parse must not report them
+    // either (the app would believe a protocol was agreed that the client never heard of).
+    let mut out = [0u8; 256];
+    for (offer, pick) in [
+        ("Sec-WebSocket-Protocol: a\tb", "a\tb"),
+        ("Sec-WebSocket-Protocol: gr\u{e4}phql", "gr\u{e4}phql"),
+        ("Sec-WebSocket-Protocol: a b, c", "a b"),
+    ] {
+        let raw = request("/graphql", &[offer]);
+        let p = Policy {
+            select_protocol: |o| {
+                ["a\tb", "gr\u{e4}phql", "a b"]
+                    .into_iter()
+                    .find(|p| o.contains(p))
+            },
+            ..policy()
+        };
+        let up = parse_split(&raw, &p);
+        assert_eq!(up.protocol, None, "{pick:?}");
+        assert_eq!(write_accept(&up, &mut out), 129, "{pick:?}");
+    }
+    // An empty protocol set by hand is left out too, not sent as an empty header.
+    let raw = request("/graphql", &[]);
+    let mut up = parse(&raw, &policy()).unwrap().unwrap();
+    up.protocol = Some("");
+    assert_eq!(write_accept(&up, &mut out), 129);
+    up.protocol = Some("graphql-ws");
+    let n = write_accept(&up, &mut out);
+    assert!(out[..n].ends_with(b"\r\nSec-WebSocket-Protocol: graphql-ws\r\n\r\n"));
 }

@@ -78,6 +78,19 @@ fuzz_target!(|input: &[u8]| {
                 .accept
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b)));
+            // header() on any name never panics, and is the first header of that name.
+            let names = data.split(|&b| b == b':' || b == b'\n' || b == b' ');
+            for name in names.take(64).filter_map(|n| std::str::from_utf8(n).ok()) {
+                let first = up
+                    .headers()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()));
+                assert_eq!(up.header(name), first.map(|(_, v)| v), "header({name:?})");
+            }
+            for (name, value) in up.headers() {
+                let name = std::str::from_utf8(name).expect("a header name is ASCII");
+                assert!(up.header(name).is_some());
+                assert_eq!(value.trim_ascii(), value);
+            }
             let host = up.header("HOST").expect("an accepted request has a Host");
             assert!(inside(&data[..n], host));
             for (name, value) in up.headers() {
