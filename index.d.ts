@@ -39,7 +39,7 @@ export interface ListenOptions {
   maxHeaderBytes?: number;
   /** Outbound bytes a connection may have waiting; beyond it the connection is dropped. Default 4 MiB. */
   maxBufferedBytes?: number;
-  /** Accepted `Origin` values (case-insensitive); others get 403. Default: any origin. */
+  /** Accepted `Origin` values (case-insensitive); others, and requests without one, get 403. An empty list refuses every request. Default: any origin. */
   allowedOrigins?: string[];
   /** Request headers to copy at upgrade for the app's hooks (the only ones copied). */
   headers?: string[];

@@ -111,7 +111,7 @@ impl Reject {
             Reject::NotFound => b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 35\r\n\r\nno WebSocket endpoint at this path\n",
             Reject::MethodNotAllowed => b"HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nAllow: GET\r\nContent-Type: text/plain\r\nContent-Length: 42\r\n\r\na WebSocket upgrade must be a GET request\n",
             Reject::BadRequest => b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 38\r\n\r\nnot a valid WebSocket upgrade request\n",
-            Reject::UpgradeRequired => b"HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nSec-WebSocket-Version: 13\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n\r\nthis server speaks WebSocket version 13\n",
+            Reject::UpgradeRequired => b"HTTP/1.1 426 Upgrade Required\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n\r\nthis server speaks WebSocket version 13\n",
             Reject::Forbidden => b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n\r\norigin not allowed\n",
             Reject::HeadersTooLarge => b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n\r\nrequest headers too large\n",
             Reject::ServiceUnavailable => b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 38\r\n\r\ntoo many connections, try again later\n",

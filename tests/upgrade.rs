@@ -726,7 +726,15 @@ fn reject_responses_are_complete_http() {
                 .find(|h| h.name.eq_ignore_ascii_case(name))
                 .map(|h| std::str::from_utf8(h.value).unwrap())
         };
-        assert_eq!(get("connection"), Some("close"), "{r:?}");
+        // A 426 must name the protocol to upgrade to (RFC 9110 §15.5.22), and a sender of
+        // `Upgrade` lists it in `Connection`; every refusal closes.
+        if r == UpgradeRequired {
+            assert_eq!(get("connection"), Some("Upgrade, close"), "{r:?}");
+            assert_eq!(get("upgrade"), Some("websocket"), "{r:?}");
+        } else {
+            assert_eq!(get("connection"), Some("close"), "{r:?}");
+            assert_eq!(get("upgrade"), None, "{r:?}");
+        }
         assert_eq!(get("content-type"), Some("text/plain"), "{r:?}");
         let body = &bytes[n..];
         assert!(
