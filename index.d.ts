@@ -257,3 +257,73 @@ export declare function useServer<P extends Record<string, unknown> | undefined 
   target: ServerTarget,
   keepAlive?: number,
 ): Server;
+
+// ---- PubSub (lib/pubsub.js) ----
+// Topics are one namespace per process: a publish on any PubSub, on any createPubSub() object
+// (or, later, server.publish) reaches every subscriber of that topic.
+
+export interface PubSubOptions {
+  /**
+   * Events an iterator may hold while nobody reads them (an integer >= 1, or Infinity). One more
+   * ends the iterator: it unsubscribes, drops its queue, and its next `next()` rejects with an
+   * Error coded `ERR_SUBWIRE_PUBSUB_OVERFLOW`. Default 10 000.
+   */
+  maxQueued?: number;
+}
+
+/**
+ * The iterator of `asyncIterableIterator()` and `createPubSub().subscribe()`. Subscribed as soon
+ * as it is created, so events published before the first `next()` are queued, not lost.
+ * `return()` unsubscribes, drops the queue and ends pending `next()` calls (idempotent);
+ * `throw(err)` does the same, then rejects with `err`.
+ */
+export interface PubSubAsyncIterableIterator<T> extends AsyncIterableIterator<T> {
+  next(): Promise<IteratorResult<T, undefined>>;
+  return(): Promise<IteratorReturnResult<undefined>>;
+  /** Always rejects with `error` (after ending the iterator). */
+  throw(error?: unknown): Promise<IteratorResult<T, undefined>>;
+  [Symbol.asyncIterator](): this;
+}
+
+/**
+ * graphql-subscriptions v3's `PubSubEngine` (works with its `withFilter`) on subwire's topics.
+ * Delivery is synchronous; a topic that is not a non-empty string throws a TypeError coded
+ * `ERR_SUBWIRE_INVALID_OPTION`.
+ */
+export declare class PubSub<Events extends { [event: string]: unknown } = Record<string, never>> {
+  constructor(options?: PubSubOptions);
+  /** Delivers `payload` to every subscriber before it returns; an `onMessage` that throws makes it throw (after the others had it). */
+  publish<K extends keyof Events & string>(triggerName: K, payload: Events[K] extends never ? any : Events[K]): Promise<void>;
+  /** `options` is accepted and ignored. Resolves to an id unique within this instance. */
+  subscribe<K extends keyof Events & string>(
+    triggerName: K,
+    onMessage: (payload: Events[K] extends never ? any : Events[K]) => void,
+    options?: object,
+  ): Promise<number>;
+  /** Unknown or already removed ids are ignored. */
+  unsubscribe(subId: number): void;
+  /** One iterator over one or several triggers (a repeated trigger counts once). */
+  asyncIterableIterator<T = any>(triggers: string | readonly string[]): PubSubAsyncIterableIterator<T>;
+  /** graphql-subscriptions v2's name for `asyncIterableIterator`. */
+  asyncIterator<T = any>(triggers: string | readonly string[]): PubSubAsyncIterableIterator<T>;
+}
+
+/** Yoga's publish arguments per routing key: `[]`, `[payload]` or `[id, payload]` (topic `${key}:${id}`). */
+export type PubSubPublishArgsByKey = { [key: string]: [] | [any] | [number | string, any] };
+type PubSubMapToNull<T> = T extends undefined ? null : T;
+
+/** What `createPubSub()` returns: GraphQL Yoga's `PubSub` shape (@graphql-yoga/subscription). */
+export interface YogaStylePubSub<TArgs extends PubSubPublishArgsByKey = PubSubPublishArgsByKey> {
+  /** `publish(key, payload)` on topic `key`; `publish(key, id, payload)` on `${key}:${id}`; the payload is `args[1] ?? args[0] ?? null`, as in Yoga. */
+  publish<TKey extends Extract<keyof TArgs, string>>(routingKey: TKey, ...args: TArgs[TKey]): void;
+  /** `subscribe(key)` / `subscribe(key, id)`: an async iterable for `for await`, on the same topic naming. */
+  subscribe<TKey extends Extract<keyof TArgs, string>>(
+    ...args: TArgs[TKey][1] extends undefined ? [routingKey: TKey] : [routingKey: TKey, id: TArgs[TKey][0]]
+  ): PubSubAsyncIterableIterator<
+    TArgs[TKey][1] extends undefined ? PubSubMapToNull<TArgs[TKey][0]> : PubSubMapToNull<TArgs[TKey][1]>
+  >;
+}
+
+/** GraphQL Yoga's `createPubSub()` on subwire's topics. Yoga's `eventTarget` is not accepted (TypeError). */
+export declare function createPubSub<TArgs extends PubSubPublishArgsByKey = PubSubPublishArgsByKey>(config?: PubSubOptions): YogaStylePubSub<TArgs>;
+// ---- end PubSub ----

@@ -1,0 +1,323 @@
+'use strict';
+/**
+ * subwire's PubSub: the in-process topic namespace that resolvers publish to and subscribe on.
+ *
+ * It owns the process's one topic registry (`topicListeners`: topic → Set of listeners) and
+ * three ways onto it:
+ * - `publishToTopic(topic, payload)` / `subscribeTopic(topic, listener)`: the bare registry,
+ *   for subwire's own code (the server's `publish()`, later the Rust trigger hub and
+ *   scale-out bridges) and for tests. `topicStats()` counts topics, listeners and publishes.
+ * - `class PubSub`: graphql-subscriptions v3's `PubSubEngine` (`publish`, `subscribe`,
+ *   `unsubscribe`, `asyncIterableIterator`, and the older `asyncIterator`), so resolvers and
+ *   `withFilter` keep working unchanged.
+ * - `createPubSub()`: GraphQL Yoga's `createPubSub` shape (`publish(key, [id,] payload)`,
+ *   `subscribe(key[, id])` on topic `key` or `${key}:${id}`).
+ *
+ * Topics form one namespace per process, as they do per broker in Redis-backed pubsubs: a
+ * publish on any PubSub instance, on a Yoga-style pubsub or through `publishToTopic` reaches
+ * every listener of that topic, whichever API subscribed it (see DESIGN.md, "Publishing").
+ * Delivery is synchronous and in publish order. Iterators subscribe EAGERLY, when they are
+ * created (graphql-subscriptions subscribes on the first `next()`): an event published after
+ * a resolver returned its iterator but before graphql-js called `next()` is queued, not lost.
+ * An iterator nobody drains holds at most `maxQueued` events; one more ends it (the listeners
+ * go, the queue is dropped) and its next `next()` rejects with ERR_SUBWIRE_PUBSUB_OVERFLOW.
+ * @module subwire/lib/pubsub
+ */
+
+const DEFAULT_MAX_QUEUED = 10_000;
+
+/**
+ * The process-wide registry: topic → its listeners; a topic without listeners has no entry.
+ * Exported for diagnostics and tests: change it only through subscribeTopic().
+ * @type {Map<string, Set<(payload: any) => void>>}
+ */
+const topicListeners = new Map();
+let listenerCount = 0;
+let publishCount = 0;
+
+/** @param {string} code @param {string} message @param {Function} [Ctor] */
+function codedError(code, message, Ctor = Error) {
+  const err = new /** @type {any} */ (Ctor)(message);
+  err.code = code;
+  return err;
+}
+
+/** @param {unknown} topic @param {string} what */
+function checkTopic(topic, what) {
+  if (typeof topic === 'string' && topic !== '') return;
+  const got = typeof topic === 'string' ? 'an empty string' : String(topic);
+  throw codedError('ERR_SUBWIRE_INVALID_OPTION', `${what} must be a non-empty string, got ${got}`, TypeError);
+}
+
+/**
+ * Delivers `payload` synchronously to every listener of `topic`, in subscription order. A topic
+ * with no listeners costs one Map lookup. Listeners added during the delivery do not get this
+ * payload; listeners removed before their turn do not either. A listener that throws does not
+ * stop the others: the first error is rethrown once every listener had the payload.
+ * @param {string} topic @param {unknown} payload @returns {number} how many listeners were called
+ */
+function publishToTopic(topic, payload) {
+  checkTopic(topic, 'publish(topic, payload): topic');
+  publishCount += 1;
+  const set = topicListeners.get(topic);
+  if (set === undefined) return 0;
+  if (set.size === 1) {
+    /** @type {(payload: unknown) => void} */ (set.values().next().value)(payload);
+    return 1;
+  }
+  // A snapshot: listeners may unsubscribe (or subscribe) while we deliver.
+  const fns = Array.from(set);
+  let called = 0;
+  let failed = false;
+  let firstError;
+  for (const fn of fns) {
+    if (!set.has(fn)) continue;
+    called += 1;
+    try {
+      fn(payload);
+    } catch (err) {
+      if (!failed) firstError = err;
+      failed = true;
+    }
+  }
+  if (failed) throw firstError;
+  return called;
+}
+
+/**
+ * Adds `listener` to `topic`. The returned function removes exactly this subscription and is
+ * idempotent; the same function subscribed twice is called twice, as with an EventEmitter.
+ * @param {string} topic @param {(payload: any) => void} listener @returns {() => void} unsubscribe
+ */
+function subscribeTopic(topic, listener) {
+  checkTopic(topic, 'subscribe(topic, listener): topic');
+  if (typeof listener !== 'function') {
+    throw codedError('ERR_SUBWIRE_INVALID_OPTION', `subscribe(topic, listener): listener must be a function, got ${String(listener)}`, TypeError);
+  }
+  let set = topicListeners.get(topic);
+  if (set === undefined) topicListeners.set(topic, (set = new Set()));
+  const fn = set.has(listener) ? (/** @type {any} */ payload) => listener(payload) : listener;
+  set.add(fn);
+  listenerCount += 1;
+  let subscribed = true;
+  return function unsubscribe() {
+    if (!subscribed) return;
+    subscribed = false;
+    listenerCount -= 1;
+    set.delete(fn);
+    if (set.size === 0 && topicListeners.get(topic) === set) topicListeners.delete(topic);
+  };
+}
+
+/** Topics with listeners, listeners, publish calls so far. @returns {{ topics: number, listeners: number, publishes: number }} */
+function topicStats() {
+  return { topics: topicListeners.size, listeners: listenerCount, publishes: publishCount };
+}
+
+/** `maxQueued` of `new PubSub(options)` / `createPubSub(options)`. @param {unknown} options @param {string} what */
+function maxQueuedOption(options, what) {
+  if (typeof options !== 'object' || options === null) {
+    throw codedError('ERR_SUBWIRE_INVALID_OPTION', `${what}: options must be an object such as { maxQueued: 10000 }`, TypeError);
+  }
+  const v = /** @type {{ maxQueued?: unknown }} */ (options).maxQueued;
+  if (v === undefined) return DEFAULT_MAX_QUEUED;
+  if (v === Infinity || (Number.isSafeInteger(v) && /** @type {number} */ (v) >= 1)) return /** @type {number} */ (v);
+  throw codedError('ERR_SUBWIRE_INVALID_OPTION', `${what}: maxQueued must be an integer >= 1 (or Infinity), got ${String(v)}`, TypeError);
+}
+
+/** A fresh `{ done: true }` result each time: callers may hold or change it. */
+const done = () => ({ value: undefined, done: /** @type {true} */ (true) });
+
+/**
+ * An AsyncIterableIterator over one or more topics, with the semantics of graphql-subscriptions'
+ * PubSubAsyncIterableIterator except that it subscribes at creation (see the module comment).
+ * @template T
+ */
+class TopicIterator {
+  /** @param {readonly string[]} topics deduplicated, validated @param {number} maxQueued */
+  constructor(topics, maxQueued) {
+    /** Events nobody asked for yet: `queue[head..]`. @type {T[]} */
+    this.queue = [];
+    this.head = 0;
+    /** Pending `next()` calls; only ever non-empty while the queue is empty. @type {((r: IteratorResult<T>) => void)[]} */
+    this.pulls = [];
+    this.maxQueued = maxQueued;
+    /** @type {Error | null} set by an overflow, thrown by the next `next()` */
+    this.error = null;
+    this.running = true;
+    const push = (/** @type {T} */ value) => this.push(value);
+    this.unsubscribes = topics.map((topic) => subscribeTopic(topic, push));
+  }
+
+  /** @private @param {T} value */
+  push(value) {
+    if (!this.running) return;
+    if (this.pulls.length > 0) {
+      /** @type {(r: IteratorResult<T>) => void} */ (this.pulls.shift())({ value, done: false });
+    } else if (this.queue.length - this.head >= this.maxQueued) {
+      const held = this.queue.length - this.head;
+      this.stop();
+      this.error = codedError(
+        'ERR_SUBWIRE_PUBSUB_OVERFLOW',
+        `PubSub iterator ended: ${held} events were waiting unconsumed (maxQueued is ${this.maxQueued}). ` +
+          'Its consumer is slower than the publisher or never calls next()/return(); ' +
+          'consume faster, return() iterators you no longer read, or raise maxQueued (new PubSub({ maxQueued }) or createPubSub({ maxQueued }))',
+      );
+    } else {
+      this.queue.push(value);
+    }
+  }
+
+  /** @returns {Promise<IteratorResult<T>>} */
+  next() {
+    if (this.head < this.queue.length) {
+      const value = this.queue[this.head];
+      this.queue[this.head++] = /** @type {any} */ (undefined);
+      if (this.head === this.queue.length) {
+        this.queue.length = 0;
+        this.head = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.error) {
+      const err = this.error;
+      this.error = null;
+      return Promise.reject(err);
+    }
+    if (!this.running) return Promise.resolve(done());
+    return new Promise((resolve) => this.pulls.push(resolve));
+  }
+
+  /** Ends the iterator: unsubscribes, drops queued events, resolves pending `next()`s as done. Idempotent. */
+  return() {
+    this.error = null;
+    this.stop();
+    return Promise.resolve(done());
+  }
+
+  /** @param {unknown} err ends the iterator as `return()` does, then rejects with `err` */
+  throw(err) {
+    this.error = null;
+    this.stop();
+    return Promise.reject(err);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  /** @private */
+  stop() {
+    if (!this.running) return;
+    this.running = false;
+    for (const unsubscribe of this.unsubscribes) unsubscribe();
+    this.unsubscribes = [];
+    this.queue = [];
+    this.head = 0;
+    const pulls = this.pulls;
+    this.pulls = [];
+    for (const resolve of pulls) resolve(done());
+  }
+}
+
+/** graphql-subscriptions v3's PubSubEngine on the process-wide topic registry. */
+class PubSub {
+  /** @param {{ maxQueued?: number }} [options] */
+  constructor(options = {}) {
+    this.maxQueued = maxQueuedOption(options, 'new PubSub(options)');
+    /** @private @type {Map<number, () => void>} */
+    this.subscriptions = new Map();
+    /** @private */
+    this.lastId = 0;
+  }
+
+  /**
+   * Delivers `payload` to every subscriber of `triggerName` before it returns. A bad trigger
+   * name, or an error thrown by an `onMessage` listener, throws synchronously (as
+   * graphql-subscriptions' EventEmitter-based PubSub does).
+   * @param {string} triggerName @param {unknown} payload @returns {Promise<void>}
+   */
+  publish(triggerName, payload) {
+    publishToTopic(triggerName, payload);
+    return Promise.resolve();
+  }
+
+  /**
+   * Calls `onMessage(payload)` for each event on `triggerName`. `options` is accepted and ignored.
+   * @param {string} triggerName @param {(payload: any) => void} onMessage @param {object} [options]
+   * @returns {Promise<number>} an id for `unsubscribe`, unique within this instance
+   */
+  subscribe(triggerName, onMessage, options) {
+    const unsubscribe = subscribeTopic(triggerName, onMessage);
+    this.lastId += 1;
+    this.subscriptions.set(this.lastId, unsubscribe);
+    return Promise.resolve(this.lastId);
+  }
+
+  /** Removes a subscription; an unknown or already removed id does nothing. @param {number} subId */
+  unsubscribe(subId) {
+    const unsubscribe = this.subscriptions.get(subId);
+    if (unsubscribe === undefined) return;
+    this.subscriptions.delete(subId);
+    unsubscribe();
+  }
+
+  /**
+   * An AsyncIterableIterator of the payloads published on `triggers`, subscribed from now on.
+   * @template [T=any] @param {string | readonly string[]} triggers
+   * @returns {TopicIterator<T>}
+   */
+  asyncIterableIterator(triggers) {
+    const list = typeof triggers === 'string' ? [triggers] : triggers;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw codedError('ERR_SUBWIRE_INVALID_OPTION', `asyncIterableIterator(triggers): triggers must be a topic name or a non-empty array of them, got ${String(triggers)}`, TypeError);
+    }
+    for (const t of list) checkTopic(t, 'asyncIterableIterator(triggers): each trigger');
+    return new TopicIterator([...new Set(list)], this.maxQueued);
+  }
+
+  /** graphql-subscriptions v2's name for `asyncIterableIterator`. @template [T=any] @param {string | readonly string[]} triggers */
+  asyncIterator(triggers) {
+    return this.asyncIterableIterator(triggers);
+  }
+}
+
+/**
+ * GraphQL Yoga's `createPubSub()` (@graphql-yoga/subscription) on the process-wide registry.
+ * `publish(key, payload)` → topic `key`; `publish(key, id, payload)` → topic `${key}:${id}`;
+ * the payload is `args[1] ?? args[0] ?? null`, exactly as in Yoga. `subscribe(key)` /
+ * `subscribe(key, id)` returns an async iterable (`for await`, `return()`) on the same topic.
+ * Yoga's `eventTarget` and `repeaterBuffer` do not apply: topics are subwire's, and an
+ * unconsumed subscription is bounded by `maxQueued` as for `PubSub`.
+ * @param {{ maxQueued?: number }} [config]
+ */
+function createPubSub(config = {}) {
+  const maxQueued = maxQueuedOption(config, 'createPubSub(config)');
+  if (/** @type {any} */ (config).eventTarget !== undefined) {
+    throw codedError(
+      'ERR_SUBWIRE_INVALID_OPTION',
+      "createPubSub({ eventTarget }): subwire's topics are one namespace per process and do not take an EventTarget; leave eventTarget out",
+      TypeError,
+    );
+  }
+  return {
+    /** @param {string} routingKey @param {...any} args `[]`, `[payload]` or `[id, payload]` */
+    publish(routingKey, ...args) {
+      checkTopic(routingKey, 'publish(routingKey, ...args): routingKey');
+      const payload = args[1] ?? args[0] ?? null;
+      const topic = args[1] === undefined ? routingKey : `${routingKey}:${args[0]}`;
+      publishToTopic(topic, payload);
+    },
+    /** @param {string} routingKey @param {string | number} [id] */
+    subscribe(routingKey, id) {
+      checkTopic(routingKey, 'subscribe(routingKey, id?): routingKey');
+      const topic = id === undefined ? routingKey : `${routingKey}:${id}`;
+      return new TopicIterator([topic], maxQueued);
+    },
+  };
+}
+
+module.exports = { PubSub, createPubSub, publishToTopic, subscribeTopic, topicStats, topicListeners, DEFAULT_MAX_QUEUED };
