@@ -37,8 +37,14 @@ export interface ListenOptions {
   maxPayload?: number;
   /** Largest HTTP request head, in bytes; over it the answer is 431. Default 8 KiB. */
   maxHeaderBytes?: number;
-  /** Outbound bytes a connection may have waiting; beyond it the connection is dropped. Default 4 MiB. */
+  /**
+   * Outbound bytes a connection may have waiting. A consumer that falls further behind is
+   * closed with 1008 `slow consumer` (what waited is dropped; `stats().slowConsumers`
+   * counts it). Default 4 MiB.
+   */
   maxBufferedBytes?: number;
+  /** mode `graphql`: operations one connection may have active; one more gets an `error` for that operation (the socket stays). Default 100. */
+  maxSubscriptionsPerConnection?: number;
   /** Accepted `Origin` values (case-insensitive); others, and requests without one, get 403. An empty list refuses every request. Default: any origin. */
   allowedOrigins?: string[];
   /** Request headers to copy at upgrade for the app's hooks (the only ones copied). */
@@ -82,6 +88,14 @@ export interface TransportStats {
   queuedBytes: number;
   /** Panics caught inside reactors (each closed one connection). */
   panics: number;
+  /** Connections closed with 1008 `slow consumer` (over `maxBufferedBytes`). */
+  slowConsumers: number;
+  /** Shared triggers alive in the hub. */
+  triggers: number;
+  /** Subscribers attached to shared triggers. */
+  triggerSubscriptions: number;
+  /** Trigger events received by the hub (each went to every subscriber of its trigger). */
+  triggerUpdates: number;
   /** Upgraded connections open on each reactor: how evenly accepting spreads them. */
   openPerReactor: number[];
 }
@@ -94,7 +108,8 @@ export declare class TransportServer {
   broadcast(data: string | Uint8Array): void;
   /** Closes every connection (1001), ends the reactor threads, releases the event loop. */
   dispose(): Promise<void>;
-  // Low-level session API (mode `graphql`); each returns false when the connection has gone.
+  // Low-level session API (mode `graphql`). Answers are queued in call order and cross into
+  // Rust together at the end of the JS turn; each returns false once dispose() began.
   /** `payload`: an object, or the JSON text of one (sent as it is). */
   accept(conn: number, payload?: Record<string, unknown> | string | null): boolean;
   reject(conn: number, message?: string): boolean;
@@ -104,6 +119,18 @@ export declare class TransportServer {
   complete(conn: number, id: string): boolean;
   internalError(conn: number, message: string): boolean;
   closeConnection(conn: number, code: number, reason?: string): boolean;
+  // Trigger hub (shared subscriptions): `trigger` is the caller's id, an integer never reused.
+  /** Operation `id` of `conn` joins `trigger`; `legacy`: the connection speaks subscriptions-transport-ws. */
+  triggerAdd(trigger: number, conn: number, id: string, legacy?: boolean): boolean;
+  triggerRemove(trigger: number, conn: number, id: string): boolean;
+  /** Every operation of `conn` leaves its triggers. */
+  triggerRemoveClient(conn: number): boolean;
+  /** One result to every subscriber of `trigger`: serialized once, the bytes shared by every frame. */
+  triggerNext(trigger: number, result: unknown): boolean;
+  /** `error` to every subscriber; the trigger ends. */
+  triggerError(trigger: number, errors: unknown): boolean;
+  /** `complete` to every subscriber; the trigger ends. */
+  triggerComplete(trigger: number): boolean;
 }
 
 /**
@@ -206,10 +233,45 @@ export interface GraphQLWsServerOptions<P extends Record<string, unknown> | unde
 export interface SubwireOptions
   extends Pick<
     ListenOptions,
-    'reactors' | 'listener' | 'maxConnections' | 'maxPayload' | 'maxHeaderBytes' | 'maxBufferedBytes' | 'allowedOrigins' | 'handshakeTimeout' | 'closeTimeout'
+    | 'reactors'
+    | 'listener'
+    | 'maxConnections'
+    | 'maxPayload'
+    | 'maxHeaderBytes'
+    | 'maxBufferedBytes'
+    | 'maxSubscriptionsPerConnection'
+    | 'allowedOrigins'
+    | 'handshakeTimeout'
+    | 'closeTimeout'
   > {
   /** Request headers copied at upgrade into `ctx.extra.request.headers`. Default `['authorization', 'cookie', 'origin', 'user-agent']`. */
   headers?: string[];
+  /**
+   * Opt-in sharing across connections. Return a string and every subscription with the same
+   * string, schema, normalized document (whitespace and comments do not count), operation
+   * name and variables joins one trigger: its source stream starts once (context() and
+   * subscribe() run for the first subscriber only), each event is executed, passed to onNext,
+   * serialized and handed to Rust once, and Rust writes the same bytes to every subscriber.
+   * Return undefined (the default) for graphql-ws's per-subscriber behaviour. Only for
+   * results that do not depend on per-connection context beyond what the key captures
+   * (a public feed: a constant; per tenant: the tenant id).
+   *
+   * Hooks of shared subscriptions: onSubscribe, shareKey, onOperation and onComplete run per
+   * subscriber (onOperation's return value counts only for the first); context, onNext and
+   * onError run once per trigger, and onNext/onError receive a {@link TriggerContext} and the
+   * id `trigger:<n>` instead of a connection's ctx and operation id.
+   */
+  shareKey?: (ctx: Context<any, Extra>, message: SubscribePayload, args: ExecutionArgs) => string | undefined | Promise<string | undefined>;
+}
+
+/** What onNext and onError receive as `ctx` for a shared trigger. */
+export interface TriggerContext {
+  shared: true;
+  /** What shareKey returned. */
+  shareKey: string;
+  triggerId: number;
+  /** Subscribers attached right now. */
+  readonly subscribers: number;
 }
 
 export type ServerOptions<P extends Record<string, unknown> | undefined = Record<string, unknown> | undefined, E = Extra> = GraphQLWsServerOptions<P, E> &
@@ -234,15 +296,19 @@ export interface AttachTarget {
 export type ServerTarget = ListenTarget | AttachTarget;
 
 export interface ServerStats extends TransportStats {
-  /** GraphQL operations running in JS right now. */
+  /** GraphQL operations live right now (shared and unshared). */
   subscriptions: number;
+  /** Topics with at least one listener in this process. */
+  topics: number;
+  /** Publishes since the process started (one namespace per process). */
+  publishes: number;
 }
 
 export interface Server {
   address(): AddressInfo;
   stats(): ServerStats;
-  /** Comes with the trigger hub; throws `ERR_SUBWIRE_NOT_IMPLEMENTED` today. */
-  publish(topic: string, payload: unknown): never;
+  /** Publishes on `topic`: the same namespace as every subwire PubSub in this process. */
+  publish(topic: string, payload: unknown): void;
   /** Closes every connection (1001), returns every live iterator, runs the close hooks, releases the event loop. */
   dispose(): Promise<void>;
 }
@@ -260,7 +326,7 @@ export declare function useServer<P extends Record<string, unknown> | undefined 
 
 // ---- PubSub (lib/pubsub.js) ----
 // Topics are one namespace per process: a publish on any PubSub, on any createPubSub() object
-// (or, later, server.publish) reaches every subscriber of that topic.
+// server.publish() or publish() reaches every subscriber of that topic.
 
 export interface PubSubOptions {
   /**
@@ -327,3 +393,6 @@ export interface YogaStylePubSub<TArgs extends PubSubPublishArgsByKey = PubSubPu
 /** GraphQL Yoga's `createPubSub()` on subwire's topics. Yoga's `eventTarget` is not accepted (TypeError). */
 export declare function createPubSub<TArgs extends PubSubPublishArgsByKey = PubSubPublishArgsByKey>(config?: PubSubOptions): YogaStylePubSub<TArgs>;
 // ---- end PubSub ----
+
+/** Publishes `payload` on `topic` to every subscriber in this process (same namespace as every PubSub and server.publish). */
+export declare function publish(topic: string, payload: unknown): void;

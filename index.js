@@ -13,6 +13,7 @@
 
 const path = require('node:path');
 const fs = require('node:fs');
+const { Outbox, KIND } = require('./lib/outbox.js');
 
 /** @returns {string} the napi-rs platform suffix, e.g. `linux-x64-gnu` */
 function platformTriple() {
@@ -94,6 +95,7 @@ function nativeOptions(options) {
   checkInt(o, 'closeTimeout', 1, U32);
   checkInt(o, 'connectionInitWaitTimeout', 0, U32);
   checkInt(o, 'keepAlive', 0, U32);
+  checkInt(o, 'maxSubscriptionsPerConnection', 1, U32);
   checkStringList(o, 'allowedOrigins');
   checkStringList(o, 'headers');
   for (const k of ['host', 'path', 'mode', 'listener']) {
@@ -122,6 +124,7 @@ function nativeOptions(options) {
     testPanicOn: typeof o._testPanicOn === 'string' ? o._testPanicOn : undefined,
     connectionInitWaitTimeout: o.connectionInitWaitTimeout,
     keepAlive: o.keepAlive,
+    maxSubscriptionsPerConnection: o.maxSubscriptionsPerConnection,
   };
 }
 
@@ -139,6 +142,13 @@ class TransportServer {
     this._inner = inner;
     /** @type {Promise<void> | null} */
     this._disposed = null;
+    this._outbox = new Outbox((kinds, conns, a, b) => {
+      try {
+        return this._inner.batch(kinds, conns, a, b);
+      } catch (e) {
+        throw fromNative(e);
+      }
+    });
     listening.add(this);
   }
 
@@ -177,7 +187,10 @@ class TransportServer {
   }
 
   // Low-level session API (mode 'graphql'): answers to the events `onEvents` receives.
-  // Each returns false when the connection has gone. useServer() is built on these.
+  // useServer() is built on these. They are queued in call order and cross into Rust
+  // together at the end of the current JS turn (lib/outbox.js); each returns false once
+  // dispose() began (the answer goes nowhere). An answer for a connection that has gone is
+  // dropped by its reactor.
 
   /**
    * Accepts `connection_init`; `payload` goes into `connection_ack`: an object (serialized
@@ -185,33 +198,71 @@ class TransportServer {
    * @param {number} conn @param {object | string} [payload]
    */
   accept(conn, payload) {
-    const json = payload === undefined || payload === null ? undefined : typeof payload === 'string' ? payload : JSON.stringify(payload);
-    return this._call('accept', conn, json);
+    if (payload === undefined || payload === null) return this._queue(KIND.accept, conn, '', '');
+    return this._queue(KIND.acceptWith, conn, typeof payload === 'string' ? payload : JSON.stringify(payload), '');
   }
   /** Refuses `connection_init` (4403; legacy: `connection_error`). @param {number} conn @param {string} message */
   reject(conn, message = 'Forbidden') {
-    return this._call('reject', conn, String(message));
+    return this._queue(KIND.reject, conn, String(message), '');
   }
   /** Sends one result for operation `id`: an object, or JSON text/bytes sent as they are. @param {number} conn @param {string} id @param {unknown} result */
   next(conn, id, result) {
-    return this._call('next', conn, String(id), toJsonBytes(result));
+    return this._queue(KIND.next, conn, String(id), toJsonText(result));
   }
   /** Fails operation `id` with GraphQL errors (an array). @param {number} conn @param {string} id @param {unknown} errors */
   error(conn, id, errors) {
-    return this._call('error', conn, String(id), toJsonBytes(errors));
+    return this._queue(KIND.error, conn, String(id), toJsonText(errors));
   }
   /** Completes operation `id`. @param {number} conn @param {string} id */
   complete(conn, id) {
-    return this._call('complete', conn, String(id));
+    return this._queue(KIND.complete, conn, String(id), '');
   }
   /** A hook failed: closes with 4500 and `message`. @param {number} conn @param {string} message */
   internalError(conn, message) {
-    return this._call('internalError', conn, String(message));
+    return this._queue(KIND.internalError, conn, String(message), '');
   }
   /** Closes one connection (code 1000 or 3000–4999). @param {number} conn @param {number} code @param {string} [reason] */
   closeConnection(conn, code, reason = '') {
-    return this._call('closeConnection', conn, code, String(reason));
+    if (!(code === 1000 || (Number.isInteger(code) && code >= 3000 && code <= 4999))) {
+      throw invalidOption(`close code ${String(code)} is not allowed: use 1000 or 3000-4999`);
+    }
+    return this._queue(KIND.close, conn, String(reason), String(code));
   }
+  /** @param {number} kind @param {number} conn @param {string} a @param {string} b */
+  _queue(kind, conn, a, b) {
+    if (this._disposed) return false;
+    this._outbox.push(kind, conn, a, b);
+    return true;
+  }
+
+  // Trigger hub API (shared subscriptions; lib/shared-triggers.js is built on it). A
+  // trigger id is the caller's: an integer never reused while the server runs.
+
+  /** Operation `id` of `conn` joins `trigger`. @param {number} trigger @param {number} conn @param {string} id @param {boolean} [legacy] the connection speaks subscriptions-transport-ws */
+  triggerAdd(trigger, conn, id, legacy = false) {
+    return this._call('triggerAdd', trigger, conn, String(id), Boolean(legacy));
+  }
+  /** Operation `id` of `conn` leaves `trigger`. @param {number} trigger @param {number} conn @param {string} id */
+  triggerRemove(trigger, conn, id) {
+    return this._call('triggerRemove', trigger, conn, String(id));
+  }
+  /** Every operation of `conn` leaves its triggers. @param {number} conn */
+  triggerRemoveClient(conn) {
+    return this._call('triggerRemoveClient', conn);
+  }
+  /** One result to every subscriber of `trigger`: an object, or JSON text/bytes as they are. @param {number} trigger @param {unknown} result */
+  triggerNext(trigger, result) {
+    return this._call('triggerNext', trigger, toJsonBytes(result));
+  }
+  /** `error` (GraphQL errors, an array) to every subscriber; the trigger ends. @param {number} trigger @param {unknown} errors */
+  triggerError(trigger, errors) {
+    return this._call('triggerError', trigger, toJsonBytes(errors));
+  }
+  /** `complete` to every subscriber; the trigger ends. @param {number} trigger */
+  triggerComplete(trigger) {
+    return this._call('triggerComplete', trigger);
+  }
+
   _call(method, ...args) {
     // Once dispose() started every connection is going away (and the native object is
     // borrowed by the dispose task until it resolves): answers go nowhere.
@@ -230,11 +281,19 @@ class TransportServer {
    */
   dispose() {
     if (!this._disposed) {
+      this._outbox.flush();
       this._disposed = this._inner.dispose();
       listening.delete(this);
     }
     return this._disposed;
   }
+}
+
+/** @param {unknown} v JSON text, bytes, or a value to serialize @returns {string} */
+function toJsonText(v) {
+  if (typeof v === 'string') return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
+  return JSON.stringify(v);
 }
 
 /** @param {unknown} v JSON text, bytes, or a value to serialize */
@@ -271,5 +330,15 @@ function listen(options = {}) {
 
 // The graphql-ws v6 compatible layer (lib/use-server.js) builds on listen().
 const { useServer } = require('./lib/use-server.js');
+const { PubSub, createPubSub } = require('./lib/pubsub.js');
 
-module.exports = { listen, useServer, TransportServer };
+/**
+ * Publishes `payload` on `topic` to every subscriber in this process, whichever subwire
+ * PubSub (or server) their iterator came from.
+ * @param {string} topic @param {unknown} payload
+ */
+function publish(topic, payload) {
+  require('./lib/pubsub.js').publishToTopic(topic, payload);
+}
+
+module.exports = { listen, useServer, TransportServer, PubSub, createPubSub, publish };

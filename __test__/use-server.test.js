@@ -313,10 +313,12 @@ test('dispose() returns every live iterator and closes clients with 1001', async
 });
 
 test('target { server } is not implemented yet; bad options throw coded errors', () => {
+  assert.throws(() => useServer({ schema, shareKey: 'all' }, { port: 0 }), (e) => e.code === 'ERR_SUBWIRE_INVALID_OPTION' && /shareKey/.test(e.message));
+  assert.throws(() => useServer({ schema, maxSubscriptionsPerConnection: 0 }, { port: 0 }), (e) => e.code === 'ERR_SUBWIRE_INVALID_OPTION');
   assert.throws(() => useServer({ schema }, { server: {}, path: '/graphql' }), (e) => e.code === 'ERR_SUBWIRE_NOT_IMPLEMENTED' && /port/.test(e.message));
   assert.throws(() => useServer({ schema }), (e) => e.code === 'ERR_SUBWIRE_INVALID_OPTION');
   const s = useServer({ schema }, { port: 0 });
-  assert.throws(() => s.publish('t', {}), (e) => e.code === 'ERR_SUBWIRE_NOT_IMPLEMENTED');
+  assert.throws(() => s.publish('', {}), (e) => e.code === 'ERR_SUBWIRE_INVALID_OPTION');
   return s.dispose();
 });
 
@@ -513,7 +515,7 @@ test('a client complete while onSubscribe is still pending: the iterator is retu
 });
 
 test('1,000 subscriptions on one connection, all returned on disconnect; an id can be reused after complete', async (t) => {
-  const { client, server } = setup(t);
+  const { client, server } = setup(t, { maxSubscriptionsPerConnection: 1000 });
   const c = client({ lazy: false });
   const before = iterators.live;
   const seen = new Set();

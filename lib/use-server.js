@@ -46,46 +46,21 @@ const PASSTHROUGH = [
   'allowedOrigins',
   'handshakeTimeout',
   'closeTimeout',
+  'maxSubscriptionsPerConnection',
 ];
 
-const INTERNAL = 'Internal server error';
 /** How long dispose() waits for the close path (iterators' return(), onDisconnect, onClose). */
 const DISPOSE_HOOKS_WAIT = 5000;
 
-/** @param {string} code @param {string} message @param {Function} [Ctor] */
-function codedError(code, message, Ctor = Error) {
-  const err = new /** @type {any} */ (Ctor)(message);
-  err.code = code;
-  return err;
-}
+const { codedError, isObject, isAsyncIterable, isAsyncGenerator, limitCloseReason, msOption, INTERNAL } = require('./util.js');
+const { DocCache } = require('./doc-cache.js');
+const { Registry } = require('./shared-triggers.js');
+const { publishToTopic, topicStats } = require('./pubsub.js');
 
-/** @param {unknown} v @returns {v is Record<string, unknown>} */
-function isObject(v) {
-  return typeof v === 'object' && v !== null;
-}
-
-/** @param {unknown} v */
-function isAsyncIterable(v) {
-  return typeof Object(v)[Symbol.asyncIterator] === 'function';
-}
-
-/** @param {unknown} v @returns {v is AsyncGenerator} */
-function isAsyncGenerator(v) {
-  return isObject(v) && typeof Object(v)[Symbol.asyncIterator] === 'function' && typeof v.return === 'function';
-}
-
-/** graphql-ws's limitCloseReason: a reason over the 123-byte limit is replaced. @param {string} reason */
-function limitCloseReason(reason, whenTooLong = INTERNAL) {
-  return Buffer.byteLength(reason) > 123 ? whenTooLong : reason;
-}
-
-/** milliseconds where 0, negative, Infinity or NaN mean "off" (as graphql-ws). @param {string} name @param {unknown} v @param {number} dflt */
-function msOption(name, v, dflt) {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number') {
-    throw codedError('ERR_SUBWIRE_INVALID_OPTION', `${name} must be a number of milliseconds (0 or Infinity: off), got ${String(v)}`, TypeError);
-  }
-  return v > 0 && Number.isFinite(v) ? Math.min(Math.round(v), 0xffff_ffff) : 0;
+/** The process-wide topic figures for `stats()`. */
+function pubsubStats() {
+  const { topics, publishes } = topicStats();
+  return { topics, publishes };
 }
 
 /**
@@ -126,7 +101,11 @@ function useServer(options, target, keepAlive = 12_000) {
     onComplete,
     jsonMessageReviver: reviver,
     jsonMessageReplacer: replacer,
+    shareKey,
   } = options;
+  if (shareKey !== undefined && typeof shareKey !== 'function') {
+    throw codedError('ERR_SUBWIRE_INVALID_OPTION', 'shareKey must be a function (ctx, message, args) => string | undefined', TypeError);
+  }
   const isProd = typeof options.isProd === 'boolean' ? options.isProd : process.env.NODE_ENV === 'production';
 
   /** @param {unknown} errors */
@@ -140,7 +119,7 @@ function useServer(options, target, keepAlive = 12_000) {
 
   /**
    * One connection from its init on.
-   * @typedef {{ conn: number, ctx: any, ops: Map<string, Op>, ending: Set<Op> | null, closed: boolean }} Conn
+   * @typedef {{ conn: number, ctx: any, ops: Map<string, Op>, ending: Set<Op> | null, closed: boolean, legacy: boolean, shared: boolean }} Conn
    * @typedef {{ id: string, iterator: any, finished: Promise<void> | null }} Op
    */
   /** @type {Map<number, Conn>} */
@@ -163,7 +142,7 @@ function useServer(options, target, keepAlive = 12_000) {
   /** @param {unknown} v */
   const stringify = (v) => JSON.stringify(v, replacer);
 
-  /** @param {{ conn: number, payload?: string, url: string, headers: [string, string][] }} ev */
+  /** @param {{ conn: number, payload?: string, url: string, headers: [string, string][], protocol: string }} ev */
   async function onInit(ev) {
     /** @type {Record<string, string>} */
     const headers = {};
@@ -175,7 +154,7 @@ function useServer(options, target, keepAlive = 12_000) {
       extra: { request: { url: ev.url, headers }, socket: undefined },
     };
     /** @type {Conn} */
-    const c = { conn: ev.conn, ctx, ops: new Map(), ending: null, closed: false };
+    const c = { conn: ev.conn, ctx, ops: new Map(), ending: null, closed: false, legacy: ev.protocol === 'graphql-ws', shared: false };
     conns.set(ev.conn, c);
     try {
       ctx.connectionInitReceived = true;
@@ -208,6 +187,10 @@ function useServer(options, target, keepAlive = 12_000) {
     const active = () => !c.closed && c.ops.get(id) === op;
     /** @type {any} */
     let payload;
+    /** The document's printed form when the cache had it (shared triggers are keyed by it). @type {string | undefined} */
+    let normalized;
+    /** Whether a shared trigger took the operation over (it then ends the op itself). */
+    let shared = false;
 
     const emitNext = async (/** @type {any} */ result, /** @type {any} */ args) => {
       const maybeResult = await onNext?.(ctx, id, payload, args, result);
@@ -235,13 +218,17 @@ function useServer(options, target, keepAlive = 12_000) {
         execArgs = maybeExecArgsOrErrors;
       } else {
         if (!schema) throw new Error('The GraphQL schema is not provided');
+        const parsed = docs?.parse(payload.query);
+        if (parsed) normalized = parsed.normalized;
         const args = {
           operationName: payload.operationName,
-          document: (parse ?? graphql.parse)(payload.query),
+          document: parsed ? parsed.document : (parse ?? graphql.parse)(payload.query),
           variableValues: payload.variables,
         };
         execArgs = { ...args, schema: typeof schema === 'function' ? await schema(ctx, id, payload, args) : schema };
-        const validationErrors = (validate ?? graphql.validate)(execArgs.schema, execArgs.document);
+        const validationErrors = docs
+          ? docs.validate(execArgs.schema, execArgs.document)
+          : (validate ?? graphql.validate)(execArgs.schema, execArgs.document);
         if (validationErrors.length > 0) return active() ? await emitError(validationErrors) : undefined;
       }
       const operationAST = graphql.getOperationAST(execArgs.document, execArgs.operationName);
@@ -249,6 +236,15 @@ function useServer(options, target, keepAlive = 12_000) {
         return active() ? await emitError([new graphql.GraphQLError('Unable to identify operation')]) : undefined;
       }
       if (!('rootValue' in execArgs)) execArgs.rootValue = roots?.[operationAST.operation];
+      if (shareKey && operationAST.operation === 'subscription') {
+        const key = await shareKey(ctx, payload, execArgs);
+        if (typeof key === 'string' && active()) {
+          shared = true;
+          c.shared = true;
+          triggers.join(c, op, payload, execArgs, key, normalized);
+          return;
+        }
+      }
       if (!('contextValue' in execArgs)) {
         execArgs.contextValue = typeof context === 'function' ? await context(ctx, id, payload, execArgs) : context;
       }
@@ -290,8 +286,10 @@ function useServer(options, target, keepAlive = 12_000) {
     } catch (err) {
       internalError(c, err);
     } finally {
-      release(c, op);
-      liveOps -= 1;
+      if (!shared) {
+        release(c, op);
+        liveOps -= 1;
+      }
     }
   }
 
@@ -325,6 +323,7 @@ function useServer(options, target, keepAlive = 12_000) {
       return;
     }
     c.closed = true;
+    if (c.shared) srv.triggerRemoveClient(c.conn);
     const { ctx } = c;
     const subs = Object.values(ctx.subscriptions);
     // Operations whose stream loop is running: their onComplete comes before onDisconnect.
@@ -380,6 +379,21 @@ function useServer(options, target, keepAlive = 12_000) {
     }
   }
 
+  const docs = parse || validate ? null : new DocCache(graphql);
+  const triggers = new Registry({
+    srv: /** @type {any} */ (null),
+    graphql,
+    options,
+    stringify,
+    toGraphQLError,
+    isAsyncIterable,
+    internalError,
+    released: (/** @type {Conn} */ c, /** @type {Op} */ op) => {
+      release(c, op);
+      liveOps -= 1;
+    },
+  });
+
   /** @type {Record<string, unknown>} */
   const limits = {};
   for (const k of PASSTHROUGH) if (options[k] !== undefined) limits[k] = options[k];
@@ -394,14 +408,15 @@ function useServer(options, target, keepAlive = 12_000) {
     headers: options.headers ?? DEFAULT_HEADERS,
     onEvents,
   });
+  triggers.deps.srv = srv;
 
   /** @type {Promise<void> | null} */
   let disposed = null;
   return {
     address: () => srv.address(),
-    stats: () => ({ ...srv.stats(), subscriptions: liveOps }),
-    publish() {
-      throw codedError('ERR_SUBWIRE_NOT_IMPLEMENTED', 'server.publish() comes with the trigger hub in a later version of subwire');
+    stats: () => ({ ...srv.stats(), subscriptions: liveOps, ...pubsubStats() }),
+    publish(topic, payload) {
+      publishToTopic(topic, payload);
     },
     dispose() {
       if (!disposed) {

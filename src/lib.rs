@@ -6,6 +6,8 @@
 //!   [`message`] (per-connection frame reader: fragments, UTF-8, close codes);
 //! - the I/O layer, the only code that touches sockets: [`reactor`] threads own connections
 //!   in a slab, with [`pool`]ed buffers and a [`timer`] heap each; [`server`] starts and stops them;
+//! - the trigger [`hub`] thread: who listens to which shared trigger, one update fanned out
+//!   to every subscriber through the reactors with the payload bytes shared;
 //! - the napi bridge (`node`, feature `node`), which is all that JavaScript sees.
 
 pub mod bridge;
@@ -13,6 +15,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod frame;
+pub mod hub;
 pub mod listener;
 pub mod message;
 pub mod outq;

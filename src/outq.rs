@@ -1,8 +1,10 @@
 //! A connection's outbound queue: frames waiting for the socket, flushed with `writev`.
 //!
 //! Called by the reactor that owns the connection. A frame is a small inline head (the
-//! WebSocket header, different per connection only in length encoding) plus a shared
-//! [`Bytes`] payload: one encoded payload fans out to every recipient without a copy.
+//! WebSocket header, different per connection only in length encoding), an optional shared
+//! prefix (a subscriber's `{"id":…,"type":"next","payload":`, built once per subscription),
+//! a shared [`Bytes`] payload and a static tail: one encoded payload fans out to every
+//! recipient without a copy, each framed with its own id.
 //! Queues come from and return to the reactor's [`crate::pool::Pool`], so a connection with
 //! nothing to send holds no queue.
 
@@ -12,25 +14,36 @@ use std::io::{self, IoSlice, Write};
 
 use crate::frame::{self, OpCode};
 
-/// How many slices one `writev` carries at most (two per frame).
-const MAX_SLICES: usize = 64;
+/// How many slices one `writev` carries at most (up to four per frame).
+const MAX_SLICES: usize = 128;
 
-/// One queued frame: `head` then `payload`.
+/// One queued frame: `head`, `prefix`, `payload`, `tail`, written in that order.
 pub struct Frame {
     head: [u8; frame::MAX_HEADER],
     head_len: u8,
+    prefix: Bytes,
     payload: Bytes,
+    tail: &'static [u8],
 }
 
 impl Frame {
     /// A WebSocket frame with a shared payload.
     pub fn ws(opcode: OpCode, payload: Bytes) -> Frame {
+        Frame::parts(opcode, Bytes::new(), payload, b"")
+    }
+
+    /// A WebSocket frame whose message is `prefix` + `payload` + `tail`; neither shared
+    /// part is copied.
+    pub fn parts(opcode: OpCode, prefix: Bytes, payload: Bytes, tail: &'static [u8]) -> Frame {
         let mut head = [0u8; frame::MAX_HEADER];
-        let head_len = frame::encode_header(&mut head, true, opcode, payload.len()) as u8;
+        let len = prefix.len() + payload.len() + tail.len();
+        let head_len = frame::encode_header(&mut head, true, opcode, len) as u8;
         Frame {
             head,
             head_len,
+            prefix,
             payload,
+            tail,
         }
     }
 
@@ -39,12 +52,14 @@ impl Frame {
         Frame {
             head: [0; frame::MAX_HEADER],
             head_len: 0,
+            prefix: Bytes::new(),
             payload: bytes,
+            tail: b"",
         }
     }
 
     fn len(&self) -> usize {
-        self.head_len as usize + self.payload.len()
+        self.head_len as usize + self.prefix.len() + self.payload.len() + self.tail.len()
     }
 }
 
@@ -94,10 +109,19 @@ impl OutQueue {
             let mut n = 0;
             let mut skip = self.front_sent;
             for f in &self.frames {
-                if n + 2 > MAX_SLICES {
+                let parts = [
+                    &f.head[..f.head_len as usize],
+                    &f.prefix[..],
+                    &f.payload[..],
+                    f.tail,
+                ];
+                if n + parts.iter().filter(|p| !p.is_empty()).count() > MAX_SLICES {
                     break;
                 }
-                for part in [&f.head[..f.head_len as usize], &f.payload[..]] {
+                for part in parts {
+                    if part.is_empty() {
+                        continue;
+                    }
                     if skip >= part.len() {
                         skip -= part.len();
                         continue;
@@ -137,6 +161,16 @@ impl OutQueue {
             self.front_sent = 0;
             self.frames.pop_front();
         }
+    }
+
+    /// Drops every frame not yet started (a partly written front frame stays, so the
+    /// stream remains well-formed); returns the bytes dropped.
+    pub fn drop_unsent(&mut self) -> usize {
+        let keep = usize::from(self.front_sent > 0).min(self.frames.len());
+        let dropped: usize = self.frames.iter().skip(keep).map(Frame::len).sum();
+        self.frames.truncate(keep);
+        self.bytes -= dropped;
+        dropped
     }
 
     /// Empties the queue for reuse; false when it grew too large to be worth keeping.
@@ -251,8 +285,40 @@ mod tests {
         assert_eq!(w.out.len(), 600);
         assert_eq!(
             w.calls,
-            100 - 200 * 2 / MAX_SLICES - 1,
+            100 - (200usize * 2).div_ceil(MAX_SLICES),
             "one writev per {MAX_SLICES} slices"
         );
+    }
+
+    #[test]
+    fn framed_parts_share_the_payload_and_dropping_keeps_a_started_frame() {
+        let payload = Bytes::from(vec![b'p'; 100]);
+        let mut q = OutQueue::default();
+        for id in ["1", "22"] {
+            let prefix = Bytes::from(format!("{{\"id\":\"{id}\",\"payload\":"));
+            q.push(Frame::parts(OpCode::Text, prefix, payload.clone(), b"}"));
+        }
+        let body = |id: &str| format!("{{\"id\":\"{id}\",\"payload\":{}}}", "p".repeat(100));
+        let (a, b) = (body("1"), body("22"));
+        let want = expected(&[(OpCode::Text, a.as_bytes()), (OpCode::Text, b.as_bytes())]);
+        assert_eq!(q.bytes(), want.len());
+        let mut w = Trickle {
+            out: Vec::new(),
+            limit: 5,
+            calls: 1,
+        };
+        assert_eq!(q.flush(&mut w).unwrap(), Flushed::Blocked(5));
+        // The first frame is started: it stays, the second goes.
+        let dropped = q.drop_unsent();
+        assert_eq!(dropped, 2 + b.len());
+        w.calls = 100;
+        w.limit = 1000;
+        assert!(matches!(q.flush(&mut w).unwrap(), Flushed::All(_)));
+        assert_eq!(w.out, expected(&[(OpCode::Text, a.as_bytes())]));
+        assert_eq!(q.bytes(), 0);
+        // Nothing started: everything goes.
+        q.push(Frame::ws(OpCode::Text, payload.clone()));
+        assert_eq!(q.drop_unsent(), 102);
+        assert!(q.is_empty());
     }
 }

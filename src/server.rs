@@ -16,6 +16,7 @@ use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::config::Config;
 use crate::error::{Code, SubwireError};
 use crate::frame::OpCode;
+use crate::hub::{Hub, HubEvent, HubHandle};
 use crate::listener;
 use crate::reactor::{Reactor, WAKER};
 use crate::shared::{Command, Handle, Shared, Sink, Stats};
@@ -23,6 +24,7 @@ use crate::shared::{Command, Handle, Shared, Sink, Stats};
 pub struct Server {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    hub: HubHandle,
     local_addr: SocketAddr,
 }
 
@@ -59,7 +61,21 @@ impl Server {
             reactors.push(r);
         }
         let _ = shared.handles.set(handles);
-        let mut threads = Vec::with_capacity(count);
+        let (hub, hub_handle) = Hub::new(shared.clone());
+        let mut threads = Vec::with_capacity(count + 1);
+        let guard = shared.clone();
+        let t = std::thread::Builder::new()
+            .name("subwire-hub".into())
+            .spawn(move || {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub.run())).is_err() {
+                    guard.sink.error(SubwireError::new(
+                        Code::ReactorPanic,
+                        "the trigger hub panicked and stopped; shared subscriptions get no more events",
+                    ));
+                }
+            })
+            .map_err(|e| io_err("cannot start the hub thread", e))?;
+        threads.push(t);
         for (id, r) in reactors.into_iter().enumerate() {
             let guard = shared.clone();
             let t = std::thread::Builder::new()
@@ -81,6 +97,7 @@ impl Server {
                 Ok(t) => threads.push(t),
                 Err(e) => {
                     shared.broadcast(|| Command::Shutdown);
+                    hub_handle.send(HubEvent::Shutdown);
                     return Err(e);
                 }
             }
@@ -88,6 +105,7 @@ impl Server {
         Ok(Server {
             shared,
             threads,
+            hub: hub_handle,
             local_addr,
         })
     }
@@ -113,10 +131,21 @@ impl Server {
         self.shared.send_to(conn, op)
     }
 
-    /// Asks every reactor to stop; returns at once. Safe to call twice.
+    /// Hands many answers to their reactors, one command and one wake-up per reactor.
+    pub fn sessions(&self, ops: Vec<(ConnId, SessionOp)>) -> bool {
+        self.shared.send_batch(ops)
+    }
+
+    /// Hands an event to the trigger hub; false once it has stopped.
+    pub fn hub(&self, ev: HubEvent) -> bool {
+        !self.is_stopping() && self.hub.send(ev)
+    }
+
+    /// Asks every reactor and the hub to stop; returns at once. Safe to call twice.
     pub fn shutdown(&self) {
         if !self.shared.stopping.swap(true, Relaxed) {
             self.shared.broadcast(|| Command::Shutdown);
+            self.hub.send(HubEvent::Shutdown);
         }
     }
 
@@ -124,7 +153,7 @@ impl Server {
         self.shared.stopping.load(Relaxed)
     }
 
-    /// Waits for the reactor threads to end (after `shutdown`). Blocking: call it off the
+    /// Waits for the reactor and hub threads to end (after `shutdown`). Blocking: call it off the
     /// JS thread.
     pub fn join(&mut self) {
         for t in self.threads.drain(..) {

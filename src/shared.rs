@@ -31,6 +31,14 @@ pub enum Command {
     Shutdown,
     /// The app's answer for one connection's session.
     Session { conn: ConnId, op: SessionOp },
+    /// Many answers, in the order JS gave them (one JS turn's worth for this reactor).
+    Sessions(Vec<(ConnId, SessionOp)>),
+    /// One trigger update for this reactor's subscribers: each gets its own prefix, the
+    /// shared payload and `}` (if its operation is still active).
+    Next {
+        payload: Bytes,
+        targets: Arc<[crate::hub::Target]>,
+    },
 }
 
 /// A reactor's inbox: a channel plus the waker that interrupts its poll.
@@ -60,6 +68,19 @@ pub struct Counters {
     pub queued_bytes: AtomicU64,
     pub open: AtomicU64,
     pub panics: AtomicU64,
+    /// Connections closed with 1008 because their queue passed `maxBufferedBytes`.
+    pub slow_consumers: AtomicU64,
+}
+
+/// The hub's gauges and counters (written by the hub thread only).
+#[derive(Default)]
+pub struct HubStats {
+    /// Live triggers.
+    pub triggers: AtomicU64,
+    /// Subscribers attached to triggers.
+    pub subscriptions: AtomicU64,
+    /// Trigger updates received (each fans out to every subscriber).
+    pub updates: AtomicU64,
 }
 
 impl Counters {
@@ -89,6 +110,10 @@ pub struct Stats {
     pub queued_bytes: u64,
     /// Panics caught in reactors (each closed one connection).
     pub panics: u64,
+    pub slow_consumers: u64,
+    pub triggers: u64,
+    pub trigger_subscriptions: u64,
+    pub trigger_updates: u64,
     /// Upgraded connections open on each reactor (how evenly accepting spread them).
     pub open_per_reactor: Vec<u64>,
 }
@@ -104,6 +129,7 @@ pub struct Shared {
     pub handles: OnceLock<Vec<Handle>>,
     /// App events waiting for JS (shared with the embedder's drain).
     pub events: Arc<Batch>,
+    pub hub_stats: HubStats,
 }
 
 impl Shared {
@@ -117,12 +143,17 @@ impl Shared {
             counters,
             handles: OnceLock::new(),
             events,
+            hub_stats: HubStats::default(),
         }
     }
 
     pub fn stats(&self) -> Stats {
+        let hub = &self.hub_stats;
         let mut s = Stats {
             connections: self.connections.load(Relaxed) as u64,
+            triggers: hub.triggers.load(Relaxed),
+            trigger_subscriptions: hub.subscriptions.load(Relaxed),
+            trigger_updates: hub.updates.load(Relaxed),
             ..Stats::default()
         };
         for c in self.counters.iter() {
@@ -135,6 +166,7 @@ impl Shared {
             s.queued_bytes += c.queued_bytes.load(Relaxed);
             s.open += c.open.load(Relaxed);
             s.panics += c.panics.load(Relaxed);
+            s.slow_consumers += c.slow_consumers.load(Relaxed);
             s.open_per_reactor.push(c.open.load(Relaxed));
         }
         s
@@ -144,6 +176,28 @@ impl Shared {
     pub fn send_to(&self, conn: ConnId, op: SessionOp) -> bool {
         let handle = self.handles.get().and_then(|h| h.get(conn.reactor()));
         handle.is_some_and(|h| h.send(Command::Session { conn, op }))
+    }
+
+    /// Sends each reactor its share of `ops` as one command and one wake-up, keeping
+    /// their order per reactor; false if a reactor has exited.
+    pub fn send_batch(&self, ops: Vec<(ConnId, SessionOp)>) -> bool {
+        let Some(handles) = self.handles.get() else {
+            return false;
+        };
+        let mut per: Vec<Vec<(ConnId, SessionOp)>> =
+            (0..handles.len()).map(|_| Vec::new()).collect();
+        for (conn, op) in ops {
+            if let Some(list) = per.get_mut(conn.reactor()) {
+                list.push((conn, op));
+            }
+        }
+        let mut ok = true;
+        for (h, list) in handles.iter().zip(per) {
+            if !list.is_empty() {
+                ok &= h.send(Command::Sessions(list));
+            }
+        }
+        ok
     }
 
     /// Sends a command to every reactor.

@@ -100,7 +100,10 @@ impl Client {
     }
     /// A graphql-transport-ws client past `connection_init` and the app's ack.
     fn acked() -> Client {
-        let mut c = Client::transport();
+        Client::acked_with(Settings::default())
+    }
+    fn acked_with(settings: Settings) -> Client {
+        let mut c = Client::open(Some(GRAPHQL_TRANSPORT_WS), settings);
         c.text(r#"{"type":"connection_init"}"#);
         c.s.accept_init(None, ms(1), &mut c.out);
         assert_eq!(c.take(), [send(r#"{"type":"connection_ack"}"#)]);
@@ -462,7 +465,10 @@ fn duplicate_id_closes_4409_and_ids_are_reusable() {
 
 #[test]
 fn many_operations_on_one_connection() {
-    let mut c = Client::acked();
+    let mut c = Client::acked_with(Settings {
+        max_operations: 1000,
+        ..Settings::default()
+    });
     for i in 0..1000 {
         let out = c.text(&format!(
             r#"{{"id":"op-{i}","type":"subscribe","payload":{{"query":"subscription {{ a }}"}}}}"#
@@ -477,6 +483,77 @@ fn many_operations_on_one_connection() {
     }
     assert_eq!(c.take().len(), 1000);
     assert_eq!(c.s.active(), 0);
+}
+
+#[test]
+fn operations_past_the_cap_get_an_error_and_the_connection_stays() {
+    let limit = Settings {
+        max_operations: 2,
+        ..Settings::default()
+    };
+    let sub =
+        |id: &str| format!(r#"{{"id":"{id}","type":"subscribe","payload":{{"query":"{{a}}"}}}}"#);
+    let mut c = Client::acked_with(limit);
+    assert_eq!(c.text(&sub("a")).len(), 1);
+    assert_eq!(c.text(&sub("b")).len(), 1);
+    let out = c.text(&sub("c"));
+    let [Output::Send(refusal)] = &out[..] else {
+        panic!("expected one error message, got {out:?}")
+    };
+    assert!(
+        refusal.starts_with(
+            r#"{"id":"c","type":"error","payload":[{"message":"Too many subscriptions"#
+        ),
+        "{refusal}"
+    );
+    assert!(refusal.contains("maxSubscriptionsPerConnection"));
+    let errors: serde_json::Value = serde_json::from_str(refusal).unwrap();
+    assert!(errors["payload"].is_array());
+    assert!(!c.s.is_closed() && !c.s.is_active("c") && c.s.active() == 2);
+    // A duplicate of an active id is still 4409, cap or not.
+    assert_eq!(
+        c.text(&sub("a"))[0],
+        closed(
+            code::SUBSCRIBER_EXISTS,
+            "Subscriber for a already exists",
+            true
+        )[0]
+    );
+    // Completing one frees a place.
+    let mut c = Client::acked_with(limit);
+    c.text(&sub("a"));
+    c.text(&sub("b"));
+    c.text(r#"{"id":"a","type":"complete"}"#);
+    assert_eq!(
+        c.text(&sub("c")),
+        [subscribe_event("c", r#"{"query":"{a}"}"#)]
+    );
+
+    // Legacy: an `error` with {message}; restarting an active id is not a new operation.
+    let mut c = Client::open(Some(GRAPHQL_WS), limit);
+    c.text(r#"{"type":"connection_init"}"#);
+    c.s.accept_init(None, ms(0), &mut c.out);
+    c.take();
+    let start =
+        |id: &str| format!(r#"{{"id":"{id}","type":"start","payload":{{"query":"{{a}}"}}}}"#);
+    c.text(&start("1"));
+    c.text(&start("2"));
+    let out = c.text(&start("3"));
+    let [Output::Send(refusal)] = &out[..] else {
+        panic!("expected one error message, got {out:?}")
+    };
+    assert!(
+        refusal.starts_with(
+            r#"{"id":"3","type":"error","payload":{"message":"Too many subscriptions"#
+        ),
+        "{refusal}"
+    );
+    assert_eq!(
+        c.text(&start("2")).len(),
+        2,
+        "restart: Complete then Subscribe"
+    );
+    assert_eq!(c.s.active(), 2);
 }
 
 #[test]

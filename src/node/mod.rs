@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::error::{Code, SubwireError};
 use crate::frame::OpCode;
+use crate::hub::HubEvent;
 use crate::server::Server;
 use crate::shared::Sink;
 use events::{js_event, JsAppEvent};
@@ -60,6 +61,10 @@ pub struct ServerStats {
     pub bytes_out: i64,
     pub queued_bytes: i64,
     pub panics: i64,
+    pub slow_consumers: i64,
+    pub triggers: i64,
+    pub trigger_subscriptions: i64,
+    pub trigger_updates: i64,
     pub open_per_reactor: Vec<i64>,
 }
 
@@ -164,6 +169,10 @@ impl NativeServer {
             bytes_out: s.bytes_out as i64,
             queued_bytes: s.queued_bytes as i64,
             panics: s.panics as i64,
+            slow_consumers: s.slow_consumers as i64,
+            triggers: s.triggers as i64,
+            trigger_subscriptions: s.trigger_subscriptions as i64,
+            trigger_updates: s.trigger_updates as i64,
             open_per_reactor: s.open_per_reactor.iter().map(|&n| n as i64).collect(),
         })
     }
@@ -219,22 +228,112 @@ impl NativeServer {
     /// GraphQL mode: close one connection with a code and reason.
     #[napi]
     pub fn close_connection(&self, conn: f64, code: u32, reason: String) -> Result<bool> {
-        let code = u16::try_from(code)
-            .ok()
-            .filter(|c| *c == 1000 || (3000..5000).contains(c))
-            .ok_or_else(|| {
-                invalid(format!(
-                    "close code {code} is not allowed: use 1000 or 3000-4999"
-                ))
-            })?;
-        self.op(conn, SessionOp::Close(code, reason))
+        self.op(conn, SessionOp::Close(close_code(code)?, reason))
+    }
+
+    /// GraphQL mode: one JS turn's answers in one call, in order. Op `i` is `kinds[i]` for
+    /// connection `conns[i]` with string arguments `a[i]`, `b[i]`: 0 accept, 1 accept with
+    /// the ack payload `a`, 2 reject (`a`: message), 3 next (`a`: id, `b`: result JSON),
+    /// 4 error (`a`: id, `b`: errors JSON), 5 complete (`a`: id), 6 internal error (`a`:
+    /// message), 7 close (`a`: reason, `b`: code). The strings move into Rust, not copied again.
+    #[napi]
+    pub fn batch(
+        &self,
+        kinds: Uint8Array,
+        conns: Float64Array,
+        a: Vec<String>,
+        b: Vec<String>,
+    ) -> Result<bool> {
+        let n = kinds.len();
+        if conns.len() != n || a.len() != n || b.len() != n {
+            return Err(invalid(
+                "batch: kinds, conns, a and b must have one entry per op".into(),
+            ));
+        }
+        let mut ops = Vec::with_capacity(n);
+        for (((&kind, &conn), a), b) in kinds.iter().zip(conns.iter()).zip(a).zip(b) {
+            let conn = ConnId(exact(conn, "a connection id")?);
+            let op = match kind {
+                0 => SessionOp::AcceptInit(None),
+                1 => SessionOp::AcceptInit(Some(a)),
+                2 => SessionOp::RejectInit(a),
+                3 => SessionOp::Next(a, Bytes::from(b.into_bytes())),
+                4 => SessionOp::Error(a, Bytes::from(b.into_bytes())),
+                5 => SessionOp::Complete(a),
+                6 => SessionOp::InternalError(a),
+                7 => SessionOp::Close(close_code(b.parse().unwrap_or(0))?, a),
+                k => return Err(invalid(format!("batch: op kind {k} is unknown"))),
+            };
+            ops.push((conn, op));
+        }
+        self.running(|s| s.sessions(ops))
     }
 
     fn op(&self, conn: f64, op: SessionOp) -> Result<bool> {
-        if !(conn >= 0.0 && conn.fract() == 0.0 && conn < 9007199254740992.0) {
-            return Err(invalid(format!("{conn} is not a connection id")));
-        }
-        self.running(|s| s.session(ConnId(conn as u64), op))
+        let conn = ConnId(exact(conn, "a connection id")?);
+        self.running(|s| s.session(conn, op))
+    }
+
+    // The trigger hub (shared subscriptions). A trigger id is the app's: any exact JS
+    // integer, never reused while the server runs.
+
+    /// Operation `id` of `conn` joins `trigger`; `legacy`: the connection speaks
+    /// subscriptions-transport-ws.
+    #[napi]
+    pub fn trigger_add(&self, trigger: f64, conn: f64, id: String, legacy: bool) -> Result<bool> {
+        let ev = HubEvent::Add {
+            trigger: exact(trigger, "a trigger id")?,
+            conn: ConnId(exact(conn, "a connection id")?),
+            id: id.into(),
+            legacy,
+        };
+        self.running(|s| s.hub(ev))
+    }
+
+    /// Operation `id` of `conn` leaves `trigger`.
+    #[napi]
+    pub fn trigger_remove(&self, trigger: f64, conn: f64, id: String) -> Result<bool> {
+        let ev = HubEvent::Remove {
+            trigger: exact(trigger, "a trigger id")?,
+            conn: ConnId(exact(conn, "a connection id")?),
+            id: id.into(),
+        };
+        self.running(|s| s.hub(ev))
+    }
+
+    /// Every operation of `conn` leaves its triggers.
+    #[napi]
+    pub fn trigger_remove_client(&self, conn: f64) -> Result<bool> {
+        let conn = ConnId(exact(conn, "a connection id")?);
+        self.running(|s| s.hub(HubEvent::RemoveClient { conn }))
+    }
+
+    /// One event of `trigger` (the JSON of an execution result) to all its subscribers;
+    /// the bytes are copied once here and shared by every frame.
+    #[napi]
+    pub fn trigger_next(&self, trigger: f64, payload: &[u8]) -> Result<bool> {
+        let ev = HubEvent::Update {
+            trigger: exact(trigger, "a trigger id")?,
+            payload: Bytes::copy_from_slice(payload),
+        };
+        self.running(|s| s.hub(ev))
+    }
+
+    /// `trigger` failed: `error` (a JSON array of GraphQL errors) to all its subscribers.
+    #[napi]
+    pub fn trigger_error(&self, trigger: f64, errors: &[u8]) -> Result<bool> {
+        let ev = HubEvent::Error {
+            trigger: exact(trigger, "a trigger id")?,
+            errors: Bytes::copy_from_slice(errors),
+        };
+        self.running(|s| s.hub(ev))
+    }
+
+    /// `trigger`'s source ended: `complete` to all its subscribers.
+    #[napi]
+    pub fn trigger_complete(&self, trigger: f64) -> Result<bool> {
+        let trigger = exact(trigger, "a trigger id")?;
+        self.running(|s| s.hub(HubEvent::Done { trigger }))
     }
 
     /// Closes every connection (1001) and ends the reactor threads; resolves when done.
@@ -257,6 +356,27 @@ impl NativeServer {
             .as_ref()
             .ok_or_else(|| js_err(SubwireError::new(Code::Disposed, "the server was disposed")))?;
         Ok(f(server))
+    }
+}
+
+/// A close code the app may send: 1000 or 3000–4999.
+fn close_code(code: u32) -> Result<u16> {
+    u16::try_from(code)
+        .ok()
+        .filter(|c| *c == 1000 || (3000..5000).contains(c))
+        .ok_or_else(|| {
+            invalid(format!(
+                "close code {code} is not allowed: use 1000 or 3000-4999"
+            ))
+        })
+}
+
+/// A non-negative exact integer from JS (below 2^53), or an error naming `what` it should be.
+fn exact(v: f64, what: &str) -> Result<u64> {
+    if v >= 0.0 && v.fract() == 0.0 && v < 9007199254740992.0 {
+        Ok(v as u64)
+    } else {
+        Err(invalid(format!("{v} is not {what}")))
     }
 }
 

@@ -37,6 +37,8 @@ pub struct ListenOptions {
     pub connection_init_wait_timeout: Option<u32>,
     /// GraphQL mode: keep-alive interval in milliseconds (0: off). Default 12000.
     pub keep_alive: Option<u32>,
+    /// GraphQL mode: active operations one connection may hold (default 100).
+    pub max_subscriptions_per_connection: Option<u32>,
 }
 
 /// Milliseconds where 0 means "never".
@@ -109,6 +111,9 @@ pub(super) fn config_from(o: ListenOptions) -> Result<Config> {
         session: crate::protocol::Settings {
             init_timeout: optional_ms(o.connection_init_wait_timeout, d.session.init_timeout),
             keep_alive: optional_ms(o.keep_alive, d.session.keep_alive),
+            max_operations: o
+                .max_subscriptions_per_connection
+                .unwrap_or(d.session.max_operations),
         },
         ..d
     })

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use super::ids::Ids;
 use super::output::{AppEvent, Outgoing, Payload, Sink};
 use super::parse::{self, BadMessage};
-use super::{close_codes as code, end, Settings};
+use super::{close_codes as code, end, too_many_operations, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -51,6 +51,8 @@ pub struct LegacyWs {
     ids: Ids,
     /// `ka` interval in milliseconds; 0: no `ka`.
     keep_alive_ms: u32,
+    /// `maxSubscriptionsPerConnection`.
+    max_ops: u32,
     phase: Phase,
 }
 
@@ -62,6 +64,7 @@ impl LegacyWs {
             deadline: settings.init_timeout.and_then(|d| now.checked_add(d)),
             ids: Ids::default(),
             keep_alive_ms: u32::try_from(ms).unwrap_or(u32::MAX),
+            max_ops: settings.max_operations,
             phase: Phase::AwaitInit,
         }
     }
@@ -72,6 +75,10 @@ impl LegacyWs {
 
     pub fn acknowledged(&self) -> bool {
         self.phase == Phase::Acked
+    }
+
+    pub fn is_active(&self, id: &str) -> bool {
+        self.ids.contains(id)
     }
 
     pub fn active(&self) -> usize {
@@ -136,8 +143,13 @@ impl LegacyWs {
                     let r = "'connection_init' must come before 'start'";
                     return send_error(Some(&id), "error", r, out);
                 }
-                if !self.ids.insert(&id) {
+                if self.ids.contains(&id) {
                     out.app(AppEvent::Complete { id: &id });
+                } else if self.ids.len() >= self.max_ops as usize {
+                    let r = too_many_operations(self.max_ops, false);
+                    return send_error(Some(&id), "error", &r, out);
+                } else {
+                    self.ids.insert(&id);
                 }
                 out.app(AppEvent::Subscribe { id: &id, payload });
             }

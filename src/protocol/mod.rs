@@ -89,6 +89,9 @@ pub struct Settings {
     /// The keep-alive interval (default 12 s): the legacy protocol's `ka` period. `None`
     /// disables `ka` (WebSocket ping frames on the same interval are the reactor's).
     pub keep_alive: Option<Duration>,
+    /// `maxSubscriptionsPerConnection` (default 100): a `subscribe` beyond it gets an
+    /// `error` for that operation; the connection stays open.
+    pub max_operations: u32,
 }
 
 impl Default for Settings {
@@ -96,6 +99,7 @@ impl Default for Settings {
         Settings {
             init_timeout: Some(Duration::from_secs(3)),
             keep_alive: Some(Duration::from_secs(12)),
+            max_operations: 100,
         }
     }
 }
@@ -232,9 +236,28 @@ impl Session {
         each!(self, s => s.acknowledged(), false)
     }
 
+    /// Whether operation `id` is active (results for it may be sent).
+    pub fn is_active(&self, id: &str) -> bool {
+        each!(self, s => s.is_active(id), false)
+    }
+
     /// Active operations.
     pub fn active(&self) -> usize {
         each!(self, s => s.active(), 0)
+    }
+}
+
+/// The refusal of one operation too many: graphql-transport-ws's `error` payload (an
+/// array of GraphQL errors) when `array`, else the legacy message text.
+fn too_many_operations(max: u32, array: bool) -> String {
+    let text = format!(
+        "Too many subscriptions on this connection: the server allows {max} at once \
+         (maxSubscriptionsPerConnection); complete one before starting another"
+    );
+    if array {
+        format!("[{{\"message\":\"{text}\"}}]")
+    } else {
+        text
     }
 }
 

@@ -39,7 +39,7 @@ use std::time::Instant;
 use super::ids::Ids;
 use super::output::{AppEvent, Outgoing, Payload, Sink};
 use super::parse::{self, BadMessage};
-use super::{close_codes as code, end, Settings};
+use super::{close_codes as code, end, too_many_operations, Settings};
 
 /// Where the connection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,8 @@ pub struct TransportWs {
     deadline: Option<Instant>,
     ids: Ids,
     phase: Phase,
+    /// `maxSubscriptionsPerConnection`.
+    max_ops: u32,
 }
 
 /// A failure that closes the connection.
@@ -72,6 +74,7 @@ impl TransportWs {
             deadline: settings.init_timeout.and_then(|d| now.checked_add(d)),
             ids: Ids::default(),
             phase: Phase::AwaitInit,
+            max_ops: settings.max_operations,
         }
     }
 
@@ -81,6 +84,11 @@ impl TransportWs {
 
     pub fn acknowledged(&self) -> bool {
         self.phase == Phase::Acked
+    }
+
+    /// Whether operation `id` is active.
+    pub fn is_active(&self, id: &str) -> bool {
+        self.ids.contains(id)
     }
 
     /// How many operations are active.
@@ -139,12 +147,22 @@ impl TransportWs {
                 if self.phase != Phase::Acked {
                     return Err(Fail(code::UNAUTHORIZED, "Unauthorized".into()));
                 }
-                if !self.ids.insert(&id) {
+                if self.ids.contains(&id) {
                     return Err(Fail(
                         code::SUBSCRIBER_EXISTS,
                         format!("Subscriber for {id} already exists").into(),
                     ));
                 }
+                if self.ids.len() >= self.max_ops as usize {
+                    let errors = too_many_operations(self.max_ops, true);
+                    out.send(Outgoing {
+                        id: Some(&id),
+                        kind: "error",
+                        payload: Some(Payload::Json(&errors)),
+                    });
+                    return Ok(());
+                }
+                self.ids.insert(&id);
                 out.app(AppEvent::Subscribe { id: &id, payload });
             }
             "complete" => {

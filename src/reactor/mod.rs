@@ -207,9 +207,16 @@ impl Reactor {
                     }
                 }
                 Command::Shutdown => self.begin_shutdown(),
+                Command::Next { payload, targets } => self.fan_out(&payload, &targets),
                 Command::Session { conn, op } => {
                     let key = conn.key();
                     self.guarded(key, |me| me.session_op(conn, op));
+                }
+                Command::Sessions(ops) => {
+                    for (conn, op) in ops {
+                        let key = conn.key();
+                        self.guarded(key, |me| me.session_op(conn, op));
+                    }
                 }
             }
         }

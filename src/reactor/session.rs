@@ -12,28 +12,36 @@ use super::Reactor;
 use crate::bridge::{AppEvent, ConnId, EventKind, SessionOp};
 use crate::conn::State;
 use crate::frame::OpCode;
+use crate::hub::Target;
 use crate::outq::Frame;
 use crate::protocol::{self, Outgoing};
 
 /// Collects one session call's outputs (reused; allocation-free once warm).
 #[derive(Default)]
 pub(crate) struct Collect {
-    frames: Vec<Bytes>,
+    frames: Vec<Frame>,
     events: Vec<EventKind>,
     close: Option<(u16, String)>,
 }
 
 impl protocol::Sink for Collect {
     fn send(&mut self, msg: Outgoing<'_>) {
-        let bytes = match msg.as_static() {
-            Some(s) => Bytes::from_static(s.as_bytes()),
-            None => {
+        let frame = match (msg.as_static(), msg.shared()) {
+            (Some(s), _) => Frame::ws(OpCode::Text, Bytes::from_static(s.as_bytes())),
+            // The app's payload is framed around, not copied.
+            (None, Some(payload)) => {
+                let mut head = Vec::new();
+                msg.write_head(&mut head);
+                let tail = msg.tail().as_bytes();
+                Frame::parts(OpCode::Text, head.into(), payload.clone(), tail)
+            }
+            (None, None) => {
                 let mut buf = Vec::new();
                 msg.encode(&mut buf);
-                Bytes::from(buf)
+                Frame::ws(OpCode::Text, Bytes::from(buf))
             }
         };
-        self.frames.push(bytes);
+        self.frames.push(frame);
     }
 
     fn app(&mut self, event: protocol::AppEvent<'_>) {
@@ -92,8 +100,13 @@ impl Reactor {
         let mut out = std::mem::take(&mut self.collect);
         let id = self.conn_id(key);
         for frame in out.frames.drain(..) {
-            self.send(key, Frame::ws(OpCode::Text, frame));
+            // A slow-consumer close in the middle ends what this call may still send.
+            if self.conns.get(key).is_none_or(|c| c.state != State::Open) {
+                break;
+            }
+            self.send(key, frame);
         }
+        out.frames.clear();
         for mut kind in out.events.drain(..) {
             let Some(conn) = id else { break };
             if let EventKind::Init {
@@ -186,6 +199,23 @@ impl Reactor {
             SessionOp::InternalError(message) => s.internal_error(&message, out),
             SessionOp::Close(code, reason) => s.close(code, &reason, out),
         });
+    }
+
+    /// A trigger update: every target still subscribed gets its prefix, the shared payload
+    /// and `}`. No allocation per subscriber beyond its queue entry.
+    pub(crate) fn fan_out(&mut self, payload: &Bytes, targets: &[Target]) {
+        for t in targets {
+            let key = t.conn.key();
+            match self.conns.get(key) {
+                Some(c)
+                    if t.conn.matches_gen(c.gen)
+                        && c.state == State::Open
+                        && c.session.is_active(&t.id) => {}
+                _ => continue,
+            }
+            let frame = Frame::parts(OpCode::Text, t.prefix.clone(), payload.clone(), b"}");
+            self.send(key, frame);
+        }
     }
 
     /// Hands this turn's app events to the JS batch; wakes JS once per empty batch.

@@ -38,9 +38,29 @@ impl Reactor {
             Counters::add(&counters.messages_out, 1);
         }
         if queued > self.shared.config.max_buffered_bytes {
-            // A consumer this far behind cannot even take a close frame: cut it off.
-            self.drop_conn(key);
+            self.slow_consumer(key);
         }
+    }
+
+    /// A connection's queue passed `maxBufferedBytes`: what waits is dropped (memory stays
+    /// bounded), the app hears `Closed` with 1008 `slow consumer`, and a close frame with
+    /// that code goes out after any frame already started; a peer that never reads again
+    /// is dropped by the close timeout.
+    fn slow_consumer(&mut self, key: usize) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if conn.state != State::Open {
+            // Already closing (or not a WebSocket yet): nothing more is owed to it.
+            self.drop_conn(key);
+            return;
+        }
+        if let Some(q) = conn.out.as_mut() {
+            let dropped = q.drop_unsent();
+            Counters::sub(&self.counters().queued_bytes, dropped as u64);
+        }
+        Counters::add(&self.counters().slow_consumers, 1);
+        self.fail(key, frame::close::POLICY, "slow consumer");
     }
 
     /// Writes `bytes` now if nothing is queued ahead of them; queues what the socket refuses.

@@ -1,0 +1,130 @@
+'use strict';
+// The hub's bounds: a consumer that stops reading is closed (1008 `slow consumer`) while
+// the others keep up, and 10k subscribe/unsubscribe cycles leave no iterators, triggers,
+// file descriptors or memory behind.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+const WebSocket = require('ws');
+const { GraphQLSchema, GraphQLObjectType, GraphQLString, GraphQLInt, GraphQLNonNull } = require('graphql');
+const { createClient } = require('graphql-ws');
+const { useServer, PubSub, publish } = require('..');
+const { eventually, fdCount } = require('./helpers');
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+const pubsub = new PubSub();
+const Tick = new GraphQLObjectType({ name: 'Tick', fields: { seq: { type: GraphQLInt }, body: { type: GraphQLString } } });
+const schema = new GraphQLSchema({
+  query: new GraphQLObjectType({ name: 'Query', fields: { hello: { type: GraphQLString } } }),
+  subscription: new GraphQLObjectType({
+    name: 'Subscription',
+    fields: {
+      tick: {
+        type: Tick,
+        args: { topic: { type: new GraphQLNonNull(GraphQLString) } },
+        subscribe: (_r, { topic }) => pubsub.asyncIterableIterator(topic),
+        resolve: (p) => p,
+      },
+    },
+  }),
+});
+const TICK = 'subscription ($topic: String!) { tick(topic: $topic) { seq body } }';
+
+/** A raw graphql-transport-ws client (ws) subscribed to `topic`; resolves once acknowledged. */
+function rawSubscriber(url, topic) {
+  const ws = new WebSocket(url, 'graphql-transport-ws');
+  const state = { ws, received: 0, close: null };
+  ws.on('message', (data) => {
+    const msg = JSON.parse(String(data));
+    if (msg.type === 'connection_ack') ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: TICK, variables: { topic } } }));
+    if (msg.type === 'next') state.received++;
+  });
+  ws.on('close', (code, reason) => (state.close = { code, reason: String(reason) }));
+  ws.on('error', () => {});
+  ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init' })));
+  return state;
+}
+
+test('a consumer that stops reading is closed with 1008 slow consumer; memory stays bounded; others get everything', async (t) => {
+  const closes = [];
+  const cap = 1024 * 1024;
+  const server = useServer(
+    { schema, shareKey: () => 'all', maxBufferedBytes: cap, onClose: (_ctx, code, reason) => void closes.push([code, reason]) },
+    { port: 0, path: '/graphql' },
+    0,
+  );
+  t.after(() => server.dispose());
+  const url = `ws://127.0.0.1:${server.address().port}/graphql`;
+  const healthy = rawSubscriber(url, 'slow');
+  const stalled = rawSubscriber(url, 'slow');
+  t.after(() => {
+    healthy.ws.terminate();
+    stalled.ws.terminate();
+  });
+  await eventually(() => server.stats().triggerSubscriptions === 2 || undefined, 5000, 'both subscribed');
+  stalled.ws._socket.pause(); // stops reading: the kernel buffers fill, then subwire's queue
+  const body = 'x'.repeat(2000);
+  const EVENTS = 10_000;
+  let maxQueued = 0;
+  for (let seq = 1; seq <= EVENTS; seq++) {
+    publish('slow', { seq, body });
+    if (seq % 20 === 0) {
+      // The healthy client lives in this process too: let it read.
+      await new Promise((r) => setTimeout(r, 1));
+      maxQueued = Math.max(maxQueued, server.stats().queuedBytes);
+    }
+  }
+  await eventually(() => healthy.received === EVENTS || healthy.close || undefined, 30000, 'the healthy client got all 10k');
+  assert.equal(healthy.close, null, 'the healthy client stays');
+  assert.equal(healthy.received, EVENTS);
+  await eventually(() => server.stats().slowConsumers === 1 || undefined, 10000, 'the stalled one was cut off');
+  assert.ok(maxQueued < 4 * cap, `queued bytes stayed bounded (max seen ${maxQueued})`);
+  assert.deepEqual(closes, [[1008, 'slow consumer']], 'the app heard 1008 slow consumer');
+  assert.ok(stalled.received < EVENTS);
+  // Reading again, the stalled client finds the close frame after what was already on its way.
+  stalled.ws._socket.resume();
+  await eventually(() => stalled.close || undefined, 10000, 'the stalled client sees the close');
+  assert.deepEqual(stalled.close, { code: 1008, reason: 'slow consumer' });
+  assert.equal(healthy.close, null);
+  assert.equal(server.stats().triggerSubscriptions, 1);
+});
+
+test('10k subscribe/unsubscribe cycles, shared and unshared, leave nothing behind', async (t) => {
+  const server = useServer({ schema, shareKey: (_ctx, msg) => msg.variables.shared ? 'x' : undefined }, { port: 0, path: '/graphql' }, 0);
+  const url = `ws://127.0.0.1:${server.address().port}/graphql`;
+  const clients = Array.from({ length: 10 }, () => createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false }));
+  t.after(async () => {
+    for (const c of clients) await c.dispose();
+    await server.dispose();
+  });
+  const cycle = async (round) => {
+    const stops = [];
+    for (let i = 0; i < 100; i++) {
+      const c = clients[i % clients.length];
+      stops.push(c.subscribe({ query: TICK, variables: { topic: `cycle-${i % 7}`, shared: round % 2 === 0 } }, { next() {}, error(e) { throw e; }, complete() {} }));
+    }
+    await eventually(() => server.stats().subscriptions === 100 || undefined, 10000, `round ${round} subscribed`);
+    for (const stop of stops) stop();
+    await eventually(() => server.stats().subscriptions === 0 || undefined, 10000, `round ${round} ended`);
+  };
+  for (let round = 0; round < 10; round++) await cycle(round); // warm-up
+  await new Promise((r) => setTimeout(r, 100));
+  gc();
+  gc();
+  const before = { heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, fds: fdCount() };
+  for (let round = 0; round < 100; round++) await cycle(round);
+  await eventually(() => (server.stats().triggers === 0 && server.stats().topics === 0) || undefined, 5000, 'hub and topics empty');
+  assert.equal(server.stats().triggerSubscriptions, 0);
+  await new Promise((r) => setTimeout(r, 100));
+  gc();
+  gc();
+  const after = { heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, fds: fdCount() };
+  const mib = (n) => (n / 1048576).toFixed(1);
+  t.diagnostic(`heap ${mib(before.heap)} → ${mib(after.heap)} MiB, rss ${mib(before.rss)} → ${mib(after.rss)} MiB`);
+  assert.equal(after.fds, before.fds, 'no file descriptor leaked');
+  assert.ok(after.heap - before.heap < 4 * 1048576, `heap grew ${mib(after.heap - before.heap)} MiB over 10k cycles`);
+  assert.ok(after.rss - before.rss < 48 * 1048576, `rss grew ${mib(after.rss - before.rss)} MiB over 10k cycles`);
+});

@@ -1,0 +1,66 @@
+'use strict';
+/**
+ * The JS → Rust outbox of a TransportServer's session answers (index.js).
+ *
+ * Every answer (accept, reject, next, error, complete, internal error, close) is queued
+ * here in call order and the whole queue crosses into Rust in ONE native call
+ * (`NativeServer.batch`), which hands each reactor its share as one command with one
+ * wake-up. The flush runs on `process.nextTick`: scheduled from inside a cascade of promise
+ * jobs (what a publish to 10k iterators sets off), it runs once that cascade has drained,
+ * so one publish's answers go out together without waiting for another event-loop turn.
+ * Strings move into Rust as they are; nothing is copied again on the way to the socket.
+ * @module subwire/lib/outbox
+ */
+
+/** Op kinds, as NativeServer.batch reads them. */
+const KIND = { accept: 0, acceptWith: 1, reject: 2, next: 3, error: 4, complete: 5, internalError: 6, close: 7 };
+
+class Outbox {
+  /** @param {(kinds: Uint8Array, conns: Float64Array, a: string[], b: string[]) => boolean} send */
+  constructor(send) {
+    this.send = send;
+    /** @type {number[]} */
+    this.kinds = [];
+    /** @type {number[]} */
+    this.conns = [];
+    /** @type {string[]} */
+    this.a = [];
+    /** @type {string[]} */
+    this.b = [];
+    this.scheduled = false;
+    this.flush = this.flush.bind(this);
+  }
+
+  /** @param {number} kind @param {number} conn @param {string} a @param {string} b */
+  push(kind, conn, a, b) {
+    if (!Number.isSafeInteger(conn) || conn < 0) {
+      const err = new TypeError(`${String(conn)} is not a connection id`);
+      /** @type {any} */ (err).code = 'ERR_SUBWIRE_INVALID_OPTION';
+      throw err;
+    }
+    this.kinds.push(kind);
+    this.conns.push(conn);
+    this.a.push(a);
+    this.b.push(b);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flush);
+    }
+  }
+
+  /** Sends everything queued (also called by dispose(), so nothing queued is lost). */
+  flush() {
+    this.scheduled = false;
+    if (this.kinds.length === 0) return;
+    const kinds = Uint8Array.from(this.kinds);
+    const conns = Float64Array.from(this.conns);
+    const { a, b } = this;
+    this.kinds = [];
+    this.conns = [];
+    this.a = [];
+    this.b = [];
+    this.send(kinds, conns, a, b);
+  }
+}
+
+module.exports = { Outbox, KIND };

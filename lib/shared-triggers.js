@@ -1,0 +1,260 @@
+'use strict';
+/**
+ * Shared triggers: the JS half of the trigger hub (src/hub/ is the Rust half).
+ *
+ * useServer() (lib/use-server.js) hands a subscription here when the app's `shareKey`
+ * returned a string for it. Subscriptions with the same schema, share key, normalized
+ * document, operation name and variables join one trigger, across connections. The first
+ * one starts the source stream (`context()` and graphql `subscribe()` run once); each
+ * event is executed once, passed to `onNext` once, serialized once and crosses into Rust
+ * once (`triggerNext`), where the hub writes the same bytes to every subscriber with only
+ * its id framed around them. Later subscribers attach without any execution; when the last
+ * one leaves, the source iterator's `return()` is called.
+ *
+ * Hooks, for shared subscriptions:
+ * - per subscriber: onSubscribe, shareKey, onOperation (the first subscriber's return
+ *   value may replace the stream, as in graphql-ws; later ones' is ignored), onComplete
+ *   (when the subscriber leaves: client `complete`, socket closed, or the stream ended);
+ * - once per trigger: context (with the first subscriber's ctx), subscribe, onNext and
+ *   onError, called with a {@link TriggerContext} instead of a connection's ctx and the id
+ *   `trigger:<n>`.
+ * A hook that throws while the trigger starts closes every attached subscriber's
+ * connection with 4500, as it would have closed each one's unshared.
+ * @module subwire/lib/shared-triggers
+ */
+
+/** @param {unknown} v JSON with object keys sorted, so `{a,b}` and `{b,a}` share. */
+function stableJson(v) {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const keys = Object.keys(v).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson(/** @type {any} */ (v)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * One subscriber of a trigger; also the object in `ctx.subscriptions[id]`, so the code that
+ * ends unshared operations (`return()` on client complete and on close) ends this one too.
+ */
+class SharedSubscriber {
+  /** @param {Trigger} trigger @param {any} c the connection @param {any} op @param {any} payload */
+  constructor(trigger, c, op, payload) {
+    this.trigger = trigger;
+    this.c = c;
+    this.op = op;
+    this.payload = payload;
+    /** @type {Promise<void> | null} */
+    this.left = null;
+  }
+  next() {
+    return Promise.resolve({ value: undefined, done: true });
+  }
+  /** Leaves the trigger (the client completed, or its connection closed). */
+  async return() {
+    await this.trigger.registry.leave(this, true);
+    return { value: undefined, done: true };
+  }
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
+
+/**
+ * The context shared hooks (`context` aside) receive instead of a connection's.
+ * @typedef {{ shared: true, shareKey: string, triggerId: number, readonly subscribers: number }} TriggerContext
+ */
+
+class Trigger {
+  /** @param {Registry} registry @param {number} id @param {string} key @param {string} shareKey @param {any} execArgs */
+  constructor(registry, id, key, shareKey, execArgs) {
+    this.registry = registry;
+    this.id = id;
+    this.key = key;
+    this.execArgs = execArgs;
+    /** @type {Set<SharedSubscriber>} */
+    this.subscribers = new Set();
+    /** @type {any} */
+    this.source = null;
+    this.ended = false;
+    const self = this;
+    /** @type {TriggerContext} */
+    this.ctx = {
+      shared: true,
+      shareKey,
+      triggerId: id,
+      get subscribers() {
+        return self.subscribers.size;
+      },
+    };
+  }
+}
+
+class Registry {
+  /**
+   * @param {{ srv: any, graphql: typeof import('graphql'), options: any, stringify: (v: unknown) => string,
+   *   toGraphQLError: (e: unknown) => any, isAsyncIterable: (v: unknown) => boolean,
+   *   internalError: (c: any, err: unknown) => void, released: (c: any, op: any) => void }} deps
+   */
+  constructor(deps) {
+    this.deps = deps;
+    /** @type {WeakMap<object, Map<string, Trigger>>} */
+    this.bySchema = new WeakMap();
+    /** @type {WeakMap<object, string>} normalized text of documents not from the cache */
+    this.printed = new WeakMap();
+    this.nextId = 1;
+    this.live = 0;
+  }
+
+  /** @param {import('graphql').DocumentNode} document @param {string} [normalized] */
+  normalize(document, normalized) {
+    if (normalized) return normalized;
+    let text = this.printed.get(document);
+    if (text === undefined) {
+      text = this.deps.graphql.print(document);
+      this.printed.set(document, text);
+    }
+    return text;
+  }
+
+  /**
+   * Attaches operation `op` of connection `c` to the trigger for its key, starting the
+   * trigger if it is the first. Returns at once; the op lives until it leaves.
+   * @param {any} c @param {any} op @param {any} payload the subscribe message's payload
+   * @param {any} execArgs @param {string} shareKey @param {string} [normalized]
+   */
+  join(c, op, payload, execArgs, shareKey, normalized) {
+    const { srv } = this.deps;
+    let triggers = this.bySchema.get(execArgs.schema);
+    if (!triggers) this.bySchema.set(execArgs.schema, (triggers = new Map()));
+    const key = [
+      shareKey,
+      execArgs.operationName ?? '',
+      stableJson(execArgs.variableValues ?? {}),
+      this.normalize(execArgs.document, normalized),
+    ].join('\0');
+    let t = triggers.get(key);
+    const first = !t;
+    if (!t) {
+      t = new Trigger(this, this.nextId++, key, shareKey, execArgs);
+      triggers.set(key, t);
+      this.live++;
+    }
+    const sub = new SharedSubscriber(t, c, op, payload);
+    t.subscribers.add(sub);
+    c.ctx.subscriptions[op.id] = sub;
+    op.iterator = sub;
+    srv.triggerAdd(t.id, c.conn, op.id, c.legacy);
+    if (first) this.start(t, sub).catch((err) => this.fail(t, err));
+    else if (this.deps.options.onOperation) this.operation(t, sub).catch((err) => this.deps.internalError(c, err));
+  }
+
+  /** onOperation for a subscriber that joined a running (or starting) trigger. @param {Trigger} t @param {SharedSubscriber} sub */
+  async operation(t, sub) {
+    while (!t.source && !t.ended) await new Promise((r) => setImmediate(r));
+    if (t.ended || !t.subscribers.has(sub)) return;
+    const { ctx } = sub.c;
+    await this.deps.options.onOperation(ctx, sub.op.id, sub.payload, t.execArgs, t.source);
+  }
+
+  /** Runs the trigger's source stream: execute, serialize and hand over each event once. @param {Trigger} t @param {SharedSubscriber} first */
+  async start(t, first) {
+    const { srv, graphql, options, stringify, toGraphQLError, isAsyncIterable } = this.deps;
+    const { execArgs } = t;
+    const { ctx } = first.c;
+    if (!('contextValue' in execArgs)) {
+      execArgs.contextValue =
+        typeof options.context === 'function' ? await options.context(ctx, first.op.id, first.payload, execArgs) : options.context;
+    }
+    let result = await (options.subscribe ?? graphql.subscribe)(execArgs);
+    const replaced = await options.onOperation?.(ctx, first.op.id, first.payload, execArgs, result);
+    if (replaced) result = replaced;
+    t.source = result;
+    if (!isAsyncIterable(result)) {
+      // An ExecutionResult (e.g. the subscribe resolver failed): every subscriber gets it.
+      if (!t.ended) srv.triggerNext(t.id, stringify(result));
+      return this.end(t, 'complete');
+    }
+    if (t.ended) {
+      // Everyone left while it started.
+      await result.return?.(undefined);
+      return;
+    }
+    const name = `trigger:${t.id}`;
+    try {
+      for await (const value of result) {
+        const maybe = await options.onNext?.(t.ctx, name, first.payload, execArgs, value);
+        if (t.ended) break;
+        srv.triggerNext(t.id, stringify(maybe || value));
+      }
+    } catch (err) {
+      if (t.ended) return;
+      const errors = [toGraphQLError(err)];
+      const maybe = await options.onError?.(t.ctx, name, first.payload, errors);
+      return this.end(t, 'error', stringify(maybe || errors));
+    }
+    return this.end(t, 'complete');
+  }
+
+  /** A hook threw while the trigger started: 4500 for every attached connection. @param {Trigger} t @param {unknown} err */
+  fail(t, err) {
+    const subs = [...t.subscribers];
+    this.end(t, null);
+    for (const sub of subs) this.deps.internalError(sub.c, err);
+  }
+
+  /**
+   * The source ended (`complete`), failed (`error`, with the errors' JSON) or was
+   * abandoned (`null`): the hub tells every subscriber; each leaves.
+   * @param {Trigger} t @param {'complete' | 'error' | null} how @param {string} [errors]
+   */
+  async end(t, how, errors) {
+    if (t.ended) return;
+    this.detach(t);
+    const { srv } = this.deps;
+    if (how === 'complete') srv.triggerComplete(t.id);
+    else if (how === 'error') srv.triggerError(t.id, errors);
+    await Promise.all([...t.subscribers].map((sub) => this.leave(sub, false)));
+  }
+
+  /** @param {Trigger} t */
+  detach(t) {
+    t.ended = true;
+    this.live--;
+    const triggers = this.bySchema.get(t.execArgs.schema);
+    if (triggers?.get(t.key) === t) triggers.delete(t.key);
+  }
+
+  /**
+   * A subscriber leaves: the hub forgets it (unless `tellHub` is false: the trigger ended
+   * or the connection's close already told it), onComplete runs, and the last one out
+   * stops the source.
+   * @param {SharedSubscriber} sub @param {boolean} tellHub
+   */
+  leave(sub, tellHub) {
+    if (sub.left) return sub.left;
+    const t = sub.trigger;
+    const { c, op } = sub;
+    t.subscribers.delete(sub);
+    if (tellHub && !c.closed) this.deps.srv.triggerRemove(t.id, c.conn, op.id);
+    if (t.subscribers.size === 0 && !t.ended) {
+      this.detach(t);
+      const source = t.source;
+      if (source && typeof source.return === 'function') {
+        Promise.resolve()
+          .then(() => source.return(undefined))
+          .catch((err) => console.error('A shared subscription source threw from return().', err));
+      }
+    }
+    sub.left = (async () => {
+      try {
+        await this.deps.options.onComplete?.(c.ctx, op.id, sub.payload);
+      } finally {
+        this.deps.released(c, op);
+      }
+    })();
+    return sub.left;
+  }
+}
+
+module.exports = { Registry, SharedSubscriber, stableJson };
