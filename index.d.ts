@@ -27,8 +27,8 @@ export interface ListenOptions {
    * has not answered the previous ping is dropped, so half-open sockets do not pile up.
    */
   keepAlive?: number;
-  /** `reuseport` (default): a listening socket per reactor; `shared`: one socket polled by all. */
-  listener?: 'reuseport' | 'shared';
+  /** `reuseport` (default): a listening socket per reactor; `shared`: one socket polled by all; `none`: no listener (useServer's attach mode hands sockets over). */
+  listener?: 'reuseport' | 'shared' | 'none';
   /** Reactor threads; default: the number of cores. */
   reactors?: number;
   /** Connections (handshaking + open) beyond which upgrade requests get 503. Default 100 000. */
@@ -287,10 +287,18 @@ export interface ListenTarget {
   path?: string;
   server?: undefined;
 }
-/** Attaching to a Node `http.Server`: not implemented yet (throws `ERR_SUBWIRE_NOT_IMPLEMENTED`). */
+/**
+ * Attached to a Node `http.Server`, on its port: upgrades for `path` are handed to Rust (the
+ * socket's fd is duplicated and Node's socket destroyed); HTTP requests and upgrades for
+ * other paths stay with Node and its other `'upgrade'` listeners (subwire alone answers
+ * them 404). Works before or after the server listens; `dispose()` removes the listener and
+ * closes only subwire's sockets. An `https.Server` throws `ERR_SUBWIRE_TLS_ATTACH`: terminate
+ * TLS in front of the app, or use a `ListenTarget` behind the proxy.
+ */
 export interface AttachTarget {
   /** A Node `http.Server` (typed structurally so that @types/node stays optional). */
-  server: { on(event: 'upgrade', listener: (...args: any[]) => void): unknown };
+  server: { on(event: 'upgrade', listener: (...args: any[]) => void): unknown; removeListener(event: 'upgrade', listener: (...args: any[]) => void): unknown; listenerCount(event: string): number };
+  /** Only this path (query ignored); every path when omitted, as `ws` does. */
   path?: string;
 }
 export type ServerTarget = ListenTarget | AttachTarget;
@@ -305,6 +313,7 @@ export interface ServerStats extends TransportStats {
 }
 
 export interface Server {
+  /** The bound address; attached, the http.Server's `address()` (null before it listens). */
   address(): AddressInfo;
   stats(): ServerStats;
   /** Publishes on `topic`: the same namespace as every subwire PubSub in this process. */

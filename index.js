@@ -228,6 +228,11 @@ class TransportServer {
     }
     return this._queue(KIND.close, conn, String(reason), String(code));
   }
+  /** Attach mode: takes over a socket Node accepted (lib/attach.js). @param {number} fd @param {Buffer} bytes */
+  _adopt(fd, bytes) {
+    this._outbox.flush();
+    return this._call('adopt', fd, bytes);
+  }
   /** @param {number} kind @param {number} conn @param {string} a @param {string} b */
   _queue(kind, conn, a, b) {
     if (this._disposed) return false;

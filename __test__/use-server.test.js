@@ -312,10 +312,10 @@ test('dispose() returns every live iterator and closes clients with 1001', async
   await c.dispose();
 });
 
-test('target { server } is not implemented yet; bad options throw coded errors', () => {
+test('bad options and targets throw coded errors', () => {
   assert.throws(() => useServer({ schema, shareKey: 'all' }, { port: 0 }), (e) => e.code === 'ERR_SUBWIRE_INVALID_OPTION' && /shareKey/.test(e.message));
   assert.throws(() => useServer({ schema, maxSubscriptionsPerConnection: 0 }, { port: 0 }), (e) => e.code === 'ERR_SUBWIRE_INVALID_OPTION');
-  assert.throws(() => useServer({ schema }, { server: {}, path: '/graphql' }), (e) => e.code === 'ERR_SUBWIRE_NOT_IMPLEMENTED' && /port/.test(e.message));
+  assert.throws(() => useServer({ schema }, { server: {}, path: '/graphql' }), (e) => e.code === 'ERR_SUBWIRE_INVALID_OPTION' && /http.Server/.test(e.message));
   assert.throws(() => useServer({ schema }), (e) => e.code === 'ERR_SUBWIRE_INVALID_OPTION');
   const s = useServer({ schema }, { port: 0 });
   assert.throws(() => s.publish('', {}), (e) => e.code === 'ERR_SUBWIRE_INVALID_OPTION');

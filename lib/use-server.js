@@ -56,6 +56,7 @@ const { codedError, isObject, isAsyncIterable, isAsyncGenerator, limitCloseReaso
 const { DocCache } = require('./doc-cache.js');
 const { Registry } = require('./shared-triggers.js');
 const { publishToTopic, topicStats } = require('./pubsub.js');
+const { attach, checkAttachable } = require('./attach.js');
 
 /** The process-wide topic figures for `stats()`. */
 function pubsubStats() {
@@ -75,12 +76,8 @@ function useServer(options, target, keepAlive = 12_000) {
   if (!isObject(target)) {
     throw codedError('ERR_SUBWIRE_INVALID_OPTION', 'useServer(options, target): target must be an object such as { port: 4000, path: "/graphql" }', TypeError);
   }
-  if (target.server !== undefined) {
-    throw codedError(
-      'ERR_SUBWIRE_NOT_IMPLEMENTED',
-      'useServer(options, { server }): attaching to an http.Server comes in a later version of subwire; use { port, host?, path? } to let subwire listen on its own port',
-    );
-  }
+  const httpServer = target.server;
+  if (httpServer !== undefined) checkAttachable(httpServer);
   const { listen } = require('../index.js');
   const graphql = require('graphql');
   const {
@@ -399,9 +396,9 @@ function useServer(options, target, keepAlive = 12_000) {
   for (const k of PASSTHROUGH) if (options[k] !== undefined) limits[k] = options[k];
   const srv = listen({
     ...limits,
-    port: target.port,
-    host: target.host,
-    path: target.path,
+    ...(httpServer !== undefined
+      ? { listener: 'none', path: target.path ?? '*' }
+      : { port: target.port, host: target.host, path: target.path }),
     mode: 'graphql',
     keepAlive: msOption('keepAlive', keepAlive, 12_000),
     connectionInitWaitTimeout: msOption('connectionInitWaitTimeout', options.connectionInitWaitTimeout, 3000),
@@ -409,11 +406,18 @@ function useServer(options, target, keepAlive = 12_000) {
     onEvents,
   });
   triggers.deps.srv = srv;
+  const detach =
+    httpServer === undefined
+      ? () => {}
+      : attach(httpServer, target.path, (fd, bytes) => srv._adopt(fd, bytes), (err) =>
+          // (graphql-ws's onError is the GraphQL error hook: transport faults go where listen()'s go)
+          process.emitWarning(err.message, { code: /** @type {any} */ (err).code }),
+        );
 
   /** @type {Promise<void> | null} */
   let disposed = null;
   return {
-    address: () => srv.address(),
+    address: () => (httpServer !== undefined ? httpServer.address() : srv.address()),
     stats: () => ({ ...srv.stats(), subscriptions: liveOps, ...pubsubStats() }),
     publish(topic, payload) {
       publishToTopic(topic, payload);
@@ -421,6 +425,7 @@ function useServer(options, target, keepAlive = 12_000) {
     dispose() {
       if (!disposed) {
         disposed = (async () => {
+          detach();
           await srv.dispose();
           // Rust reports a `closed` event for every connection; let the last batch arrive.
           for (let i = 0; i < 50 && conns.size > 0; i++) await new Promise((r) => setTimeout(r, 10));

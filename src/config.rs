@@ -23,6 +23,8 @@ pub enum ListenerMode {
     ReusePort,
     /// One socket, registered in every reactor's poll; whichever wakes first accepts.
     Shared,
+    /// No listener: connections are handed over from Node's `http.Server` (`'upgrade'`).
+    None,
 }
 
 #[derive(Debug, Clone)]

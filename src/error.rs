@@ -24,6 +24,8 @@ pub enum Code {
     ReactorPanic,
     /// `accept()` failed for lack of file descriptors; accepting resumes when some free up.
     TooManyOpenFiles,
+    /// A socket handed over from Node could not be taken (not a TCP socket, fd gone, …).
+    Attach,
     /// Any other I/O failure, with the OS's message.
     Io,
 }
@@ -39,6 +41,7 @@ impl Code {
             Code::Disposed => "ERR_SUBWIRE_DISPOSED",
             Code::ReactorPanic => "ERR_SUBWIRE_REACTOR_PANIC",
             Code::TooManyOpenFiles => "ERR_SUBWIRE_EMFILE",
+            Code::Attach => "ERR_SUBWIRE_ATTACH",
             Code::Io => "ERR_SUBWIRE_IO",
         }
     }

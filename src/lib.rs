@@ -24,6 +24,7 @@ pub mod protocol;
 pub mod reactor;
 pub mod server;
 pub mod shared;
+pub mod sys;
 pub mod timer;
 pub mod upgrade;
 pub mod utf8;

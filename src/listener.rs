@@ -40,11 +40,15 @@ fn bind_one(addr: SocketAddr, reuse_port: bool) -> std::io::Result<std::net::Tcp
 }
 
 /// Binds the listeners the reactors will use: `count` of them (each its own socket with
-/// SO_REUSEPORT, or clones of one). Returns them and the bound address.
+/// SO_REUSEPORT, or clones of one). Returns them and the bound address; none for
+/// [`ListenerMode::None`] (attached to Node's `http.Server`).
 pub fn bind(
     config: &Config,
     count: usize,
-) -> Result<(Vec<std::net::TcpListener>, SocketAddr), SubwireError> {
+) -> Result<(Vec<std::net::TcpListener>, Option<SocketAddr>), SubwireError> {
+    if config.listener == ListenerMode::None {
+        return Ok((Vec::new(), None));
+    }
     let addr = resolve(&config.host, config.port)?;
     let shown = addr.to_string();
     let reuse = config.listener == ListenerMode::ReusePort && count > 1;
@@ -63,7 +67,7 @@ pub fn bind(
         out.push(next.map_err(|e| SubwireError::from_bind(&e, &local.to_string()))?);
     }
     out.insert(0, first);
-    Ok((out, local))
+    Ok((out, Some(local)))
 }
 
 #[cfg(test)]
@@ -99,7 +103,13 @@ mod tests {
         let (ls, addr) = bind(&cfg, 3).unwrap();
         assert_eq!(ls.len(), 3);
         for l in &ls {
-            assert_eq!(l.local_addr().unwrap(), addr);
+            assert_eq!(Some(l.local_addr().unwrap()), addr);
         }
+        let attach = Config {
+            listener: ListenerMode::None,
+            ..Config::default()
+        };
+        let (ls, addr) = bind(&attach, 2).unwrap();
+        assert!(ls.is_empty() && addr.is_none());
     }
 }

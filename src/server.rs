@@ -25,7 +25,9 @@ pub struct Server {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     hub: HubHandle,
-    local_addr: SocketAddr,
+    local_addr: Option<SocketAddr>,
+    /// Where the next handed-over socket goes (round robin over reactors).
+    next_adopt: std::sync::atomic::AtomicUsize,
 }
 
 fn io_err(what: &str, e: std::io::Error) -> SubwireError {
@@ -46,7 +48,9 @@ impl Server {
         let shared = Arc::new(Shared::new(config, sink, events));
         let mut handles = Vec::with_capacity(count);
         let mut reactors = Vec::with_capacity(count);
-        for (id, l) in listeners.into_iter().enumerate() {
+        let mut listeners = listeners.into_iter();
+        for id in 0..count {
+            let listener = listeners.next().map(TcpListener::from_std);
             let poll = Poll::new().map_err(|e| io_err("cannot create a poll instance", e))?;
             let waker = Waker::new(poll.registry(), WAKER)
                 .map_err(|e| io_err("cannot create a waker", e))?;
@@ -55,7 +59,7 @@ impl Server {
                 tx,
                 waker: Arc::new(waker),
             });
-            let mut r = Reactor::new(id, poll, TcpListener::from_std(l), shared.clone(), rx);
+            let mut r = Reactor::new(id, poll, listener, shared.clone(), rx);
             r.register_listener()
                 .map_err(|e| io_err("cannot register the listener", e))?;
             reactors.push(r);
@@ -107,11 +111,33 @@ impl Server {
             threads,
             hub: hub_handle,
             local_addr,
+            next_adopt: Default::default(),
         })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
+    /// The bound address; `None` when attached to Node's `http.Server`.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
+    }
+
+    /// Takes over a connection Node accepted: `fd` is duplicated (the caller then closes
+    /// its own), and `bytes` (the request head as Node received it, plus any bytes after it)
+    /// are handled by a reactor as if it had read them: same upgrade checks, same 101 or
+    /// HTTP error. Fails if `fd` is not a connected TCP socket.
+    pub fn adopt(&self, fd: std::os::fd::RawFd, bytes: Vec<u8>) -> Result<(), SubwireError> {
+        let sock = crate::sys::dup_tcp_stream(fd).map_err(|e| {
+            SubwireError::new(
+                Code::Attach,
+                format!("cannot take over the socket (fd {fd}): {e}"),
+            )
+        })?;
+        let handles = self.shared.handles.get().map_or(&[][..], |h| &h[..]);
+        if handles.is_empty() || self.is_stopping() {
+            return Err(SubwireError::new(Code::Disposed, "the server was disposed"));
+        }
+        let r = self.next_adopt.fetch_add(1, Relaxed) % handles.len();
+        handles[r].send(Command::Adopt { sock, bytes });
+        Ok(())
     }
 
     pub fn stats(&self) -> Stats {

@@ -29,6 +29,11 @@ pub enum Command {
     Broadcast { opcode: OpCode, payload: Bytes },
     /// Stop accepting, close open connections with 1001, exit when all are gone.
     Shutdown,
+    /// A connection accepted by Node, handed over with the bytes Node already read.
+    Adopt {
+        sock: std::net::TcpStream,
+        bytes: Vec<u8>,
+    },
     /// The app's answer for one connection's session.
     Session { conn: ConnId, op: SessionOp },
     /// Many answers, in the order JS gave them (one JS turn's worth for this reactor).

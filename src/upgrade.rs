@@ -34,6 +34,7 @@ const END_101: &[u8] = b"\r\n\r\n";
 /// What the server accepts. Built once per server, borrowed per call.
 pub struct Policy<'p> {
     /// The request-target path must equal this; a query string (`?…`) is allowed and ignored.
+    /// `*` takes every path (attached to an `http.Server` without a `path`, as `ws` does).
     pub path: &'p str,
     /// A request head longer than this is refused with 431, even while still incomplete.
     pub max_header_bytes: usize,
@@ -207,7 +208,7 @@ fn check<'b>(
     if method != "GET" {
         return Err(Reject::MethodNotAllowed);
     }
-    if target.split_once('?').map_or(target, |(p, _)| p) != policy.path {
+    if policy.path != "*" && target.split_once('?').map_or(target, |(p, _)| p) != policy.path {
         return Err(Reject::NotFound);
     }
     if version != 1 {

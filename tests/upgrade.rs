@@ -307,6 +307,20 @@ fn valid_requests_upgrade_at_every_split() {
 }
 
 #[test]
+fn the_any_path_policy_takes_every_target() {
+    let any = Policy {
+        path: "*",
+        ..policy()
+    };
+    for target in ["/", "/graphql", "/a/b?c=d", "/x"] {
+        let raw = request(target, &[]);
+        let up = parse(&raw, &any).unwrap().unwrap();
+        assert_eq!(up.target, target);
+    }
+    assert_eq!(reject(&request("/x", &[]), &policy()), Reject::NotFound);
+}
+
+#[test]
 fn headers_iterates_in_request_order() {
     let raw = request("/graphql", &["X-A: 1", "x-a: 2"]);
     let up = parse(&raw, &policy()).unwrap().unwrap();

@@ -145,9 +145,22 @@ impl NativeServer {
         })
     }
 
+    /// Takes over a socket Node accepted (attach to an `http.Server`): `fd` is duplicated
+    /// here, so the caller destroys its socket right after; `bytes` is the request head
+    /// as Node received it followed by any bytes after it.
+    #[napi]
+    pub fn adopt(&self, fd: i32, bytes: Buffer) -> Result<()> {
+        let bytes = bytes.to_vec();
+        self.running(|s| s.adopt(fd, bytes))?.map_err(js_err)
+    }
+
     #[napi]
     pub fn address(&self) -> Result<AddressInfo> {
-        let a = self.running(|s| s.local_addr())?;
+        let a = self.running(|s| s.local_addr())?.ok_or_else(|| {
+            invalid(
+                "this server is attached to an http.Server and has no address of its own".into(),
+            )
+        })?;
         Ok(AddressInfo {
             address: a.ip().to_string(),
             port: a.port() as u32,

@@ -68,6 +68,7 @@ pub(super) fn config_from(o: ListenOptions) -> Result<Config> {
     let listener = match o.listener.as_deref() {
         None | Some("reuseport") => ListenerMode::ReusePort,
         Some("shared") => ListenerMode::Shared,
+        Some("none") => ListenerMode::None,
         Some(m) => {
             return Err(invalid(format!(
                 "listener {m:?} is unknown: use \"reuseport\" or \"shared\""
@@ -76,7 +77,9 @@ pub(super) fn config_from(o: ListenOptions) -> Result<Config> {
     };
     let ms = |v: Option<u32>, dflt: Duration| v.map_or(dflt, |v| Duration::from_millis(v as u64));
     let path = o.path.unwrap_or(d.path);
-    if !path.starts_with('/') {
+    // "*" (any path) is how an attached server without a `path` is configured.
+    let any_path = path == "*" && listener == ListenerMode::None;
+    if !(path.starts_with('/') || any_path) {
         return Err(invalid(format!("path {path:?} must start with '/'")));
     }
     Ok(Config {

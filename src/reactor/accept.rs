@@ -31,7 +31,9 @@ impl Reactor {
                 return;
             };
             match listener.accept() {
-                Ok((sock, _peer)) => self.admit(sock),
+                Ok((sock, _peer)) => {
+                    self.admit(sock);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.accept_ready = false;
                     return;
@@ -58,7 +60,19 @@ impl Reactor {
         }
     }
 
-    fn admit(&mut self, mut sock: mio::net::TcpStream) {
+    /// A connection Node accepted: admitted like our own, then fed what Node already read.
+    pub(super) fn adopt(&mut self, sock: std::net::TcpStream, mut bytes: Vec<u8>) {
+        if self.stopping {
+            return; // dropping `sock` closes it
+        }
+        let Some(key) = self.admit(mio::net::TcpStream::from_std(sock)) else {
+            return;
+        };
+        self.guarded(key, |me| me.ingest(key, &mut bytes));
+    }
+
+    /// Registers an accepted socket as a new connection in the handshake state.
+    fn admit(&mut self, mut sock: mio::net::TcpStream) -> Option<usize> {
         Counters::add(&self.counters().accepted, 1);
         let _ = sock.set_nodelay(true);
         let max = self.shared.config.max_connections;
@@ -79,11 +93,12 @@ impl Reactor {
                 self.shared.connections.fetch_sub(1, Relaxed);
             }
             self.report(Code::Io, format!("cannot register a connection: {e}"));
-            return;
+            return None;
         }
         let gen = self.timers.fresh_gen();
         entry.insert(Conn::new(sock, over_limit, gen));
         self.arm(key, self.shared.config.handshake_timeout);
+        Some(key)
     }
 
     /// Registers the listener (called once when the reactor starts).

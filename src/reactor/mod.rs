@@ -74,14 +74,14 @@ impl Reactor {
     pub fn new(
         id: usize,
         poll: Poll,
-        listener: TcpListener,
+        listener: Option<TcpListener>,
         shared: Arc<Shared>,
         inbox: Receiver<Command>,
     ) -> Reactor {
         Reactor {
             id,
             poll,
-            listener: Some(listener),
+            listener,
             conns: Slab::new(),
             shared,
             inbox,
@@ -207,6 +207,7 @@ impl Reactor {
                     }
                 }
                 Command::Shutdown => self.begin_shutdown(),
+                Command::Adopt { sock, bytes } => self.adopt(sock, bytes),
                 Command::Next { payload, targets } => self.fan_out(&payload, &targets),
                 Command::Session { conn, op } => {
                     let key = conn.key();

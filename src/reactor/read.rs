@@ -60,7 +60,7 @@ impl Reactor {
     }
 
     /// Processes freshly read bytes, prefixed by whatever the connection kept from before.
-    fn ingest(&mut self, key: usize, fresh: &mut [u8]) {
+    pub(super) fn ingest(&mut self, key: usize, fresh: &mut [u8]) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };

@@ -1,0 +1,67 @@
+//! The OS details subwire needs beyond mio and socket2, fenced in one place (mio style).
+//!
+//! Called by [`crate::server::Server::adopt`] when Node hands over an accepted socket.
+
+use std::io;
+use std::os::fd::{FromRawFd, RawFd};
+
+/// Duplicates `fd` (close-on-exec) and returns the copy as a non-blocking `TcpStream`,
+/// after checking that it is a connected TCP stream socket. The caller keeps, and later
+/// closes, its own `fd`; the connection stays open through the copy.
+pub fn dup_tcp_stream(fd: RawFd) -> io::Result<std::net::TcpStream> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) only reads `fd`; an invalid one fails with EBADF.
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if copy < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `copy` is a descriptor we just created and own; the stream closes it on drop.
+    let stream = unsafe { std::net::TcpStream::from_raw_fd(copy) };
+    let sock = socket2::SockRef::from(&stream);
+    if sock.r#type()? != socket2::Type::STREAM {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a stream socket",
+        ));
+    }
+    stream.peer_addr()?; // a TCP socket with a peer: not a listener, pipe or UDP socket
+    stream.set_nonblocking(true)?;
+    Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn a_duplicate_outlives_the_original() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (original, _) = l.accept().unwrap();
+        let copy = dup_tcp_stream(original.as_raw_fd()).unwrap();
+        drop(original); // Node closes its handle: the connection must live on
+        client.write_all(b"ping").unwrap();
+        copy.set_nonblocking(false).unwrap();
+        let mut buf = [0u8; 4];
+        (&copy).read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ping");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_connected_tcp_socket() {
+        assert!(dup_tcp_stream(-1).is_err());
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert!(
+            dup_tcp_stream(l.as_raw_fd()).is_err(),
+            "a listener has no peer"
+        );
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(dup_tcp_stream(u.as_raw_fd()).is_err(), "not a stream");
+        let f = std::fs::File::open("/dev/null").unwrap();
+        assert!(dup_tcp_stream(f.as_raw_fd()).is_err(), "not a socket");
+    }
+}
