@@ -262,6 +262,17 @@ export interface SubwireOptions
    * id `trigger:<n>` instead of a connection's ctx and operation id.
    */
   shareKey?: (ctx: Context<any, Extra>, message: SubscribePayload, args: ExecutionArgs) => string | undefined | Promise<string | undefined>;
+  /**
+   * Projection (default on): an unshared subscription whose source is a subwire PubSub topic
+   * and whose selected fields all use graphql-js's default resolver with built-in scalar or
+   * plain enum leaves is served by Rust straight from the published payload's JSON — no JS
+   * execution per event, and identical such subscriptions share the work. Off when the app
+   * sets onNext, onError, onOperation, subscribe or execute. Results equal graphql-js's for
+   * JSON payloads; events the projection cannot do exactly (a null in a non-null field, a
+   * value graphql-js would coerce) are executed by graphql-js. The payload is read as
+   * `JSON.stringify` writes it (getters, methods and toJSON apply). `false` turns it off.
+   */
+  projection?: boolean;
 }
 
 /** What onNext and onError receive as `ctx` for a shared trigger. */
@@ -306,6 +317,8 @@ export type ServerTarget = ListenTarget | AttachTarget;
 export interface ServerStats extends TransportStats {
   /** GraphQL operations live right now (shared and unshared). */
   subscriptions: number;
+  /** Events of projected subscriptions that graphql-js executed (the projection could not be exact). */
+  projectionFallbacks: number;
   /** Topics with at least one listener in this process. */
   topics: number;
   /** Publishes since the process started (one namespace per process). */

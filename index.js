@@ -263,6 +263,18 @@ class TransportServer {
   triggerError(trigger, errors) {
     return this._call('triggerError', trigger, toJsonBytes(errors));
   }
+  /** Gives `trigger` a projection plan (lib/projection.js). @param {number} trigger @param {string} plan */
+  triggerPlan(trigger, plan) {
+    return this._call('triggerPlan', trigger, plan);
+  }
+  /** Forgets `trigger`'s plan. @param {number} trigger */
+  triggerPlanRemove(trigger) {
+    return this._call('triggerPlanRemove', trigger);
+  }
+  /** Projects a published payload (JSON text) to every subscriber of `trigger`; false: execute it in JS instead. @param {number} trigger @param {string} json */
+  triggerProject(trigger, json) {
+    return this._call('triggerProject', trigger, json);
+  }
   /** `complete` to every subscriber; the trigger ends. @param {number} trigger */
   triggerComplete(trigger) {
     return this._call('triggerComplete', trigger);

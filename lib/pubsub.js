@@ -145,6 +145,8 @@ class TopicIterator {
     /** @type {Error | null} set by an overflow, thrown by the next `next()` */
     this.error = null;
     this.running = true;
+    /** The topics it listens to (read by useServer's projection: lib/projection.js). */
+    this.topics = topics;
     const push = (/** @type {T} */ value) => this.push(value);
     this.unsubscribes = topics.map((topic) => subscribeTopic(topic, push));
   }
@@ -320,4 +322,9 @@ function createPubSub(config = {}) {
   };
 }
 
-module.exports = { PubSub, createPubSub, publishToTopic, subscribeTopic, topicStats, topicListeners, DEFAULT_MAX_QUEUED };
+/** The topics of a subwire topic iterator (not wrapped by withFilter or the like), else null. @param {unknown} it */
+function topicsOf(it) {
+  return it instanceof TopicIterator ? it.topics : null;
+}
+
+module.exports = { PubSub, createPubSub, publishToTopic, subscribeTopic, topicStats, topicsOf, topicListeners, DEFAULT_MAX_QUEUED };

@@ -77,6 +77,10 @@ class Trigger {
     /** @type {any} */
     this.source = null;
     this.ended = false;
+    /** Projected triggers: the topic unsubscribe functions. @type {(() => void)[] | null} */
+    this.projected = null;
+    /** Projected triggers: an event executing in JS, later ones wait for it. @type {Promise<void> | null} */
+    this.pending = null;
     const self = this;
     /** @type {TriggerContext} */
     this.ctx = {
@@ -93,6 +97,7 @@ class Trigger {
 class Registry {
   /**
    * @param {{ srv: any, graphql: typeof import('graphql'), options: any, stringify: (v: unknown) => string,
+   *   subscribeTopic: (topic: string, listener: (value: unknown) => void) => () => void,
    *   toGraphQLError: (e: unknown) => any, isAsyncIterable: (v: unknown) => boolean,
    *   internalError: (c: any, err: unknown) => void, released: (c: any, op: any) => void }} deps
    */
@@ -104,6 +109,14 @@ class Registry {
     this.printed = new WeakMap();
     this.nextId = 1;
     this.live = 0;
+    /** Projected events that graphql-js had to execute. */
+    this.fallbacks = 0;
+    /** @type {SharedSubscriber | null} the subscriber attach() made last */
+    this.last = null;
+    /** The last projected payload and its JSON (a publish reaching several triggers serializes once). */
+    this.lastValue = undefined;
+    /** @type {string | undefined} */
+    this.lastJson = undefined;
   }
 
   /** @param {import('graphql').DocumentNode} document @param {string} [normalized] */
@@ -140,13 +153,75 @@ class Registry {
       triggers.set(key, t);
       this.live++;
     }
+    this.attach(t, c, op, payload);
+    if (first) this.start(t, this.last).catch((err) => this.fail(t, err));
+    else if (this.deps.options.onOperation) this.operation(t, this.last).catch((err) => this.deps.internalError(c, err));
+  }
+
+  /** @param {Trigger} t @param {any} c @param {any} op @param {any} payload */
+  attach(t, c, op, payload) {
     const sub = new SharedSubscriber(t, c, op, payload);
     t.subscribers.add(sub);
     c.ctx.subscriptions[op.id] = sub;
     op.iterator = sub;
-    srv.triggerAdd(t.id, c.conn, op.id, c.legacy);
-    if (first) this.start(t, sub).catch((err) => this.fail(t, err));
-    else if (this.deps.options.onOperation) this.operation(t, sub).catch((err) => this.deps.internalError(c, err));
+    this.deps.srv.triggerAdd(t.id, c.conn, op.id, c.legacy);
+    this.last = sub;
+  }
+
+  /**
+   * Attaches an operation whose result is a projection of its topics' payloads (see
+   * lib/projection.js): the same plan on the same topics is one trigger, whichever
+   * connection asks. Rust writes each event's result; JS only executes an event when the
+   * projection says it cannot be exact.
+   * @param {any} c @param {any} op @param {any} payload @param {any} execArgs @param {readonly string[]} topics @param {string} plan
+   */
+  joinProjected(c, op, payload, execArgs, topics, plan) {
+    let triggers = this.bySchema.get(execArgs.schema);
+    if (!triggers) this.bySchema.set(execArgs.schema, (triggers = new Map()));
+    const key = ['\u0001projected', ...topics, plan].join('\0');
+    let t = triggers.get(key);
+    if (!t) {
+      t = new Trigger(this, this.nextId++, key, '', execArgs);
+      triggers.set(key, t);
+      this.live++;
+      const trigger = t;
+      this.deps.srv.triggerPlan(t.id, plan);
+      t.projected = topics.map((topic) => this.deps.subscribeTopic(topic, (value) => this.publishProjected(trigger, value)));
+    }
+    this.attach(t, c, op, payload);
+  }
+
+  /** One published payload for a projected trigger. @param {Trigger} t @param {unknown} value */
+  publishProjected(t, value) {
+    if (t.ended) return;
+    if (t.pending) {
+      // An earlier event is still executing in JS: keep the order.
+      t.pending = t.pending.then(() => this.publishProjected(t, value));
+      return;
+    }
+    const { srv, graphql, stringify } = this.deps;
+    if (this.lastValue !== value) {
+      // Kept for the rest of this publish only: the app may change and publish the same
+      // object again.
+      if (this.lastValue === undefined) queueMicrotask(() => (this.lastValue = this.lastJson = undefined));
+      this.lastValue = value;
+      this.lastJson = JSON.stringify(value);
+    }
+    if (this.lastJson !== undefined && srv.triggerProject(t.id, this.lastJson)) return;
+    // Not exact as a projection (a null in a non-null field, a value to coerce…): graphql-js
+    // executes it, as it would have without projection.
+    this.fallbacks++;
+    const result = graphql.execute({ ...t.execArgs, rootValue: value });
+    const send = (/** @type {any} */ r) => {
+      if (!t.ended) srv.triggerNext(t.id, stringify(r));
+    };
+    if (typeof (/** @type {any} */ (result)?.then) !== 'function') return send(result);
+    const pending = Promise.resolve(result)
+      .then(send, (err) => console.error('A projected subscription event failed to execute.', err))
+      .finally(() => {
+        if (t.pending === pending) t.pending = null;
+      });
+    t.pending = pending;
   }
 
   /** onOperation for a subscriber that joined a running (or starting) trigger. @param {Trigger} t @param {SharedSubscriber} sub */
@@ -239,6 +314,10 @@ class Registry {
     if (tellHub && !c.closed) this.deps.srv.triggerRemove(t.id, c.conn, op.id);
     if (t.subscribers.size === 0 && !t.ended) {
       this.detach(t);
+      if (t.projected) {
+        for (const unsubscribe of t.projected) unsubscribe();
+        this.deps.srv.triggerPlanRemove(t.id);
+      }
       const source = t.source;
       if (source && typeof source.return === 'function') {
         Promise.resolve()

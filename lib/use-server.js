@@ -55,7 +55,8 @@ const DISPOSE_HOOKS_WAIT = 5000;
 const { codedError, isObject, isAsyncIterable, isAsyncGenerator, limitCloseReason, msOption, INTERNAL } = require('./util.js');
 const { DocCache } = require('./doc-cache.js');
 const { Registry } = require('./shared-triggers.js');
-const { publishToTopic, topicStats } = require('./pubsub.js');
+const { publishToTopic, topicStats, subscribeTopic, topicsOf } = require('./pubsub.js');
+const { planFor } = require('./projection.js');
 const { attach, checkAttachable } = require('./attach.js');
 
 /** The process-wide topic figures for `stats()`. */
@@ -245,10 +246,31 @@ function useServer(options, target, keepAlive = 12_000) {
       if (!('contextValue' in execArgs)) {
         execArgs.contextValue = typeof context === 'function' ? await context(ctx, id, payload, execArgs) : context;
       }
-      let operationResult =
-        operationAST.operation === 'subscription'
-          ? await (subscribe ?? graphql.subscribe)(execArgs)
-          : await (execute ?? graphql.execute)(execArgs);
+      /** @type {any} */
+      let operationResult;
+      const plan =
+        projectable && operationAST.operation === 'subscription'
+          ? planFor(graphql, execArgs.schema, execArgs.document, execArgs.operationName)
+          : null;
+      if (plan) {
+        // Run the resolver's subscribe() as graphql would; a subwire topic stream is then
+        // served by projection in Rust, anything else is mapped through execute() as usual.
+        const stream = await graphql.createSourceEventStream(execArgs);
+        const topics = topicsOf(stream);
+        if (topics) {
+          await /** @type {any} */ (stream).return();
+          if (!active()) return;
+          shared = true;
+          triggers.joinProjected(c, op, payload, execArgs, topics, plan);
+          return;
+        }
+        operationResult = isAsyncIterable(stream) ? mapStream(stream, (value) => graphql.execute({ ...execArgs, rootValue: value })) : stream;
+      } else {
+        operationResult =
+          operationAST.operation === 'subscription'
+            ? await (subscribe ?? graphql.subscribe)(execArgs)
+            : await (execute ?? graphql.execute)(execArgs);
+      }
       const maybeResult = await onOperation?.(ctx, id, payload, execArgs, operationResult);
       if (maybeResult) operationResult = maybeResult;
 
@@ -377,6 +399,12 @@ function useServer(options, target, keepAlive = 12_000) {
   }
 
   const docs = parse || validate ? null : new DocCache(graphql);
+  /**
+   * Unshared subscriptions may be projected in Rust (lib/projection.js) when nothing of the
+   * app runs per event or around execution: no onNext/onError/onOperation, graphql-js's
+   * own subscribe/execute. `projection: false` turns it off.
+   */
+  const projectable = options.projection !== false && !onNext && !onError && !onOperation && !subscribe && !execute;
   const triggers = new Registry({
     srv: /** @type {any} */ (null),
     graphql,
@@ -385,6 +413,7 @@ function useServer(options, target, keepAlive = 12_000) {
     toGraphQLError,
     isAsyncIterable,
     internalError,
+    subscribeTopic,
     released: (/** @type {Conn} */ c, /** @type {Op} */ op) => {
       release(c, op);
       liveOps -= 1;
@@ -418,7 +447,7 @@ function useServer(options, target, keepAlive = 12_000) {
   let disposed = null;
   return {
     address: () => (httpServer !== undefined ? httpServer.address() : srv.address()),
-    stats: () => ({ ...srv.stats(), subscriptions: liveOps, ...pubsubStats() }),
+    stats: () => ({ ...srv.stats(), subscriptions: liveOps, projectionFallbacks: triggers.fallbacks, ...pubsubStats() }),
     publish(topic, payload) {
       publishToTopic(topic, payload);
     },
@@ -451,6 +480,30 @@ function useServer(options, target, keepAlive = 12_000) {
         })();
       }
       return disposed;
+    },
+  };
+}
+
+/**
+ * graphql's mapping of a source stream to results, with `return()` going straight to the
+ * source (an async generator's would wait for the pending `next()`).
+ * @param {AsyncIterable<unknown>} stream @param {(value: unknown) => unknown} fn
+ */
+function mapStream(stream, fn) {
+  const it = stream[Symbol.asyncIterator]();
+  return {
+    async next() {
+      const r = await it.next();
+      return r.done ? r : { value: await fn(r.value), done: false };
+    },
+    return() {
+      return typeof it.return === 'function' ? it.return() : Promise.resolve({ value: undefined, done: true });
+    },
+    throw(/** @type {unknown} */ err) {
+      return typeof it.throw === 'function' ? it.throw(err) : Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
     },
   };
 }

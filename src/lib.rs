@@ -20,6 +20,7 @@ pub mod listener;
 pub mod message;
 pub mod outq;
 pub mod pool;
+pub mod project;
 pub mod protocol;
 pub mod reactor;
 pub mod server;

@@ -9,10 +9,12 @@
 //! Errors thrown from here have the message `ERR_SUBWIRE_…: what happened, what to do`;
 //! index.js turns the prefix into `error.code`.
 //!
-//! Files: `options.rs` (JS options → `Config`), `events.rs` (app events → JS objects).
+//! Files: `options.rs` (JS options → `Config`), `events.rs` (app events → JS objects),
+//! `triggers.rs` (the trigger hub and projection methods).
 
 mod events;
 mod options;
+mod triggers;
 
 use bytes::Bytes;
 use napi::bindgen_prelude::*;
@@ -23,11 +25,12 @@ use std::sync::{Arc, Mutex};
 use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::error::{Code, SubwireError};
 use crate::frame::OpCode;
-use crate::hub::HubEvent;
+use crate::project::Plan;
 use crate::server::Server;
 use crate::shared::Sink;
 use events::{js_event, JsAppEvent};
 use options::{config_from, ListenOptions};
+use std::collections::HashMap;
 
 /// Locks a mutex that only the JS thread takes; a poisoned one still holds valid data.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -97,6 +100,8 @@ pub struct NativeServer {
     // of the JS object while its promise is pending (other calls keep working meanwhile).
     server: Mutex<Option<Server>>,
     keep_alive: Mutex<Option<KeepAliveFn>>,
+    /// Projection plans of triggers served without JS per event (JS thread only).
+    plans: Mutex<HashMap<u64, Plan>>,
 }
 
 #[napi]
@@ -142,6 +147,7 @@ impl NativeServer {
         Ok(NativeServer {
             server: Mutex::new(Some(server)),
             keep_alive: Mutex::new(Some(keep_alive)),
+            plans: Mutex::new(HashMap::new()),
         })
     }
 
@@ -287,68 +293,6 @@ impl NativeServer {
         self.running(|s| s.session(conn, op))
     }
 
-    // The trigger hub (shared subscriptions). A trigger id is the app's: any exact JS
-    // integer, never reused while the server runs.
-
-    /// Operation `id` of `conn` joins `trigger`; `legacy`: the connection speaks
-    /// subscriptions-transport-ws.
-    #[napi]
-    pub fn trigger_add(&self, trigger: f64, conn: f64, id: String, legacy: bool) -> Result<bool> {
-        let ev = HubEvent::Add {
-            trigger: exact(trigger, "a trigger id")?,
-            conn: ConnId(exact(conn, "a connection id")?),
-            id: id.into(),
-            legacy,
-        };
-        self.running(|s| s.hub(ev))
-    }
-
-    /// Operation `id` of `conn` leaves `trigger`.
-    #[napi]
-    pub fn trigger_remove(&self, trigger: f64, conn: f64, id: String) -> Result<bool> {
-        let ev = HubEvent::Remove {
-            trigger: exact(trigger, "a trigger id")?,
-            conn: ConnId(exact(conn, "a connection id")?),
-            id: id.into(),
-        };
-        self.running(|s| s.hub(ev))
-    }
-
-    /// Every operation of `conn` leaves its triggers.
-    #[napi]
-    pub fn trigger_remove_client(&self, conn: f64) -> Result<bool> {
-        let conn = ConnId(exact(conn, "a connection id")?);
-        self.running(|s| s.hub(HubEvent::RemoveClient { conn }))
-    }
-
-    /// One event of `trigger` (the JSON of an execution result) to all its subscribers;
-    /// the bytes are copied once here and shared by every frame.
-    #[napi]
-    pub fn trigger_next(&self, trigger: f64, payload: &[u8]) -> Result<bool> {
-        let ev = HubEvent::Update {
-            trigger: exact(trigger, "a trigger id")?,
-            payload: Bytes::copy_from_slice(payload),
-        };
-        self.running(|s| s.hub(ev))
-    }
-
-    /// `trigger` failed: `error` (a JSON array of GraphQL errors) to all its subscribers.
-    #[napi]
-    pub fn trigger_error(&self, trigger: f64, errors: &[u8]) -> Result<bool> {
-        let ev = HubEvent::Error {
-            trigger: exact(trigger, "a trigger id")?,
-            errors: Bytes::copy_from_slice(errors),
-        };
-        self.running(|s| s.hub(ev))
-    }
-
-    /// `trigger`'s source ended: `complete` to all its subscribers.
-    #[napi]
-    pub fn trigger_complete(&self, trigger: f64) -> Result<bool> {
-        let trigger = exact(trigger, "a trigger id")?;
-        self.running(|s| s.hub(HubEvent::Done { trigger }))
-    }
-
     /// Closes every connection (1001) and ends the reactor threads; resolves when done.
     #[napi]
     pub fn dispose(&self) -> AsyncTask<Dispose> {
@@ -363,7 +307,7 @@ impl NativeServer {
     }
 
     /// Runs `f` on the server, or fails with `ERR_SUBWIRE_DISPOSED` once dispose() began.
-    fn running<T>(&self, f: impl FnOnce(&Server) -> T) -> Result<T> {
+    pub(crate) fn running<T>(&self, f: impl FnOnce(&Server) -> T) -> Result<T> {
         let guard = lock(&self.server);
         let server = guard
             .as_ref()
@@ -385,7 +329,7 @@ fn close_code(code: u32) -> Result<u16> {
 }
 
 /// A non-negative exact integer from JS (below 2^53), or an error naming `what` it should be.
-fn exact(v: f64, what: &str) -> Result<u64> {
+pub(crate) fn exact(v: f64, what: &str) -> Result<u64> {
     if v >= 0.0 && v.fract() == 0.0 && v < 9007199254740992.0 {
         Ok(v as u64)
     } else {
