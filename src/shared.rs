@@ -42,7 +42,7 @@ pub enum Command {
     /// shared payload and `}` (if its operation is still active).
     Next {
         payload: Bytes,
-        targets: Arc<[crate::hub::Target]>,
+        targets: Arc<Vec<crate::hub::Target>>,
     },
 }
 

@@ -4,7 +4,7 @@
 //! first subscriber's graphql `subscribe()`), executes and serializes each event once, and
 //! hands the bytes here ([`HubEvent::Update`]). The hub owns who listens to which trigger
 //! and turns one update into one [`Command::Next`] per reactor, carrying the shared payload
-//! and an `Arc` list of that reactor's subscribers; the reactors (N threads, one per core:
+//! and the `Arc` list of that reactor's subscribers; the reactors (N threads, one per core:
 //! the bounded pool that does the per-subscriber work) frame the same bytes for each
 //! subscriber and write them. The hub never touches a socket and never waits on JS.
 //!
@@ -197,7 +197,7 @@ impl Hub {
 
     fn update(&mut self, trigger: TriggerId, payload: Bytes) {
         self.shared.hub_stats.updates.fetch_add(1, Relaxed);
-        let Some(t) = self.triggers.get_mut(&trigger) else {
+        let Some(t) = self.triggers.get(&trigger) else {
             return;
         };
         let Some(handles) = self.shared.handles.get() else {
