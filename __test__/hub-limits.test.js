@@ -28,9 +28,16 @@ const schema = new GraphQLSchema({
         subscribe: (_r, { topic }) => pubsub.asyncIterableIterator(topic),
         resolve: (p) => p,
       },
+      // No resolver: served by projection (lib/projection.js) when unshared.
+      raw: {
+        type: Tick,
+        args: { topic: { type: new GraphQLNonNull(GraphQLString) } },
+        subscribe: (_r, { topic }) => pubsub.asyncIterableIterator(topic),
+      },
     },
   }),
 });
+const RAW = 'subscription ($topic: String!) { raw(topic: $topic) { seq body } }';
 const TICK = 'subscription ($topic: String!) { tick(topic: $topic) { seq body } }';
 
 /** A raw graphql-transport-ws client (ws) subscribed to `topic`; resolves once acknowledged. */
@@ -92,7 +99,7 @@ test('a consumer that stops reading is closed with 1008 slow consumer; memory st
   assert.equal(server.stats().triggerSubscriptions, 1);
 });
 
-test('10k subscribe/unsubscribe cycles, shared and unshared, leave nothing behind', async (t) => {
+test('10k subscribe/unsubscribe cycles, shared, unshared and projected, leave nothing behind', async (t) => {
   const server = useServer({ schema, shareKey: (_ctx, msg) => msg.variables.shared ? 'x' : undefined }, { port: 0, path: '/graphql' }, 0);
   const url = `ws://127.0.0.1:${server.address().port}/graphql`;
   const clients = Array.from({ length: 10 }, () => createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false }));
@@ -104,9 +111,14 @@ test('10k subscribe/unsubscribe cycles, shared and unshared, leave nothing behin
     const stops = [];
     for (let i = 0; i < 100; i++) {
       const c = clients[i % clients.length];
-      stops.push(c.subscribe({ query: TICK, variables: { topic: `cycle-${i % 7}`, shared: round % 2 === 0 } }, { next() {}, error(e) { throw e; }, complete() {} }));
+      const kind = round % 3; // 0 shared, 1 unshared (JS), 2 projected
+      const query = kind === 2 ? RAW : TICK;
+      stops.push(c.subscribe({ query, variables: { topic: `cycle-${i % 7}`, shared: kind === 0 } }, { next() {}, error(e) { throw e; }, complete() {} }));
     }
     await eventually(() => server.stats().subscriptions === 100 || undefined, 10000, `round ${round} subscribed`);
+    // shared and projected: one trigger per topic (7); executed per subscriber in JS: none
+    const want = [7, 0, 7][round % 3];
+    await eventually(() => (server.stats().triggerSubscriptions === (want ? 100 : 0) && server.stats().triggers === want) || undefined, 10000, `round ${round}: ${want} triggers`);
     for (const stop of stops) stop();
     await eventually(() => server.stats().subscriptions === 0 || undefined, 10000, `round ${round} ended`);
   };
