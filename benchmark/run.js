@@ -15,6 +15,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { idle, storm } = require('./lib/scenarios');
+const { fanout } = require('./lib/fanout');
+const { fanoutTable } = require('./lib/fanout-report');
 const { machineFacts, busyShare, busyProcesses } = require('./lib/metrics');
 const { summarize, mainTable, table, num, count } = require('./lib/report');
 
@@ -22,16 +24,32 @@ const ROOT = path.resolve(__dirname, '..');
 
 /** Every server this stage knows. */
 const SERVERS = [
-  { key: 'subwire-reuseport', label: 'subwire (reuseport)', script: 'subwire.js', args: ['--listener', 'reuseport'], native: true },
-  { key: 'subwire-shared', label: 'subwire (shared)', script: 'subwire.js', args: ['--listener', 'shared'], native: true },
-  { key: 'ws', label: 'ws (echo)', script: 'ws.js', args: [] },
+  { key: 'subwire-reuseport', label: 'subwire (reuseport)', script: 'subwire.js', args: ['--listener', 'reuseport'], native: true, scenarios: ['idle', 'storm'] },
+  { key: 'subwire-shared', label: 'subwire (shared)', script: 'subwire.js', args: ['--listener', 'shared'], native: true, scenarios: ['idle', 'storm'] },
+  { key: 'ws', label: 'ws (echo)', script: 'ws.js', args: [], scenarios: ['idle', 'storm'] },
+  // fan-out: GraphQL servers on the same schema and publish trigger, and the floor
+  { key: 'floor', label: 'raw-socket floor (Rust)', bin: 'floor', args: [], scenarios: ['fanout'] },
+  { key: 'subwire-projected', label: 'subwire (unshared, projected)', script: 'subwire-graphql.js', args: ['--mode', 'projected'], native: true, scenarios: ['fanout'] },
+  { key: 'subwire-trigger', label: 'subwire (shareKey)', script: 'subwire-graphql.js', args: ['--mode', 'shared'], native: true, scenarios: ['fanout'] },
+  { key: 'subwire-js', label: 'subwire (unshared, JS-executed)', script: 'subwire-graphql.js', args: ['--mode', 'js'], native: true, scenarios: ['fanout'] },
+  { key: 'graphql-ws', label: 'graphql-ws on ws', script: 'graphql-ws.js', args: [], scenarios: ['fanout'] },
 ];
+
+/** Fan-out cases: connections × subscriptions per connection, publish bursts, body bytes. */
+const FANOUT = {
+  quick: [{ conns: 2000, subs: 1, bursts: [1, 20], body: 200 }],
+  full: [
+    { conns: 10000, subs: 1, bursts: [1, 20], body: 200 },
+    { conns: 19000, subs: 1, bursts: [1, 20], body: 200 },
+    { conns: 19000, subs: 5, bursts: [1, 20], body: 200 },
+  ],
+};
 
 const HELP = `usage: node benchmark/run.js [options]
   --full                 3 interleaved repetitions, medians with ranges (default: 1 pass)
   --reps N               repetitions (overrides --full)
   --servers a,b          among ${SERVERS.map((s) => s.key).join(', ')} (default: all)
-  --scenarios a,b        idle, storm (default: both)
+  --scenarios a,b        idle, storm, fanout (default: all three)
   --idle 10000,19000     idle connection counts to measure at (max 19000)
   --storm N              connections opened in the storm (default 19000)
   --concurrency N        handshakes in flight per loadgen process (default 32)
@@ -40,7 +58,7 @@ const HELP = `usage: node benchmark/run.js [options]
   --timeout-min M        abort the whole run after M minutes (default 15, 45 with --full)`;
 
 function parseArgs(argv) {
-  const o = { reps: 1, servers: SERVERS.map((s) => s.key), scenarios: ['idle', 'storm'], idle: [10000, 19000],
+  const o = { reps: 1, servers: SERVERS.map((s) => s.key), scenarios: ['idle', 'storm', 'fanout'], idle: [10000, 19000],
     storm: 19000, concurrency: 32, out: path.join(__dirname, 'results', 'latest.json'), build: true, timeoutMin: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -63,7 +81,7 @@ function parseArgs(argv) {
   }
   const unknown = o.servers.filter((k) => !SERVERS.some((s) => s.key === k));
   if (unknown.length) throw new Error(`unknown server(s): ${unknown.join(', ')}`);
-  if (o.scenarios.some((s) => s !== 'idle' && s !== 'storm')) throw new Error('--scenarios: idle, storm');
+  if (o.scenarios.some((s) => !['idle', 'storm', 'fanout'].includes(s))) throw new Error('--scenarios: idle, storm, fanout');
   if (!(o.reps >= 1 && o.reps <= 10)) throw new Error('--reps must be 1..10');
   if (o.idle.some((n, i) => !(n >= 2 && n <= 19000) || (i > 0 && n <= o.idle[i - 1]))) {
     throw new Error('--idle: ascending counts, each 2..19000');
@@ -78,9 +96,9 @@ const t0 = Date.now();
 const log = (msg) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
 
 function buildLoadgen() {
-  log('building the load generator: cargo build --release -p loadgen');
-  const r = spawnSync('cargo', ['build', '--release', '-p', 'loadgen'], { cwd: ROOT, stdio: ['ignore', 2, 2], timeout: 600000 });
-  if (r.status !== 0) throw new Error(`cargo build --release -p loadgen failed (status ${r.status})`);
+  log('building the load generator and the floor: cargo build --release -p loadgen -p floor');
+  const r = spawnSync('cargo', ['build', '--release', '-p', 'loadgen', '-p', 'floor'], { cwd: ROOT, stdio: ['ignore', 2, 2], timeout: 600000 });
+  if (r.status !== 0) throw new Error(`cargo build --release -p loadgen -p floor failed (status ${r.status})`);
 }
 
 function nativeBuilt() {
@@ -121,16 +139,19 @@ async function main() {
     // Interleave: each repetition visits every server, starting one further along.
     const order = servers.map((_, i) => servers[(i + rep) % servers.length]);
     for (const spec of order) {
-      for (const scenario of opts.scenarios) {
-        log(`rep ${rep + 1}/${opts.reps}: ${spec.key} ${scenario}`);
-        const run = { rep, server: spec.key, scenario };
-        try {
-          run.result = scenario === 'idle' ? await idle(ctx, spec) : await storm(ctx, spec);
-        } catch (e) {
-          run.error = String(e && e.message ? e.message : e);
-          log(`${spec.key} ${scenario} failed: ${run.error}`);
+      for (const scenario of opts.scenarios.filter((sc) => spec.scenarios.includes(sc))) {
+        const cases = scenario === 'fanout' ? FANOUT[opts.reps > 1 ? 'full' : 'quick'] : [null];
+        for (const c of cases) {
+          log(`rep ${rep + 1}/${opts.reps}: ${spec.key} ${scenario}${c ? ` ${c.conns}×${c.subs}` : ''}`);
+          const run = { rep, server: spec.key, scenario, case: c };
+          try {
+            run.result = scenario === 'idle' ? await idle(ctx, spec) : scenario === 'storm' ? await storm(ctx, spec) : await fanout(ctx, spec, c);
+          } catch (e) {
+            run.error = String(e && e.message ? e.message : e);
+            log(`${spec.key} ${scenario} failed: ${run.error}`);
+          }
+          runs.push(run);
         }
-        runs.push(run);
       }
     }
   }
@@ -157,11 +178,13 @@ async function main() {
         storms.reduce((a, r) => a + r.result.failed, 0),
     };
   }
+  const idleServers = servers.filter((s) => s.scenarios.includes('idle'));
+  const fanServers = servers.filter((s) => s.scenarios.includes('fanout'));
   const top = count(opts.idle[opts.idle.length - 1]);
   const detail = table(
     ['server', `smaps Anonymous KiB/conn @${top}`, `smaps Pss KiB/conn @${top}`, `V8 heapUsed KiB/conn @${top}`,
       `slab KiB/conn @${top} (both ends)`, 'storm handshake p99 ms', 'storm server CPU %', 'failed conns'],
-    servers.map((s) => {
+    idleServers.map((s) => {
       const m = summary[s.key];
       const f = (x, d) => (x ? num(x.median, d) : '—');
       return [s.label, f(m.anonTop, 2), f(m.pssTop, 2), f(m.heapTop, 2), f(m.slabTop, 2), f(m.p99, 1), f(m.serverCpu, 0), String(m.failed)];
@@ -170,18 +193,25 @@ async function main() {
   const errors = runs.filter((r) => r.error);
   const command = `node ${path.relative(ROOT, __filename)} ${process.argv.slice(2).join(' ')}`.trim();
   const out = [
-    `subwire benchmark — idle connections + connect storm (${opts.reps} rep${opts.reps > 1 ? 's, median (min–max)' : ''})`,
+    `subwire benchmark (${opts.reps} rep${opts.reps > 1 ? 's, median (min–max)' : ''})`,
     `command: ${command}`,
     '',
-    mainTable(servers, summary, opts.idle),
-    '',
-    'details (medians):',
-    detail,
-    '',
-    'RSS: server VmRSS growth over a warmed-up baseline, divided by connections held (userland + V8).',
-    'kernel sock: /proc/net/sockstat TCP mem pages growth × page size / connections (system-wide: both ends are on this box).',
-    `upgrades/s: ${opts.storm} connections from 2 loadgen processes, ${opts.concurrency} handshakes in flight each.`,
   ];
+  if (idleServers.length && opts.scenarios.some((sc) => sc !== 'fanout')) {
+    out.push(
+      'idle connections + connect storm:',
+      mainTable(idleServers, summary, opts.idle),
+      '',
+      'details (medians):',
+      detail,
+      '',
+      'RSS: server VmRSS growth over a warmed-up baseline, divided by connections held (userland + V8).',
+      'kernel sock: /proc/net/sockstat TCP mem pages growth × page size / connections (system-wide: both ends are on this box).',
+      `upgrades/s: ${opts.storm} connections from 2 loadgen processes, ${opts.concurrency} handshakes in flight each.`,
+      '',
+    );
+  }
+  if (fanServers.length && opts.scenarios.includes('fanout')) out.push(fanoutTable(fanServers, runs));
   if (busy > 0.1) out.push(`WARNING: the box was ${(busy * 100).toFixed(0)}% busy before the run (other processes); see machine.busyProcesses in the JSON.`);
   if (skipped.length) out.push(`skipped (native addon not built): ${skipped.join(', ')}`);
   for (const e of errors) out.push(`ERROR ${e.server} ${e.scenario} rep ${e.rep + 1}: ${e.error}`);

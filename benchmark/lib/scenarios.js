@@ -27,8 +27,9 @@ const PER_PROCESS = 9500;
 
 /** Starts a server child and waits for its `listening` line. */
 async function startServer(ctx, spec) {
-  const script = path.join(ctx.root, 'benchmark', 'servers', spec.script);
-  const server = new Child(spec.key, process.execPath, ['--expose-gc', script, ...spec.args], { cwd: ctx.root });
+  const server = spec.bin
+    ? new Child(spec.key, path.join(ctx.root, 'target', 'release', spec.bin), spec.args, { cwd: ctx.root })
+    : new Child(spec.key, process.execPath, ['--expose-gc', path.join(ctx.root, 'benchmark', 'servers', spec.script), ...spec.args], { cwd: ctx.root });
   const msg = await server.waitFor((m) => m.event === 'listening' || m.event === 'error', 20000);
   if (msg.event === 'error') {
     await server.end(1000);

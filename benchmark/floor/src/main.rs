@@ -1,0 +1,97 @@
+//! The raw-socket floor: what fan-out costs the kernel with epoll, and nothing else.
+//!
+//! A minimal GraphQL-over-WebSocket server for the benchmark's load generator: one mio
+//! loop per core on its own `SO_REUSEPORT` listener (as subwire's reactors), answering the
+//! upgrade, `connection_init` and pings, recording subscription ids, and on `publish`
+//! writing one pre-built message per subscription with one `writev` per connection. No
+//! GraphQL, no JS, no queues beyond what a full socket forces. subwire's fan-out figures
+//! are reported as a ratio to this.
+//!
+//! Speaks the runner's server line protocol (benchmark/lib/server-harness.js) on stdin and
+//! stdout: prints `{"event":"listening","port":…}`; answers `stats`, `gc` and
+//! `publish <topic> <seq> [bodyBytes]` with one JSON line each.
+
+mod worker;
+
+use std::io::BufRead;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// Counters every worker adds to.
+#[derive(Default)]
+pub struct Counters {
+    pub open: AtomicU64,
+    pub subscriptions: AtomicU64,
+    pub messages_out: AtomicU64,
+}
+
+fn listener(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    s.set_reuse_address(true)?;
+    s.set_reuse_port(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    s.listen(4096)?;
+    Ok(s.into())
+}
+
+fn main() {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let first = listener("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let addr = first.local_addr().expect("local addr");
+    let counters = Arc::new(Counters::default());
+    let mut workers = Vec::new();
+    for i in 0..threads {
+        let l = if i == 0 {
+            first.try_clone().expect("clone")
+        } else {
+            listener(addr).expect("bind")
+        };
+        workers.push(worker::spawn(l, counters.clone()).expect("worker"));
+    }
+    drop(first);
+    let say = |v: serde_json::Value| println!("{v}");
+    say(
+        serde_json::json!({"event": "listening", "server": "floor", "port": addr.port(), "pid": std::process::id()}),
+    );
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        match parts.as_slice() {
+            ["gc"] => say(serde_json::json!({"event": "gc", "heapUsed": 0})),
+            ["stats"] => say(serde_json::json!({
+                "event": "stats",
+                "open": counters.open.load(Relaxed),
+                "connections": counters.open.load(Relaxed),
+                "subscriptions": counters.subscriptions.load(Relaxed),
+                "messagesOut": counters.messages_out.load(Relaxed),
+            })),
+            ["publish", _topic, seq, rest @ ..] => {
+                let body = rest.first().and_then(|b| b.parse().ok()).unwrap_or(0usize);
+                let sent_at = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs_f64()
+                    * 1000.0;
+                let payload = format!(
+                    r#"{{"data":{{"tick":{{"seq":{seq},"sentAt":{sent_at},"body":"{}"}}}}}}"#,
+                    "x".repeat(body)
+                );
+                let payload: Arc<[u8]> = payload.into_bytes().into();
+                for w in &workers {
+                    w.publish(payload.clone());
+                }
+                say(
+                    serde_json::json!({"event": "published", "seq": seq.parse::<u64>().unwrap_or(0)}),
+                );
+            }
+            [] => {}
+            _ => say(
+                serde_json::json!({"event": "error", "message": format!("unknown command {line:?}")}),
+            ),
+        }
+    }
+}
