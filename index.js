@@ -142,6 +142,7 @@ class TransportServer {
     this._inner = inner;
     /** @type {Promise<void> | null} */
     this._disposed = null;
+    this._hubScheduled = false;
     this._outbox = new Outbox((kinds, conns, a, b) => {
       try {
         return this._inner.batch(kinds, conns, a, b);
@@ -228,6 +229,22 @@ class TransportServer {
     }
     return this._queue(KIND.close, conn, String(reason), String(code));
   }
+  /**
+   * A trigger-hub call: queued in Rust and sent to the hub thread with the rest of this JS
+   * turn's hub calls, in order, as one batch (so a burst of publishes reaches each reactor
+   * together). @param {string} method @param {...unknown} args
+   */
+  _hub(method, ...args) {
+    const r = this._call(method, ...args);
+    if (!this._hubScheduled && !this._disposed) {
+      this._hubScheduled = true;
+      process.nextTick(() => {
+        this._hubScheduled = false;
+        if (!this._disposed) this._call('hubFlush');
+      });
+    }
+    return r;
+  }
   /** Attach mode: takes over a socket Node accepted (lib/attach.js). @param {number} fd @param {Buffer} bytes */
   _adopt(fd, bytes) {
     this._outbox.flush();
@@ -245,23 +262,23 @@ class TransportServer {
 
   /** Operation `id` of `conn` joins `trigger`. @param {number} trigger @param {number} conn @param {string} id @param {boolean} [legacy] the connection speaks subscriptions-transport-ws */
   triggerAdd(trigger, conn, id, legacy = false) {
-    return this._call('triggerAdd', trigger, conn, String(id), Boolean(legacy));
+    return this._hub('triggerAdd', trigger, conn, String(id), Boolean(legacy));
   }
   /** Operation `id` of `conn` leaves `trigger`. @param {number} trigger @param {number} conn @param {string} id */
   triggerRemove(trigger, conn, id) {
-    return this._call('triggerRemove', trigger, conn, String(id));
+    return this._hub('triggerRemove', trigger, conn, String(id));
   }
   /** Every operation of `conn` leaves its triggers. @param {number} conn */
   triggerRemoveClient(conn) {
-    return this._call('triggerRemoveClient', conn);
+    return this._hub('triggerRemoveClient', conn);
   }
   /** One result to every subscriber of `trigger`: an object, or JSON text/bytes as they are. @param {number} trigger @param {unknown} result */
   triggerNext(trigger, result) {
-    return this._call('triggerNext', trigger, toJsonBytes(result));
+    return this._hub('triggerNext', trigger, toJsonBytes(result));
   }
   /** `error` (GraphQL errors, an array) to every subscriber; the trigger ends. @param {number} trigger @param {unknown} errors */
   triggerError(trigger, errors) {
-    return this._call('triggerError', trigger, toJsonBytes(errors));
+    return this._hub('triggerError', trigger, toJsonBytes(errors));
   }
   /** Gives `trigger` a projection plan (lib/projection.js). @param {number} trigger @param {string} plan */
   triggerPlan(trigger, plan) {
@@ -273,11 +290,11 @@ class TransportServer {
   }
   /** Projects a published payload (JSON text) to every subscriber of `trigger`; false: execute it in JS instead. @param {number} trigger @param {string} json */
   triggerProject(trigger, json) {
-    return this._call('triggerProject', trigger, json);
+    return this._hub('triggerProject', trigger, json);
   }
   /** `complete` to every subscriber; the trigger ends. @param {number} trigger */
   triggerComplete(trigger) {
-    return this._call('triggerComplete', trigger);
+    return this._hub('triggerComplete', trigger);
   }
 
   _call(method, ...args) {
@@ -299,6 +316,7 @@ class TransportServer {
   dispose() {
     if (!this._disposed) {
       this._outbox.flush();
+      this._call('hubFlush');
       this._disposed = this._inner.dispose();
       listening.delete(this);
     }

@@ -3,7 +3,7 @@
  * The JS → Rust outbox of a TransportServer's session answers (index.js).
  *
  * Every answer (accept, reject, next, error, complete, internal error, close) is queued
- * here in call order and the whole queue crosses into Rust in ONE native call
+ * here in call order and the queue crosses into Rust in ONE native call per 1,024 answers
  * (`NativeServer.batch`), which hands each reactor its share as one command with one
  * wake-up. The flush runs on `process.nextTick`: scheduled from inside a cascade of promise
  * jobs (what a publish to 10k iterators sets off), it runs once that cascade has drained,
@@ -11,6 +11,13 @@
  * Strings move into Rust as they are; nothing is copied again on the way to the socket.
  * @module subwire/lib/outbox
  */
+
+/**
+ * A queue this long crosses at once instead of waiting for the turn to end: a publish to
+ * 100k iterators is one long cascade of promise jobs, and holding every answer until it
+ * drains would delay the first delivery until the last execution and hold them all.
+ */
+const FLUSH_AT = 1024;
 
 /** Op kinds, as NativeServer.batch reads them. */
 const KIND = { accept: 0, acceptWith: 1, reject: 2, next: 3, error: 4, complete: 5, internalError: 6, close: 7 };
@@ -28,7 +35,10 @@ class Outbox {
     /** @type {string[]} */
     this.b = [];
     this.scheduled = false;
-    this.flush = this.flush.bind(this);
+    this.tick = () => {
+      this.scheduled = false;
+      this.flush();
+    };
   }
 
   /** @param {number} kind @param {number} conn @param {string} a @param {string} b */
@@ -42,15 +52,16 @@ class Outbox {
     this.conns.push(conn);
     this.a.push(a);
     this.b.push(b);
-    if (!this.scheduled) {
+    if (this.kinds.length >= FLUSH_AT) {
+      this.flush();
+    } else if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(this.flush);
+      process.nextTick(this.tick);
     }
   }
 
   /** Sends everything queued (also called by dispose(), so nothing queued is lost). */
   flush() {
-    this.scheduled = false;
     if (this.kinds.length === 0) return;
     const kinds = Uint8Array.from(this.kinds);
     const conns = Float64Array.from(this.conns);

@@ -57,6 +57,8 @@ pub enum HubEvent {
     Error { trigger: TriggerId, errors: Bytes },
     /// The source stream ended: `complete` to every subscriber, then it is forgotten.
     Done { trigger: TriggerId },
+    /// Several events, handled in order in one round (one JS turn's worth).
+    Batch(Vec<HubEvent>),
     /// Stop the hub thread.
     Shutdown,
 }
@@ -146,6 +148,13 @@ impl Hub {
                 self.end(trigger, |id| SessionOp::Error(id.into(), errors.clone()))
             }
             HubEvent::Done { trigger } => self.end(trigger, |id| SessionOp::Complete(id.into())),
+            HubEvent::Batch(events) => {
+                for ev in events {
+                    if !self.handle(ev) {
+                        return false;
+                    }
+                }
+            }
             HubEvent::Shutdown => return false,
         }
         true
@@ -203,11 +212,17 @@ impl Hub {
         let Some(handles) = self.shared.handles.get() else {
             return;
         };
+        let mut first = true;
         for (r, targets) in t.snapshots() {
-            let cmd = Command::Next {
-                payload: payload.clone(),
-                targets,
+            // Each reactor gets its own copy of the (small) payload: every frame clones and
+            // drops its handle, and one reference count shared by two reactors would bounce
+            // its cache line between cores once per subscriber.
+            let payload = if std::mem::take(&mut first) {
+                payload.clone()
+            } else {
+                Bytes::copy_from_slice(&payload)
             };
+            let cmd = Command::Next { payload, targets };
             if handles[r].tx.send(cmd).is_ok() {
                 self.to_wake[r] = true;
             }

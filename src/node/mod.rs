@@ -102,6 +102,8 @@ pub struct NativeServer {
     keep_alive: Mutex<Option<KeepAliveFn>>,
     /// Projection plans of triggers served without JS per event (JS thread only).
     plans: Mutex<HashMap<u64, Plan>>,
+    /// Hub events of this JS turn, sent together by `hubFlush` (JS thread only).
+    hub_pending: Mutex<Vec<crate::hub::HubEvent>>,
 }
 
 #[napi]
@@ -148,6 +150,7 @@ impl NativeServer {
             server: Mutex::new(Some(server)),
             keep_alive: Mutex::new(Some(keep_alive)),
             plans: Mutex::new(HashMap::new()),
+            hub_pending: Mutex::new(Vec::new()),
         })
     }
 

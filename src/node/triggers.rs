@@ -23,7 +23,7 @@ impl NativeServer {
             id: id.into(),
             legacy,
         };
-        self.running(|s| s.hub(ev))
+        self.queue_hub(ev)
     }
 
     /// Operation `id` of `conn` leaves `trigger`.
@@ -34,14 +34,14 @@ impl NativeServer {
             conn: ConnId(exact(conn, "a connection id")?),
             id: id.into(),
         };
-        self.running(|s| s.hub(ev))
+        self.queue_hub(ev)
     }
 
     /// Every operation of `conn` leaves its triggers.
     #[napi]
     pub fn trigger_remove_client(&self, conn: f64) -> Result<bool> {
         let conn = ConnId(exact(conn, "a connection id")?);
-        self.running(|s| s.hub(HubEvent::RemoveClient { conn }))
+        self.queue_hub(HubEvent::RemoveClient { conn })
     }
 
     /// One event of `trigger` (the JSON of an execution result) to all its subscribers;
@@ -52,7 +52,7 @@ impl NativeServer {
             trigger: exact(trigger, "a trigger id")?,
             payload: Bytes::copy_from_slice(payload),
         };
-        self.running(|s| s.hub(ev))
+        self.queue_hub(ev)
     }
 
     /// Gives `trigger` a projection plan (lib/projection.js compiled it): its events can
@@ -90,7 +90,7 @@ impl NativeServer {
             trigger,
             payload: Bytes::from(bytes),
         };
-        self.running(|s| s.hub(ev))
+        self.queue_hub(ev)
     }
 
     /// `trigger` failed: `error` (a JSON array of GraphQL errors) to all its subscribers.
@@ -100,13 +100,38 @@ impl NativeServer {
             trigger: exact(trigger, "a trigger id")?,
             errors: Bytes::copy_from_slice(errors),
         };
-        self.running(|s| s.hub(ev))
+        self.queue_hub(ev)
     }
 
     /// `trigger`'s source ended: `complete` to all its subscribers.
     #[napi]
     pub fn trigger_complete(&self, trigger: f64) -> Result<bool> {
         let trigger = exact(trigger, "a trigger id")?;
-        self.running(|s| s.hub(HubEvent::Done { trigger }))
+        self.queue_hub(HubEvent::Done { trigger })
+    }
+
+    /// Sends the hub events queued in this JS turn as one batch: the hub handles them in
+    /// one round, so a burst of publishes reaches each reactor together and its frames to
+    /// one connection leave in one writev. index.js calls it on `process.nextTick`.
+    #[napi]
+    pub fn hub_flush(&self) -> Result<bool> {
+        let batch = std::mem::take(&mut *lock(&self.hub_pending));
+        if batch.is_empty() {
+            return Ok(true);
+        }
+        self.running(|s| s.hub(HubEvent::Batch(batch)))
+    }
+
+    /// Queues a hub event for [`NativeServer::hub_flush`] (sent at once past 1,024).
+    fn queue_hub(&self, ev: HubEvent) -> Result<bool> {
+        let full = {
+            let mut pending = lock(&self.hub_pending);
+            pending.push(ev);
+            pending.len() >= 1024
+        };
+        if full {
+            return self.hub_flush();
+        }
+        self.running(|_| true)
     }
 }
