@@ -1,54 +1,76 @@
 'use strict';
 /**
- * The fan-out table: per case (connections × subscriptions), one row per server with the
- * medians (and ranges over repetitions) of publish → last delivery, latency p50/p99 and
- * server CPU per 1M delivered messages for R = 1 and R = 20, and each row's ratio to the
- * raw-socket floor on last delivery and CPU. A server that failed a run says so in its row.
+ * The fan-out table: per case (connections × subscriptions), one row per server and burst
+ * size R with delivered/expected (summed over repetitions), the medians (with ranges over
+ * repetitions) of publish → last delivery, per-message latency p50/p99/max and server CPU
+ * per 1M delivered messages, and the ratio of each median to the raw-socket floor's.
+ *
+ * Figures come from clean runs only (everything delivered exactly once, in order). A server
+ * whose run failed (set-up, loss, stall, timeout, crash) says FAILED in its row and the
+ * reason below the table; it is never left out.
  * @module benchmark/lib/fanout-report
  */
 
 const { summarize, cell, table, count } = require('./report');
 
+const FLOOR = 'floor';
+
 /** @param {{ key: string, label: string }[]} servers @param {any[]} runs */
 function fanoutTable(servers, runs) {
   const fan = runs.filter((r) => r.scenario === 'fanout');
-  const cases = [...new Map(fan.map((r) => [`${r.case.conns}×${r.case.subs}`, r.case])).values()];
+  const caseKey = (c) => `${c.conns}×${c.subs}`;
+  const cases = [...new Map(fan.map((r) => [caseKey(r.case), r.case])).values()];
   const out = [];
   for (const c of cases) {
-    const key = `${c.conns}×${c.subs}`;
-    const of = (s) => fan.filter((r) => r.server === s.key && `${r.case.conns}×${r.case.subs}` === key);
-    const fig = (s, i, f) => summarize(of(s).filter((r) => r.result).map((r) => f(r.result.bursts[i])));
-    const floor = servers.find((s) => s.key === 'floor');
+    const of = (s) => fan.filter((r) => r.server === s.key && caseKey(r.case) === caseKey(c));
+    const clean = (s) => of(s).filter((r) => r.result && !r.result.failure);
+    /** Summary of figure `f` of burst `i` over the clean runs of server `s`. */
+    const fig = (s, i, f) => summarize(clean(s).map((r) => r.result.bursts[i]).filter(Boolean).map(f));
+    const floor = servers.find((s) => s.key === FLOOR);
     const ratio = (s, i, f) => {
       const a = fig(s, i, f)?.median;
       const b = floor ? fig(floor, i, f)?.median : null;
       return a != null && b ? `${(a / b).toFixed(2)}×` : '—';
     };
-    const rows = servers.map((s) => {
-      const failed = of(s).filter((r) => r.error);
-      if (failed.length && !of(s).some((r) => r.result)) return [s.label, `FAILED: ${failed[0].error.slice(0, 120)}`, '', '', '', '', '', '', ''];
-      const i1 = 0;
-      const i20 = c.bursts.indexOf(20);
-      return [
-        s.label + (failed.length ? ` (${failed.length} run(s) failed)` : ''),
-        cell(fig(s, i1, (b) => b.lastMs), 1),
-        cell(fig(s, i1, (b) => b.latency.p99), 1),
-        cell(fig(s, i1, (b) => b.cpuPerM), 1),
-        i20 >= 0 ? cell(fig(s, i20, (b) => b.lastMs), 1) : '—',
-        i20 >= 0 ? cell(fig(s, i20, (b) => b.cpuPerM), 1) : '—',
-        ratio(s, i1, (b) => b.lastMs),
-        ratio(s, i1, (b) => b.cpuPerM),
-        i20 >= 0 ? ratio(s, i20, (b) => b.cpuPerM) : '—',
-      ];
-    });
-    out.push(`fan-out ${count(c.conns)} connections × ${c.subs} subscription(s) = ${count(c.conns * c.subs)} deliveries per publish, ${c.body}-byte bodies:`);
-    out.push(table(['server', 'R=1 last ms', 'R=1 p99 ms', 'R=1 CPU s/1M', 'R=20 last ms', 'R=20 CPU s/1M',
-      '÷floor last (R=1)', '÷floor CPU (R=1)', '÷floor CPU (R=20)'], rows));
+    const rows = [];
+    const notes = [];
+    for (const s of servers) {
+      const mine = of(s);
+      if (!mine.length) continue;
+      for (const r of mine) {
+        const why = r.error || r.result?.failure;
+        if (why) notes.push(`${s.label}, rep ${r.rep + 1}: ${why}`);
+      }
+      const failed = mine.filter((r) => r.error || r.result?.failure).length;
+      const flag = failed ? ` FAILED${mine.length > 1 ? ` ${failed}/${mine.length}` : ''}` : '';
+      c.bursts.forEach((R, i) => {
+        const bs = mine.map((r) => r.result?.bursts?.[i]).filter(Boolean);
+        const delivered = bs.reduce((a, b) => a + b.delivered, 0);
+        const expected = bs.reduce((a, b) => a + b.expected, 0);
+        rows.push([
+          i === 0 ? s.label : '',
+          String(R),
+          bs.length ? `${delivered.toLocaleString('en-US')}/${expected.toLocaleString('en-US')}${flag}` : `FAILED${flag.slice(7)}`,
+          cell(fig(s, i, (b) => b.lastMs), 1),
+          cell(fig(s, i, (b) => b.latency.p50), 1),
+          cell(fig(s, i, (b) => b.latency.p99), 1),
+          cell(fig(s, i, (b) => b.latency.max), 1),
+          cell(fig(s, i, (b) => b.cpuPerM), 1),
+          ratio(s, i, (b) => b.lastMs),
+          ratio(s, i, (b) => b.cpuPerM),
+        ]);
+      });
+    }
+    out.push(`fan-out ${count(c.conns)} connections × ${c.subs} subscription(s) = ${count(c.conns * c.subs)} deliveries per publish, ` +
+      `${c.body}-byte bodies, bursts of R publishes:`);
+    out.push(table(['server', 'R', 'delivered/expected', 'last ms', 'p50 ms', 'p99 ms', 'max ms', 'CPU s/1M', '÷floor last', '÷floor CPU'], rows));
+    for (const n of notes) out.push(`  FAILED ${n.length > 400 ? `${n.slice(0, 400)}…` : n}`);
     out.push('');
   }
   if (cases.length) {
-    out.push('last ms: publish → last subscriber\'s delivery (per event, the slowest of the burst); p99 over every delivery;');
-    out.push('CPU s/1M: server user+sys seconds per million delivered messages; ÷floor: this row over the raw-socket floor.');
+    out.push('last ms: the burst\'s first publish (sentAt) → the last delivery of any of its events; p50/p99/max: per-message');
+    out.push('latency (delivery − sentAt); CPU s/1M: server user+sys seconds (/proc/<pid>/stat) per million delivered messages;');
+    out.push('÷floor: this row\'s median over the raw-socket floor\'s. Figures are from clean runs only (all delivered exactly once, in order).');
   }
   return out.join('\n');
 }

@@ -1,23 +1,33 @@
 'use strict';
 /**
- * The fan-out scenario (issue #5/#6): N connections × S subscriptions on one topic, then
- * bursts of R publishes with B-byte bodies, against a fresh server process.
+ * The fan-out scenario (issue #6): N connections × S subscriptions on one topic, then bursts
+ * of R publishes with B-byte bodies, against a fresh server process.
  *
- * Per burst: **publish → last delivery** (the largest `last_ms` the loadgens recorded for
- * the burst's seqs: the latency of the last subscriber to get each event, relative to that
- * event's `sentAt`), **latency p50/p99/max** over every delivery of the burst (the loadgens'
- * histograms, before/after difference), and **server CPU seconds per 1M delivered
- * messages** (user+sys from /proc/<pid>/stat around the burst, until every delivery
- * landed). At the end the loadgens are told the last seq and report loss, duplicates and
- * reorders; a server that loses messages or times out is reported as failed.
+ * Set-up: the loadgens (≤ 9,500 clients each) connect, init and subscribe; the runner waits
+ * until the server counts every subscription, then publishes warm-up events until one of
+ * them reached every subscription (so every subscription is live and JIT and pools are
+ * warm). Per burst: **publish → last delivery** (from the burst's first `sentAt` to the
+ * last delivery of any of its events), per-message latency **p50/p99/max** (the loadgens'
+ * histograms, after − before; max exact, from the per-seq last deliveries), **server CPU
+ * seconds per 1M delivered messages** (user+sys from /proc/<pid>/stat from just before the
+ * first publish until every delivery landed), and **delivered/expected**. At the end the
+ * loadgens are told the last seq and report loss, duplicates and reorders. Set-up failures
+ * throw; a burst that loses messages, stalls or times out, or a server that crashes, is
+ * returned with `failure` set, its figures kept.
  * @module benchmark/lib/fanout
  */
 
 const { startServer, split, sources } = require('./scenarios');
 const { Child } = require('./proc');
-const { cpuSeconds } = require('./metrics');
+const { cpuSeconds, schedCpuSeconds } = require('./metrics');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+/** No new delivery for this long while some are expected: the rest is lost. */
+const STALL_MS = 15000;
+/** Warm-up events published at most, until one reaches every subscription. */
+const WARMUPS = 5;
 
 /** Merged `[us, count]` buckets of several reports. @param {any[]} reps */
 function buckets(reps) {
@@ -27,10 +37,10 @@ function buckets(reps) {
   return m;
 }
 
-/** p50/p99/max in ms of the deliveries between two bucket snapshots. */
+/** p50/p99 in ms of the deliveries between two bucket snapshots (bucket lower bounds). */
 function percentiles(before, after) {
   const diff = [...after].map(([us, n]) => [us, n - (before.get(us) || 0)]).filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]);
-  const total = diff.reduce((a, [, n]) => a + n, 0);
+  const total = sum(diff.map(([, n]) => n));
   const q = (p) => {
     let seen = 0;
     for (const [us, n] of diff) {
@@ -39,7 +49,35 @@ function percentiles(before, after) {
     }
     return null;
   };
-  return { count: total, p50: q(0.5), p99: q(0.99), max: diff.length ? diff[diff.length - 1][0] / 1000 : null };
+  return { count: total, p50: q(0.5), p99: q(0.99) };
+}
+
+/**
+ * Per-seq rows `[seq, count, first_ms, last_ms, sent_at]` of several reports merged across
+ * processes, for seqs in [from, to]. @param {any[]} reps
+ */
+function perSeq(reps, from, to) {
+  /** @type {Map<number, { count: number, lastMs: number, sentAt: number }>} */
+  const m = new Map();
+  for (const r of reps) {
+    for (const [seq, n, , last, sent] of r.delivery.per_seq) {
+      if (seq < from || seq > to) continue;
+      const e = m.get(seq) || { count: 0, lastMs: -Infinity, sentAt: Infinity };
+      e.count += n;
+      e.lastMs = Math.max(e.lastMs, last);
+      if (typeof sent === 'number') e.sentAt = Math.min(e.sentAt, sent);
+      m.set(seq, e);
+    }
+  }
+  return m;
+}
+
+/** Why a burst or check cannot go on: the server or a loadgen exited. @param {Child} server @param {Child[]} lgs */
+function gone(server, lgs) {
+  const dead = [server, ...lgs].find((p) => p.exitInfo);
+  if (!dead) return null;
+  const { code, signal } = dead.exitInfo;
+  return `${dead.name} exited (code ${code}, signal ${signal}); stderr: ${dead.stderr.trim().slice(-600) || '(empty)'}`;
 }
 
 /**
@@ -48,81 +86,142 @@ function percentiles(before, after) {
  */
 async function fanout(ctx, spec, c) {
   const { server, port } = await startServer(ctx, spec);
+  const protocol = spec.protocol || 'graphql-transport-ws';
   /** @type {Child[]} */
   let lgs = [];
   const label = `${spec.key} fanout ${c.conns}×${c.subs}`;
   try {
     lgs = split(c.conns).map((n, k) =>
       new Child(`loadgen#${k}`, ctx.loadgen, ['--src', sources(k), '--url', `ws://127.0.0.1:${port}/`, '--mode', 'fanout',
-        '--protocol', 'graphql-transport-ws', '--connections', String(n), '--subs-per-conn', String(c.subs), '--topic', 't',
-        '--concurrency', String(ctx.concurrency), '--timeout-secs', '900', '--handshake-timeout-ms', '20000']));
-    const readies = await Promise.all(lgs.map((p) => p.waitFor('ready', 180000)));
-    const connected = readies.reduce((a, r) => a + r.connected, 0);
+        '--protocol', protocol, '--connections', String(n), '--subs-per-conn', String(c.subs), '--topic', 't',
+        // first-seq 0: a warm-up event published before a subscription went live is not a gap
+        '--first-seq', '0', '--concurrency', String(ctx.concurrency), '--timeout-secs', '3600', '--handshake-timeout-ms', '20000']));
+    const readies = await Promise.all(lgs.map((p) => p.waitFor('ready', 300000)));
+    const connected = sum(readies.map((r) => r.connected));
+    if (connected < c.conns) {
+      const samples = [...new Set(readies.flatMap((r) => r.failures.samples))].slice(0, 3).join('; ');
+      throw new Error(`only ${connected}/${c.conns} connections upgraded and acknowledged (${samples})`);
+    }
     const perEvent = connected * c.subs;
+    const reports = async () => {
+      const reps = await Promise.all(lgs.map((p) => p.request('report', 'report', 30000)));
+      const lost = sum(reps.map((r) => sum(Object.values(r.failures.after_ready))));
+      if (!lost) return reps;
+      // A crash shows first as closed connections: give the exit a moment to be seen.
+      await Promise.race([server.exited, sleep(1000)]);
+      const samples = [...new Set(reps.flatMap((r) => r.failures.samples))].slice(0, 3).join('; ');
+      throw new Error(`${lost} subscribed connection(s) lost (${samples})${gone(server, []) ? `: ${gone(server, [])}` : ''}`);
+    };
+    const delivered = (reps) => sum(reps.map((r) => r.delivery.delivered));
+
+    // Every subscription counted by the server (each server here reports `subscriptions`).
     const deadline = Date.now() + 60000;
-    for (;;) {
-      const s = await server.request('stats', 'stats', 10000);
-      if (s.subscriptions >= perEvent) break;
+    for (let s = await server.request('stats', 'stats', 10000); typeof s.subscriptions === 'number' && s.subscriptions < perEvent;) {
       if (Date.now() > deadline) throw new Error(`only ${s.subscriptions}/${perEvent} subscriptions live after 60 s`);
       await sleep(100);
+      s = await server.request('stats', 'stats', 10000);
     }
-    const reports = () => Promise.all(lgs.map((p) => p.request('report', 'report', 30000)));
-    const delivered = (reps) => reps.reduce((a, r) => a + r.delivery.delivered, 0);
+
     let seq = 0;
-    /** Publishes `r` events and waits until all of them reached every subscriber (or 60 s). */
-    const burst = async (r) => {
+    /**
+     * Publishes `r` events and waits until `r × perEvent` more deliveries arrived, no
+     * delivery came for `stallMs`, or the burst's time bound passed.
+     */
+    const burst = async (r, stallMs = STALL_MS) => {
       const before = await reports();
       const want = delivered(before) + r * perEvent;
       const first = seq + 1;
+      const mark = server.messages.length;
+      const lgCpu0 = sum(lgs.map((p) => cpuSeconds(p.pid) || 0));
       const cpu0 = cpuSeconds(server.pid);
+      const sched0 = schedCpuSeconds(server.pid);
+      const t0 = Date.now();
       for (let i = 0; i < r; i++) server.send(`publish t ${++seq} ${c.body}`);
-      const until = Date.now() + 60000;
+      const until = t0 + Math.min(600000, 30000 + r * perEvent * 0.25);
       let after = before;
-      while (delivered(after) < want && Date.now() < until) {
-        await sleep(20);
+      let progress = { n: delivered(before), at: Date.now() };
+      let why = null;
+      while (delivered(after) < want) {
+        why = gone(server, lgs);
+        if (why) break;
+        if (Date.now() > until) why = `timed out after ${((Date.now() - t0) / 1000).toFixed(0)} s`;
+        else if (Date.now() - progress.at > stallMs) why = `no delivery for ${stallMs / 1000} s`;
+        if (why) break;
+        await sleep(25);
         after = await reports();
+        if (delivered(after) > progress.n) progress = { n: delivered(after), at: Date.now() };
       }
       const cpu = cpuSeconds(server.pid) - cpu0;
+      const sched = schedCpuSeconds(server.pid) - sched0;
+      const errors = server.messages.slice(mark).filter((m) => m.event === 'error').map((m) => m.message);
       const got = delivered(after) - delivered(before);
-      const rows = after.flatMap((rep) => rep.delivery.per_seq).filter(([s]) => s >= first && s <= seq);
+      const seqs = [...perSeq(after, first, seq).values()];
+      const sentAt = Math.min(...seqs.map((e) => e.sentAt));
+      const lat = percentiles(buckets(before), buckets(after));
+      const maxMs = seqs.length ? Math.max(...seqs.map((e) => e.lastMs)) : null;
       return {
         publishes: r,
         expected: r * perEvent,
         delivered: got,
-        lastMs: rows.length ? Math.max(...rows.map((row) => row[3])) : null,
-        latency: percentiles(buckets(before), buckets(after)),
+        // publish → last delivery: the burst's first sentAt to its last delivery
+        lastMs: seqs.length && Number.isFinite(sentAt) ? Math.max(...seqs.map((e) => e.sentAt + e.lastMs)) - sentAt : maxMs,
+        latency: { ...lat, max: maxMs },
         cpuS: cpu,
         cpuPerM: got > 0 ? (cpu / got) * 1e6 : null,
+        // the same at ns resolution (per-thread schedstat), for small bursts
+        schedCpuS: sched,
+        schedCpuPerM: got > 0 ? (sched / got) * 1e6 : null,
+        loadgenCpuS: sum(lgs.map((p) => cpuSeconds(p.pid) || 0)) - lgCpu0,
+        wallMs: Date.now() - t0,
+        fewestPerEvent: seqs.length === r ? Math.min(...seqs.map((e) => e.count)) : 0,
+        failure: why || (errors.length ? `server error: ${errors[0]}` : got < r * perEvent ? `lost ${r * perEvent - got}` : null),
       };
     };
-    await burst(1); // warm-up: JIT, pools, queues
-    await sleep(300);
+
+    // Warm-up: until one event reached every subscription, then until deliveries settle.
+    let warm = null;
+    for (let i = 0; i < WARMUPS; i++) {
+      warm = await burst(1, 3000);
+      if (warm.fewestPerEvent === perEvent || gone(server, lgs)) break;
+    }
+    if (!warm || warm.fewestPerEvent !== perEvent) {
+      throw new Error(`warm-up: after ${seq} event(s) the last reached ${warm?.fewestPerEvent}/${perEvent} subscriptions` +
+        `${warm?.failure ? ` (${warm.failure})` : ''}`);
+    }
+    const warmups = seq;
+    for (let n = -1, i = 0; i < 40; i++) {
+      await sleep(250);
+      const d = delivered(await reports());
+      if (d === n) break;
+      n = d;
+    }
+
     const results = [];
     for (const r of c.bursts) {
       const res = await burst(r);
       results.push(res);
       ctx.log(`${label} R=${r}: ${res.delivered}/${res.expected} delivered, last ${res.lastMs?.toFixed(1)} ms, ` +
-        `p50 ${res.latency.p50} p99 ${res.latency.p99} ms, ${res.cpuPerM?.toFixed(1)} CPU s/1M`);
+        `p50 ${res.latency.p50} p99 ${res.latency.p99} max ${res.latency.max?.toFixed(1)} ms, ` +
+        `${res.cpuPerM?.toFixed(1)} CPU s/1M${res.failure ? `, FAILED: ${res.failure}` : ''}`);
+      if (res.failure && gone(server, lgs)) break;
       await sleep(300);
     }
-    for (const p of lgs) p.send(`expect ${seq}`);
-    const final = await reports();
-    const loss = {
-      missing: final.reduce((a, r) => a + (r.delivery.missing || 0), 0),
-      dupes: final.reduce((a, r) => a + r.delivery.dupes, 0),
-      reorders: final.reduce((a, r) => a + r.delivery.reorders, 0),
-      gaps: final.reduce((a, r) => a + r.delivery.gaps, 0),
-      exact: final.every((r) => r.delivery.exactly_once_in_order),
-    };
-    const short = results.find((r) => r.delivered < r.expected);
-    if (!loss.exact || short) {
-      throw new Error(`lost or disordered messages: ${JSON.stringify(loss)}${short ? `; R=${short.publishes} got ${short.delivered}/${short.expected}` : ''}`);
-    }
-    return { server: spec.key, conns: c.conns, subs: c.subs, connected, failed: readies.reduce((a, r) => a + r.failed, 0), bursts: results, loss };
+    let loss = null;
+    let failure = results.find((r) => r.failure)?.failure ?? null;
+    if (!gone(server, lgs)) {
+      for (const p of lgs) p.send(`expect ${seq}`);
+      const final = await Promise.all(lgs.map((p) => p.request('report', 'report', 30000)));
+      const total = (k) => sum(final.map((r) => r.delivery[k] || 0));
+      loss = { missing: total('missing'), dupes: total('dupes'), reorders: total('reorders'), gaps: total('gaps'),
+        unknownIds: total('unknown_ids'), exact: final.every((r) => r.delivery.exactly_once_in_order) };
+      if (!loss.exact) failure ??= `not exactly once in order: ${JSON.stringify(loss)}`;
+    } else failure ??= gone(server, lgs);
+    const stats = server.exitInfo ? null : await server.request('stats', 'stats', 10000).catch(() => null);
+    return { server: spec.key, protocol, conns: c.conns, subs: c.subs, connected, perEvent, warmups, bursts: results, loss, failure, serverStats: stats };
   } finally {
     await Promise.all(lgs.map((p) => p.end(2000)));
     await server.end();
   }
 }
 
-module.exports = { fanout, percentiles };
+module.exports = { fanout, percentiles, perSeq };

@@ -69,6 +69,27 @@ function cpuSeconds(pid) {
   }
 }
 
+/**
+ * CPU time all live threads of a process have run so far, in seconds, at ns resolution
+ * (the sum of /proc/<pid>/task/<tid>/schedstat's first field). Threads that exited are not
+ * in it, so use it for deltas over short windows in which threads persist.
+ */
+function schedCpuSeconds(pid) {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread exited while we read
+      }
+    }
+    return ns / 1e9;
+  } catch {
+    return null;
+  }
+}
+
 /** Open fds of a process (counts /proc/<pid>/fd entries). */
 function fdCount(pid) {
   try {
@@ -165,4 +186,4 @@ function machineFacts(root) {
   };
 }
 
-module.exports = { busyShare, busyProcesses, processMemory, cpuSeconds, fdCount, kernelSockets, machineFacts, PAGE_BYTES };
+module.exports = { busyShare, busyProcesses, processMemory, cpuSeconds, schedCpuSeconds, fdCount, kernelSockets, machineFacts, PAGE_BYTES };

@@ -21,14 +21,14 @@ const PER_PROCESS = 9500;
 
 /**
  * @typedef {{ key: string, label: string, script: string, args: string[] }} ServerSpec
- * @typedef {{ root: string, loadgen: string, log: (msg: string) => void,
+ * @typedef {{ root: string, target?: string, loadgen: string, log: (msg: string) => void,
  *   idleSteps: number[], stormConns: number, concurrency: number, warmup: number }} Ctx
  */
 
 /** Starts a server child and waits for its `listening` line. */
 async function startServer(ctx, spec) {
   const server = spec.bin
-    ? new Child(spec.key, path.join(ctx.root, 'target', 'release', spec.bin), spec.args, { cwd: ctx.root })
+    ? new Child(spec.key, path.join(ctx.target || path.join(ctx.root, 'target'), 'release', spec.bin), spec.args, { cwd: ctx.root })
     : new Child(spec.key, process.execPath, ['--expose-gc', path.join(ctx.root, 'benchmark', 'servers', spec.script), ...spec.args], { cwd: ctx.root });
   const msg = await server.waitFor((m) => m.event === 'listening' || m.event === 'error', 20000);
   if (msg.event === 'error') {

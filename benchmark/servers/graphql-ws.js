@@ -4,77 +4,20 @@
  * `graphql-transport-ws` subprotocol, plus a minimal legacy `graphql-ws`
  * (subscriptions-transport-ws) handler so the load generator's legacy mode has something
  * real to talk to. Schema: `subscription { tick(topic: String!) { seq sentAt body } }` fed
- * by an in-process pubsub; the runner publishes with `publish <topic> <seq> [bodyBytes]`.
+ * by an in-process pubsub (lib/tick-schema.js, shared with servers/stws.js); the runner
+ * publishes with `publish <topic> <seq> [bodyBytes]`.
  * @module benchmark/servers/graphql-ws
  */
 
 const http = require('node:http');
 const { WebSocketServer } = require('ws');
 const { useServer } = require('graphql-ws/use/ws');
-const {
-  GraphQLSchema, GraphQLObjectType, GraphQLString, GraphQLNonNull, GraphQLInt, GraphQLFloat,
-  parse, subscribe, validate,
-} = require('graphql');
-const { serve, nowMs, argv } = require('../lib/server-harness');
+const { parse, subscribe, validate } = require('graphql');
+const { serve, argv } = require('../lib/server-harness');
+const { createTicks } = require('../lib/tick-schema');
 
-/** topic → set of push functions, one per live subscription. */
-const topics = new Map();
-let subscriptions = 0;
-
-/** An async iterator fed by `publish`, removed from its topic on return(). */
-function listen(topic) {
-  const queue = [];
-  /** @type {((r: IteratorResult<unknown>) => void) | null} */
-  let waiting = null;
-  let done = false;
-  const push = (value) => {
-    if (waiting) {
-      const w = waiting;
-      waiting = null;
-      w({ value, done: false });
-    } else queue.push(value);
-  };
-  if (!topics.has(topic)) topics.set(topic, new Set());
-  topics.get(topic).add(push);
-  subscriptions++;
-  const finish = () => {
-    if (!done) {
-      done = true;
-      subscriptions--;
-      topics.get(topic)?.delete(push);
-      if (waiting) waiting({ value: undefined, done: true });
-    }
-    return Promise.resolve({ value: undefined, done: true });
-  };
-  return {
-    next: () =>
-      queue.length ? Promise.resolve({ value: queue.shift(), done: false })
-        : done ? Promise.resolve({ value: undefined, done: true })
-          : new Promise((resolve) => { waiting = resolve; }),
-    return: finish,
-    throw: (e) => { finish(); return Promise.reject(e); },
-    [Symbol.asyncIterator]() { return this; },
-  };
-}
-
-const Tick = new GraphQLObjectType({
-  name: 'Tick',
-  fields: { seq: { type: new GraphQLNonNull(GraphQLInt) }, sentAt: { type: new GraphQLNonNull(GraphQLFloat) }, body: { type: GraphQLString } },
-});
-const schema = new GraphQLSchema({
-  query: new GraphQLObjectType({ name: 'Query', fields: { hello: { type: GraphQLString, resolve: () => 'world' } } }),
-  subscription: new GraphQLObjectType({
-    name: 'Subscription',
-    fields: {
-      tick: {
-        type: new GraphQLNonNull(Tick),
-        args: { topic: { type: new GraphQLNonNull(GraphQLString) } },
-        subscribe: (_root, { topic }) => listen(topic),
-        resolve: (payload) => payload,
-      },
-    },
-  }),
-});
+const ticks = createTicks();
+const { schema } = ticks;
 
 /** Legacy subscriptions-transport-ws: connection_init/ack, start/data/complete, stop, terminate. */
 function legacyConnection(socket) {
@@ -138,11 +81,8 @@ serve('graphql-ws', async () => {
   });
   return {
     port: /** @type {import('node:net').AddressInfo} */ (httpServer.address()).port,
-    stats: () => ({ connections: modern.clients.size + legacy.clients.size, subscriptions }),
-    publish: (topic, seq, bodyBytes) => {
-      const tick = { tick: { seq, sentAt: nowMs(), body: 'x'.repeat(bodyBytes) } };
-      for (const push of topics.get(topic) || []) push(tick.tick);
-    },
+    stats: () => ({ connections: modern.clients.size + legacy.clients.size, subscriptions: ticks.subscriptions() }),
+    publish: (topic, seq, bodyBytes) => ticks.publish(topic, seq, bodyBytes),
     close: async () => {
       for (const ws of legacy.clients) ws.terminate();
       await cleanup.dispose();

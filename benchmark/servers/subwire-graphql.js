@@ -1,25 +1,29 @@
 'use strict';
 /**
- * subwire's GraphQL server for the fan-out scenario: `useServer` with subwire's PubSub,
- * the benchmark schema `subscription { tick(topic: String!) { seq sentAt body } }`, events
- * published as `{ tick: { seq, sentAt, body } }`.
+ * subwire's GraphQL server for the fan-out scenario, on subwire's public API: `useServer`
+ * with its own Rust listener, subwire's `PubSub`, keep-alive off, `maxConnections: 19500`,
+ * and the schema of servers/graphql-ws.js: `subscription { tick(topic: String!) { seq
+ * sentAt body } }`, tick's `subscribe` returning `pubsub.asyncIterableIterator(topic)` and
+ * `resolve: (p) => p`; `publish <topic> <seq> [bodyBytes]` publishes `{ seq, sentAt, body }`
+ * with `server.publish` (the same topic namespace as `pubsub.publish`).
  *
- * `--mode projected` (default): unshared subscriptions; tick has graphql-js's default
- * resolvers, so Rust projects each event from the published JSON. `--mode shared`:
- * `shareKey: () => 'all'` (one execution per event in JS). `--mode js`: unshared with
- * `projection: false` (graphql-js executes every event for every subscriber, as graphql-ws
- * does).
+ * Flags: `--share` sets `shareKey: () => 'all'` (one execution per event for all
+ * subscribers); `--projected` drops tick's `resolve` and publishes `{ tick: { … } }`, so
+ * every field uses graphql-js's default resolver and Rust projects each event from the
+ * published JSON (subwire's automatic path for such schemas). `--path /p` (default `/`).
  * @module benchmark/servers/subwire-graphql
  */
 
 const { serve, argv, nowMs } = require('../lib/server-harness');
 
 serve('subwire-graphql', async () => {
+  // Inside start(): a missing or broken addon is reported as this server's start error.
   const { useServer, PubSub } = require('../..');
   const { GraphQLSchema, GraphQLObjectType, GraphQLString, GraphQLNonNull, GraphQLInt, GraphQLFloat } = require('graphql');
-  const mode = argv().mode || 'projected';
-  if (!['projected', 'shared', 'js'].includes(mode)) throw new Error(`--mode ${mode}: projected, shared or js`);
-  const pubsub = new PubSub({ maxQueued: Infinity });
+  const a = argv();
+  const share = a.share === 'true';
+  const projected = a.projected === 'true';
+  const pubsub = new PubSub();
   const Tick = new GraphQLObjectType({
     name: 'Tick',
     fields: { seq: { type: new GraphQLNonNull(GraphQLInt) }, sentAt: { type: new GraphQLNonNull(GraphQLFloat) }, body: { type: GraphQLString } },
@@ -33,19 +37,23 @@ serve('subwire-graphql', async () => {
           type: new GraphQLNonNull(Tick),
           args: { topic: { type: new GraphQLNonNull(GraphQLString) } },
           subscribe: (_root, { topic }) => pubsub.asyncIterableIterator(topic),
+          ...(projected ? {} : { resolve: (p) => p }),
         },
       },
     }),
   });
   const server = useServer(
-    { schema, maxConnections: 19500, shareKey: mode === 'shared' ? () => 'all' : undefined, projection: mode === 'projected' },
-    { port: 0, host: '127.0.0.1', path: '/' },
-    0,
+    { schema, shareKey: share ? () => 'all' : undefined, maxConnections: 19500 },
+    { port: 0, host: '127.0.0.1', path: a.path || '/' },
+    0, // keep-alive off, as in the other servers
   );
   return {
     port: server.address().port,
     stats: () => server.stats(),
-    publish: (topic, seq, bodyBytes) => server.publish(topic, { tick: { seq, sentAt: nowMs(), body: 'x'.repeat(bodyBytes) } }),
+    publish: (topic, seq, bodyBytes) => {
+      const tick = { seq, sentAt: nowMs(), body: 'x'.repeat(bodyBytes) };
+      server.publish(topic, projected ? { tick } : tick);
+    },
     close: () => server.dispose(),
   };
 });

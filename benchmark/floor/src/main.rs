@@ -1,17 +1,22 @@
 //! The raw-socket floor: what fan-out costs the kernel with epoll, and nothing else.
 //!
 //! A minimal GraphQL-over-WebSocket server for the benchmark's load generator: one mio
-//! loop per core on its own `SO_REUSEPORT` listener (as subwire's reactors), answering the
-//! upgrade, `connection_init` and pings, recording subscription ids, and on `publish`
-//! writing one pre-built message per subscription with one `writev` per connection. No
-//! GraphQL, no JS, no queues beyond what a full socket forces. subwire's fan-out figures
-//! are reported as a ratio to this.
+//! loop per core, each on its own `SO_REUSEPORT` listener (what a minimal epoll server on a
+//! multi-core box does, and how subwire's reactors are laid out; no thread per connection),
+//! answering the upgrade (`graphql-transport-ws` or legacy `graphql-ws`), `connection_init`
+//! and pings, recording subscription ids, and on `publish` writing the same pre-built
+//! `next`/`data` frames to every subscription with one `writev` per connection. No GraphQL,
+//! no JS, no queues beyond what a full socket forces. subwire's fan-out figures are
+//! reported as a ratio to this.
 //!
-//! Speaks the runner's server line protocol (benchmark/lib/server-harness.js) on stdin and
-//! stdout: prints `{"event":"listening","port":…}`; answers `stats`, `gc` and
-//! `publish <topic> <seq> [bodyBytes]` with one JSON line each.
+//! It speaks the runner's server line protocol (benchmark/lib/server-harness.js) itself on
+//! stdin and stdout, so the pid the runner measures is the floor's own: prints
+//! `{"event":"listening","port":…}`; answers `stats`, `gc` and
+//! `publish <topic> <seq> [bodyBytes]` with one JSON line each; exits when stdin closes.
+//! The topic is not checked: every subscription gets every publish.
 
 mod worker;
+mod ws;
 
 use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -39,7 +44,18 @@ fn listener(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener
 }
 
 fn main() {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // `--threads N`: event loops (default: one per core).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let threads = match args.as_slice() {
+        [] => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        [flag, n] if flag == "--threads" && n.parse::<usize>().is_ok_and(|n| n > 0) => {
+            n.parse().unwrap()
+        }
+        _ => {
+            eprintln!("usage: floor [--threads N]");
+            std::process::exit(2);
+        }
+    };
     let first = listener("127.0.0.1:0".parse().unwrap()).expect("bind");
     let addr = first.local_addr().expect("local addr");
     let counters = Arc::new(Counters::default());
@@ -70,6 +86,12 @@ fn main() {
                 "messagesOut": counters.messages_out.load(Relaxed),
             })),
             ["publish", _topic, seq, rest @ ..] => {
+                let Ok(seq) = seq.parse::<u64>() else {
+                    say(
+                        serde_json::json!({"event": "error", "message": format!("bad seq in {line:?}")}),
+                    );
+                    continue;
+                };
                 let body = rest.first().and_then(|b| b.parse().ok()).unwrap_or(0usize);
                 let sent_at = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
@@ -84,9 +106,7 @@ fn main() {
                 for w in &workers {
                     w.publish(payload.clone());
                 }
-                say(
-                    serde_json::json!({"event": "published", "seq": seq.parse::<u64>().unwrap_or(0)}),
-                );
+                say(serde_json::json!({"event": "published", "seq": seq}));
             }
             [] => {}
             _ => say(

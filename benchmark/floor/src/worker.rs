@@ -1,4 +1,13 @@
-//! One floor event loop: a listener, a slab of connections, publishes from the main thread.
+//! One floor event loop (one thread per core, each on its own `SO_REUSEPORT` listener): a
+//! slab of connections, the upgrade, the few client messages the load generator sends, and
+//! the fan-out of publishes handed over by the main thread.
+//!
+//! Fan-out: subscription ids are interned per loop (every load-generator connection uses the
+//! ids "1".."S"), so for each publish the loop builds one complete frame per distinct
+//! (protocol, id) — header, `{"id":…,"type":"next","payload":`, the payload, `}` — and
+//! then writes, per connection, the frames of all its subscriptions with one `writev`
+//! (publishes that reached the loop together go into that same call). Bytes a full socket
+//! refuses are copied to the connection's buffer and written when it is writable again.
 
 use std::collections::HashMap;
 use std::io::{self, IoSlice, Read, Write};
@@ -6,22 +15,26 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 
-use base64::Engine;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
-use sha1::{Digest, Sha1};
+use slab::Slab;
 
+use crate::ws;
 use crate::Counters;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
+/// The kernel's limit of slices per `writev` (IOV_MAX).
+const IOV_MAX: usize = 1024;
 
+/// The main thread's side of a loop: publishes go through the channel, then a wake-up.
 pub struct Handle {
     tx: Sender<Arc<[u8]>>,
     waker: Arc<Waker>,
 }
 
 impl Handle {
+    /// Queues one publish (the `{"data":…}` payload, shared by every loop).
     pub fn publish(&self, payload: Arc<[u8]>) {
         let _ = self.tx.send(payload);
         let _ = self.waker.wake();
@@ -32,13 +45,37 @@ struct Conn {
     sock: TcpStream,
     upgraded: bool,
     legacy: bool,
+    /// Bytes of an incomplete request head or frame.
     inbuf: Vec<u8>,
     /// Bytes the socket refused, written on the next writable event.
     out: Vec<u8>,
-    /// Per subscription: the message prefix `{"id":…,"type":"next","payload":`.
-    subs: Vec<Vec<u8>>,
+    /// This connection's subscriptions: indexes into the loop's interned message prefixes.
+    subs: Vec<u32>,
 }
 
+/// The loop's interned `{"id":…,"type":"next"|"data","payload":` prefixes.
+#[derive(Default)]
+struct Ids {
+    prefixes: Vec<Vec<u8>>,
+    index: HashMap<Vec<u8>, u32>,
+}
+
+impl Ids {
+    fn intern(&mut self, legacy: bool, id: &str) -> u32 {
+        let kind = if legacy { "data" } else { "next" };
+        let id = serde_json::Value::from(id);
+        let prefix = format!(r#"{{"id":{id},"type":"{kind}","payload":"#).into_bytes();
+        if let Some(&i) = self.index.get(&prefix) {
+            return i;
+        }
+        let i = self.prefixes.len() as u32;
+        self.prefixes.push(prefix.clone());
+        self.index.insert(prefix, i);
+        i
+    }
+}
+
+/// Starts a loop on `l`.
 pub fn spawn(l: std::net::TcpListener, counters: Arc<Counters>) -> io::Result<Handle> {
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -51,8 +88,8 @@ pub fn spawn(l: std::net::TcpListener, counters: Arc<Counters>) -> io::Result<Ha
 }
 
 fn run(mut poll: Poll, listener: TcpListener, rx: Receiver<Arc<[u8]>>, counters: Arc<Counters>) {
-    let mut conns: HashMap<usize, Conn> = HashMap::new();
-    let mut next = 0usize;
+    let mut conns: Slab<Conn> = Slab::new();
+    let mut ids = Ids::default();
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; 64 << 10];
     loop {
@@ -61,51 +98,17 @@ fn run(mut poll: Poll, listener: TcpListener, rx: Receiver<Arc<[u8]>>, counters:
         }
         for ev in events.iter() {
             match ev.token() {
-                LISTENER => {
-                    while let Ok((mut sock, _)) = listener.accept() {
-                        let _ = sock.set_nodelay(true);
-                        next += 1;
-                        if poll
-                            .registry()
-                            .register(
-                                &mut sock,
-                                Token(next),
-                                Interest::READABLE | Interest::WRITABLE,
-                            )
-                            .is_ok()
-                        {
-                            conns.insert(
-                                next,
-                                Conn {
-                                    sock,
-                                    upgraded: false,
-                                    legacy: false,
-                                    inbuf: Vec::new(),
-                                    out: Vec::new(),
-                                    subs: Vec::new(),
-                                },
-                            );
-                        }
-                    }
-                }
+                LISTENER => accept(&poll, &listener, &mut conns),
                 WAKER => {
-                    // Every publish that arrived since the last wake-up, in one writev per
-                    // connection (as subwire coalesces a turn's frames).
                     let payloads: Vec<Arc<[u8]>> = rx.try_iter().collect();
-                    let mut dead = Vec::new();
-                    for (&k, c) in conns.iter_mut() {
-                        if !c.subs.is_empty() && fan_out(c, &payloads, &counters).is_err() {
-                            dead.push(k);
-                        }
-                    }
-                    for k in dead {
-                        close(&mut conns, k, &counters);
+                    if !payloads.is_empty() {
+                        fan_out(&mut conns, &ids, &payloads, &counters);
                     }
                 }
                 Token(k) => {
-                    let ok = conns.get_mut(&k).is_some_and(|c| {
+                    let ok = conns.get_mut(k).is_some_and(|c| {
                         (!ev.is_writable() || flush(c).is_ok())
-                            && (!ev.is_readable() || read(c, &mut buf, &counters).is_ok())
+                            && (!ev.is_readable() || read(c, &mut buf, &mut ids, &counters).is_ok())
                     });
                     if !ok {
                         close(&mut conns, k, &counters);
@@ -116,8 +119,31 @@ fn run(mut poll: Poll, listener: TcpListener, rx: Receiver<Arc<[u8]>>, counters:
     }
 }
 
-fn close(conns: &mut HashMap<usize, Conn>, k: usize, counters: &Counters) {
-    if let Some(c) = conns.remove(&k) {
+fn accept(poll: &Poll, listener: &TcpListener, conns: &mut Slab<Conn>) {
+    // Accept errors (EMFILE included) end this round; the listener stays registered.
+    while let Ok((mut sock, _)) = listener.accept() {
+        let _ = sock.set_nodelay(true);
+        let entry = conns.vacant_entry();
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if poll
+            .registry()
+            .register(&mut sock, Token(entry.key()), interest)
+            .is_ok()
+        {
+            entry.insert(Conn {
+                sock,
+                upgraded: false,
+                legacy: false,
+                inbuf: Vec::new(),
+                out: Vec::new(),
+                subs: Vec::new(),
+            });
+        }
+    }
+}
+
+fn close(conns: &mut Slab<Conn>, k: usize, counters: &Counters) {
+    if let Some(c) = conns.try_remove(k) {
         if c.upgraded {
             counters.open.fetch_sub(1, Relaxed);
         }
@@ -127,103 +153,92 @@ fn close(conns: &mut HashMap<usize, Conn>, k: usize, counters: &Counters) {
     }
 }
 
-/// A server frame header for a text message of `len` bytes.
-fn header(len: usize, out: &mut [u8; 10]) -> usize {
-    out[0] = 0x81;
-    if len < 126 {
-        out[1] = len as u8;
-        2
-    } else if len < 65536 {
-        out[1] = 126;
-        out[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-        4
-    } else {
-        out[1] = 127;
-        out[2..10].copy_from_slice(&(len as u64).to_be_bytes());
-        10
+/// Writes every publish in `payloads` to every subscription: frames built once per
+/// (interned id, publish), then one `writev` per connection.
+fn fan_out(conns: &mut Slab<Conn>, ids: &Ids, payloads: &[Arc<[u8]>], counters: &Counters) {
+    // frames[publish][id]: complete frames, built once for every connection.
+    let frames: Vec<Vec<Vec<u8>>> = payloads
+        .iter()
+        .map(|p| {
+            ids.prefixes
+                .iter()
+                .map(|prefix| ws::text_frame(&[prefix, p, b"}"]))
+                .collect()
+        })
+        .collect();
+    let mut slices: Vec<IoSlice<'_>> = Vec::new();
+    let mut dead = Vec::new();
+    let mut sent = 0u64;
+    for (k, c) in conns.iter_mut() {
+        if c.subs.is_empty() {
+            continue;
+        }
+        slices.clear();
+        for per_id in &frames {
+            slices.extend(c.subs.iter().map(|&s| IoSlice::new(&per_id[s as usize])));
+        }
+        sent += slices.len() as u64;
+        if write_or_keep(&c.sock, &mut c.out, &slices).is_err() {
+            dead.push(k);
+        }
+    }
+    counters.messages_out.fetch_add(sent, Relaxed);
+    for k in dead {
+        close(conns, k, counters);
     }
 }
 
-/// One writev with every subscription's message for these publishes (at most 1024 slices,
-/// the kernel's limit, per call).
-fn fan_out(c: &mut Conn, payloads: &[Arc<[u8]>], counters: &Counters) -> io::Result<()> {
-    let n = c.subs.len() * payloads.len();
-    let mut heads = Vec::with_capacity(n);
-    for p in payloads {
-        for prefix in &c.subs {
-            let mut h = [0u8; 10];
-            let len = header(prefix.len() + p.len() + 1, &mut h);
-            heads.push((h, len));
-        }
-    }
-    let mut slices = Vec::with_capacity(n * 4);
-    let mut hs = heads.iter();
-    for p in payloads {
-        for prefix in &c.subs {
-            let (h, len) = hs.next().expect("one head per message");
-            slices.extend([
-                IoSlice::new(&h[..*len]),
-                IoSlice::new(prefix),
-                IoSlice::new(p),
-                IoSlice::new(b"}"),
-            ]);
-        }
-    }
-    counters.messages_out.fetch_add(n as u64, Relaxed);
-    for chunk in slices.chunks(1024) {
-        write_or_keep(&c.sock, &mut c.out, chunk)?;
-    }
-    Ok(())
-}
-
-/// Writes `slices` if nothing waits before them; keeps what the socket refuses (a copy:
-/// the floor only pays it when the socket is full).
+/// Writes `slices` (one `writev` unless they exceed IOV_MAX) if nothing waits before them;
+/// keeps what the socket refuses. That copy is only paid when a socket is full.
 fn write_or_keep(sock: &TcpStream, out: &mut Vec<u8>, slices: &[IoSlice<'_>]) -> io::Result<()> {
-    let total: usize = slices.iter().map(|s| s.len()).sum();
-    let written = if out.is_empty() {
-        match (&*sock).write_vectored(slices) {
+    let mut from = 0;
+    while out.is_empty() && from < slices.len() {
+        let chunk = &slices[from..slices.len().min(from + IOV_MAX)];
+        let total: usize = chunk.iter().map(|s| s.len()).sum();
+        let mut written = match (&*sock).write_vectored(chunk) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
             Err(e) => return Err(e),
-        }
-    } else {
-        0
-    };
-    let mut skip = written;
-    if written < total {
-        for s in slices {
-            if skip >= s.len() {
-                skip -= s.len();
-            } else {
-                out.extend_from_slice(&s[skip..]);
-                skip = 0;
+        };
+        from += chunk.len();
+        if written < total {
+            for s in chunk {
+                if written >= s.len() {
+                    written -= s.len();
+                } else {
+                    out.extend_from_slice(&s[written..]);
+                    written = 0;
+                }
             }
         }
+    }
+    for s in &slices[from..] {
+        out.extend_from_slice(s);
     }
     Ok(())
 }
 
 fn flush(c: &mut Conn) -> io::Result<()> {
-    while !c.out.is_empty() {
-        match (&c.sock).write(&c.out) {
+    let mut done = 0;
+    while done < c.out.len() {
+        match (&c.sock).write(&c.out[done..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => drop(c.out.drain(..n)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) => return Err(e),
         }
     }
+    c.out.drain(..done);
     Ok(())
 }
 
+/// Queues a text message and writes what the socket takes.
 fn send(c: &mut Conn, text: &str) -> io::Result<()> {
-    let mut h = [0u8; 10];
-    let n = header(text.len(), &mut h);
-    c.out.extend_from_slice(&h[..n]);
-    c.out.extend_from_slice(text.as_bytes());
+    c.out.extend_from_slice(&ws::text_frame(&[text.as_bytes()]));
     flush(c)
 }
 
-fn read(c: &mut Conn, buf: &mut [u8], counters: &Counters) -> io::Result<()> {
+fn read(c: &mut Conn, buf: &mut [u8], ids: &mut Ids, counters: &Counters) -> io::Result<()> {
     loop {
         match (&c.sock).read(buf) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
@@ -233,92 +248,65 @@ fn read(c: &mut Conn, buf: &mut [u8], counters: &Counters) -> io::Result<()> {
         }
     }
     if !c.upgraded {
-        let Some(end) = c.inbuf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        let Some((used, reply)) = ws::upgrade(&c.inbuf)? else {
             return Ok(());
         };
-        let head = String::from_utf8_lossy(&c.inbuf[..end]).into_owned();
-        c.inbuf.drain(..end + 4);
-        let field = |name: &str| {
-            head.lines().find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().to_string())
-            })
-        };
-        let key = field("sec-websocket-key").ok_or(io::ErrorKind::InvalidData)?;
-        let offered = field("sec-websocket-protocol").unwrap_or_default();
-        let proto = if offered.contains("graphql-transport-ws") {
-            "graphql-transport-ws"
-        } else {
-            "graphql-ws"
-        };
-        c.legacy = proto == "graphql-ws";
-        let mut h = Sha1::new();
-        h.update(key.as_bytes());
-        h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-        let accept = base64::engine::general_purpose::STANDARD.encode(h.finalize());
-        let resp = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: {proto}\r\n\r\n");
-        c.out.extend_from_slice(resp.as_bytes());
+        c.inbuf.drain(..used);
+        c.legacy = reply.legacy;
+        c.out.extend_from_slice(reply.response.as_bytes());
         c.upgraded = true;
         counters.open.fetch_add(1, Relaxed);
         flush(c)?;
     }
-    // Client frames: small, unfragmented, masked (what the load generator sends).
-    while c.inbuf.len() >= 6 {
-        let op = c.inbuf[0] & 0x0f;
-        let (len, at) = match c.inbuf[1] & 0x7f {
-            126 if c.inbuf.len() >= 8 => (u16::from_be_bytes([c.inbuf[2], c.inbuf[3]]) as usize, 4),
-            127 => return Err(io::ErrorKind::InvalidData.into()),
-            126 => return Ok(()),
-            n => (n as usize, 2),
-        };
-        if c.inbuf.len() < at + 4 + len {
-            return Ok(());
-        }
-        let mask = [
-            c.inbuf[at],
-            c.inbuf[at + 1],
-            c.inbuf[at + 2],
-            c.inbuf[at + 3],
-        ];
-        let mut data: Vec<u8> = c.inbuf[at + 4..at + 4 + len].to_vec();
-        for (i, b) in data.iter_mut().enumerate() {
-            *b ^= mask[i % 4];
-        }
-        c.inbuf.drain(..at + 4 + len);
+    let mut at = 0;
+    while let Some((op, payload, len)) = ws::client_frame(&c.inbuf[at..])? {
+        at += len;
         match op {
-            0x8 => return Err(io::ErrorKind::ConnectionAborted.into()),
-            0x9 => {
-                c.out.extend_from_slice(&[0x8a, data.len() as u8]);
-                c.out.extend_from_slice(&data);
+            ws::OP_CLOSE => {
+                // Answer with the same code, then hang up (the client waits for our EOF).
+                let code = payload.get(..2).map_or(vec![], <[u8]>::to_vec);
+                c.out.extend_from_slice(&[0x88, code.len() as u8]);
+                c.out.extend_from_slice(&code);
+                let _ = flush(c);
+                return Err(io::ErrorKind::ConnectionAborted.into());
+            }
+            ws::OP_PING => {
+                c.out.extend_from_slice(&[0x8a, payload.len() as u8]);
+                c.out.extend_from_slice(&payload);
                 flush(c)?;
             }
-            0x1 => message(c, &data, counters)?,
+            ws::OP_TEXT => message(c, &payload, ids, counters)?,
             _ => {}
         }
     }
+    c.inbuf.drain(..at);
     Ok(())
 }
 
-fn message(c: &mut Conn, data: &[u8], counters: &Counters) -> io::Result<()> {
+/// A client message: `connection_init`, `ping`, `subscribe`/`start`, `complete`/`stop`,
+/// `connection_terminate`; anything else is ignored.
+fn message(c: &mut Conn, data: &[u8], ids: &mut Ids, counters: &Counters) -> io::Result<()> {
     let Ok(msg) = serde_json::from_slice::<serde_json::Value>(data) else {
-        return Ok(());
+        return Err(io::ErrorKind::InvalidData.into());
     };
+    let id = msg["id"].as_str().unwrap_or_default();
     match msg["type"].as_str() {
         Some("connection_init") => send(c, r#"{"type":"connection_ack"}"#),
         Some("ping") => send(c, r#"{"type":"pong"}"#),
-        Some("subscribe") | Some("start") => {
-            let id = msg["id"].as_str().unwrap_or_default();
-            let kind = if c.legacy { "data" } else { "next" };
-            let prefix = format!(
-                r#"{{"id":{},"type":"{kind}","payload":"#,
-                serde_json::Value::from(id)
-            );
-            c.subs.push(prefix.into_bytes());
+        Some("subscribe" | "start") => {
+            c.subs.push(ids.intern(c.legacy, id));
             counters.subscriptions.fetch_add(1, Relaxed);
             Ok(())
         }
+        Some("complete" | "stop") => {
+            let i = ids.intern(c.legacy, id);
+            if let Some(at) = c.subs.iter().position(|&s| s == i) {
+                c.subs.swap_remove(at);
+                counters.subscriptions.fetch_sub(1, Relaxed);
+            }
+            Ok(())
+        }
+        Some("connection_terminate") => Err(io::ErrorKind::ConnectionAborted.into()),
         _ => Ok(()),
     }
 }

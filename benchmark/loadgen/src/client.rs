@@ -257,7 +257,7 @@ impl Client {
             (Protocol::None, _) => {
                 if ctx.cfg.mode == Mode::Fanout {
                     match proto::parse_plain(msg) {
-                        Some((seq, sent_at)) => self.event(1, seq, now_ms - sent_at, ctx),
+                        Some((seq, sent_at)) => self.event(1, seq, sent_at, now_ms, ctx),
                         None => Err(End::Fail(
                             Failure::Protocol,
                             "fan-out message without seq/sentAt".into(),
@@ -287,7 +287,7 @@ impl Client {
                 }
                 Ok(ServerMsg::Ignore) => Ok(()),
                 Ok(ServerMsg::Next { id, seq, sent_at }) if ready => {
-                    self.event(id, seq, now_ms - sent_at, ctx)
+                    self.event(id, seq, sent_at, now_ms, ctx)
                 }
                 Ok(ServerMsg::Next { .. }) => Err(End::Fail(
                     Failure::Protocol,
@@ -302,7 +302,15 @@ impl Client {
         }
     }
 
-    fn event(&mut self, id: usize, seq: u64, latency_ms: f64, ctx: &mut Ctx) -> Result<(), End> {
+    /// An event `seq` sent at `sent_at` and read at `now_ms` (both ms since the epoch).
+    fn event(
+        &mut self,
+        id: usize,
+        seq: u64,
+        sent_at: f64,
+        now_ms: f64,
+        ctx: &mut Ctx,
+    ) -> Result<(), End> {
         let Some(last) = id.checked_sub(1).and_then(|i| self.last.get_mut(i)) else {
             ctx.stats.unknown_ids += 1;
             return Ok(());
@@ -311,8 +319,9 @@ impl Client {
         if !seen {
             *last = ctx.cfg.first_seq.saturating_sub(1);
         }
+        let any_first = ctx.cfg.first_seq == 0;
         ctx.stats
-            .event(last, seen, ctx.cfg.first_seq == 0, seq, latency_ms);
+            .event(last, seen, any_first, seq, sent_at, now_ms - sent_at);
         Ok(())
     }
 

@@ -119,6 +119,8 @@ struct SeqTimes {
     count: u64,
     first_ms: f64,
     last_ms: f64,
+    /// The event's `sentAt` (ms since the epoch) as the first delivery carried it.
+    sent_ms: f64,
 }
 
 #[derive(Default)]
@@ -168,12 +170,15 @@ impl Stats {
 
     /// Records one event for a subscription whose last seen seq is `*last` (`first_seq - 1`
     /// before the first event; with `any_first`, the first event is taken as the start).
+    /// `sent_ms` is the event's `sentAt`, `latency_ms` receipt − `sentAt`.
+    #[allow(clippy::too_many_arguments)]
     pub fn event(
         &mut self,
         last: &mut u64,
         seen_any: bool,
         any_first: bool,
         seq: u64,
+        sent_ms: f64,
         latency_ms: f64,
     ) {
         self.delivered += 1;
@@ -183,6 +188,7 @@ impl Stats {
             count: 0,
             first_ms: latency_ms,
             last_ms: latency_ms,
+            sent_ms,
         });
         t.count += 1;
         t.first_ms = t.first_ms.min(latency_ms);
@@ -205,7 +211,15 @@ impl Stats {
         let per_seq: Vec<Value> = self
             .per_seq
             .iter()
-            .map(|(seq, t)| json!([seq, t.count, round3(t.first_ms), round3(t.last_ms)]))
+            .map(|(seq, t)| {
+                json!([
+                    seq,
+                    t.count,
+                    round3(t.first_ms),
+                    round3(t.last_ms),
+                    round3(t.sent_ms)
+                ])
+            })
             .collect();
         let exact = self.gaps == 0
             && self.dupes == 0
@@ -281,7 +295,7 @@ mod tests {
         let mut s = Stats::default();
         let mut last = 0;
         for seq in [1, 2, 2, 5, 4, 6] {
-            s.event(&mut last, true, false, seq, 1.0);
+            s.event(&mut last, true, false, seq, 100.0, 1.0);
         }
         assert_eq!(
             (s.delivered, s.gaps, s.dupes, s.reorders, last),
@@ -291,10 +305,10 @@ mod tests {
         assert_eq!(j["exactly_once_in_order"], false);
         let mut ok = Stats::default();
         let mut last = 0;
-        ok.event(&mut last, false, true, 40, 2.0);
-        ok.event(&mut last, true, true, 41, 3.0);
+        ok.event(&mut last, false, true, 40, 100.0, 2.0);
+        ok.event(&mut last, true, true, 41, 101.0, 3.0);
         let j = ok.delivery_json(Some(0), false);
         assert_eq!(j["exactly_once_in_order"], true);
-        assert_eq!(j["per_seq"][1], json!([41, 1, 3.0, 3.0]));
+        assert_eq!(j["per_seq"][1], json!([41, 1, 3.0, 3.0, 101.0]));
     }
 }
