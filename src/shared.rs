@@ -38,8 +38,9 @@ pub enum Command {
     Session { conn: ConnId, op: SessionOp },
     /// Many answers, in the order JS gave them (one JS turn's worth for this reactor).
     Sessions(Vec<(ConnId, SessionOp)>),
-    /// One trigger update for this reactor's subscribers: each gets its own prefix, the
-    /// shared payload and `}` (if its operation is still active).
+    /// One trigger update for this reactor's subscribers: each gets its own prefix, then
+    /// the shared `payload` (which ends with the message's closing `}`), if its operation
+    /// is still active.
     Next {
         payload: Bytes,
         targets: Arc<Vec<crate::hub::Target>>,
@@ -88,12 +89,14 @@ pub struct HubStats {
     pub updates: AtomicU64,
 }
 
+// Only the reactor that owns a `Counters` writes it (other threads only read, for stats), so
+// an update is a plain load and store: no locked instruction on the per-frame path.
 impl Counters {
     pub fn add(c: &AtomicU64, n: u64) {
-        c.fetch_add(n, Relaxed);
+        c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
     }
     pub fn sub(c: &AtomicU64, n: u64) {
-        c.fetch_sub(n, Relaxed);
+        c.store(c.load(Relaxed).wrapping_sub(n), Relaxed);
     }
 }
 

@@ -212,16 +212,15 @@ impl Hub {
         let Some(handles) = self.shared.handles.get() else {
             return;
         };
-        let mut first = true;
         for (r, targets) in t.snapshots() {
-            // Each reactor gets its own copy of the (small) payload: every frame clones and
-            // drops its handle, and one reference count shared by two reactors would bounce
-            // its cache line between cores once per subscriber.
-            let payload = if std::mem::take(&mut first) {
-                payload.clone()
-            } else {
-                Bytes::copy_from_slice(&payload)
-            };
+            // Each reactor gets its own copy of the (small) payload, with the message's
+            // closing `}` appended so a frame is two slices (header and prefix, then this).
+            // Every frame clones and drops its handle, and one reference count shared by
+            // two reactors would bounce its cache line between cores once per subscriber.
+            let mut body = Vec::with_capacity(payload.len() + 1);
+            body.extend_from_slice(&payload);
+            body.push(b'}');
+            let payload = Bytes::from(body);
             let cmd = Command::Next { payload, targets };
             if handles[r].tx.send(cmd).is_ok() {
                 self.to_wake[r] = true;

@@ -15,6 +15,7 @@ mod read;
 mod session;
 mod write;
 
+use bytes::Bytes;
 use crossbeam_channel::Receiver;
 use mio::net::TcpListener;
 use mio::{Events, Poll, Token};
@@ -58,6 +59,10 @@ pub struct Reactor {
     pending_events: Vec<AppEvent>,
     /// Connections whose queue gained frames this turn; flushed at the end of it.
     dirty: Vec<usize>,
+    /// Payloads of consecutive trigger updates being folded (reused across turns).
+    burst: Vec<Bytes>,
+    /// Glue blocks for building `writev` slice lists (reused across flushes).
+    glue: crate::outq::Scratch,
     /// Connections that still had bytes to read when their budget ran out.
     again: Vec<usize>,
     /// The listener may have more connections waiting (its batch ran out).
@@ -92,6 +97,8 @@ impl Reactor {
             collect: session::Collect::default(),
             pending_events: Vec::new(),
             dirty: Vec::new(),
+            burst: Vec::new(),
+            glue: Default::default(),
             again: Vec::new(),
             accept_ready: true,
             accept_paused_until: None,
@@ -196,7 +203,26 @@ impl Reactor {
     }
 
     fn commands(&mut self) {
+        // Consecutive updates for the same target list (a burst on one trigger) are held
+        // and fanned out together; any other command first sends what is held, so every
+        // connection still sees its frames in the order the hub sent them.
+        let mut burst: Option<Arc<Vec<crate::hub::Target>>> = None;
+        let mut payloads = std::mem::take(&mut self.burst);
         while let Ok(cmd) = self.inbox.try_recv() {
+            match cmd {
+                Command::Next { payload, targets } => {
+                    if burst
+                        .as_ref()
+                        .is_some_and(|held| !Arc::ptr_eq(held, &targets))
+                    {
+                        self.fan_out_burst(&mut burst, &mut payloads);
+                    }
+                    payloads.push(payload);
+                    burst = Some(targets);
+                    continue;
+                }
+                _ => self.fan_out_burst(&mut burst, &mut payloads),
+            }
             match cmd {
                 Command::Broadcast { opcode, payload } => {
                     // By slot index, so a broadcast allocates nothing but the queue entries.
@@ -208,7 +234,7 @@ impl Reactor {
                 }
                 Command::Shutdown => self.begin_shutdown(),
                 Command::Adopt { sock, bytes } => self.adopt(sock, bytes),
-                Command::Next { payload, targets } => self.fan_out(&payload, &targets),
+                Command::Next { .. } => {} // held above
                 Command::Session { conn, op } => {
                     let key = conn.key();
                     self.guarded(key, |me| me.session_op(conn, op));
@@ -221,6 +247,20 @@ impl Reactor {
                 }
             }
         }
+        self.fan_out_burst(&mut burst, &mut payloads);
+        self.burst = payloads;
+    }
+
+    /// Fans out the held burst, if any, and empties it.
+    fn fan_out_burst(
+        &mut self,
+        burst: &mut Option<Arc<Vec<crate::hub::Target>>>,
+        payloads: &mut Vec<Bytes>,
+    ) {
+        if let Some(targets) = burst.take() {
+            self.fan_out(payloads, &targets);
+        }
+        payloads.clear();
     }
 
     /// Stops accepting and closes every connection: open ones with 1001, others at once.

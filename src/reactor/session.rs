@@ -6,6 +6,7 @@
 //! `Session::next_deadline`. Events reach JS once per turn ([`Reactor::publish_events`]).
 
 use bytes::Bytes;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::Reactor;
@@ -201,9 +202,13 @@ impl Reactor {
         });
     }
 
-    /// A trigger update: every target still subscribed gets its prefix, the shared payload
-    /// and `}`. No allocation per subscriber beyond its queue entry.
-    pub(crate) fn fan_out(&mut self, payload: &Bytes, targets: &[Target]) {
+    /// Trigger updates, in publish order, for one list of targets: every target still
+    /// subscribed gets, per update, its prefix and the shared payload (which carries the
+    /// closing `}`). Updates that arrived together go to each subscriber as one queue
+    /// entry (one lookup, one check, one entry sharing the burst's payload list), not one
+    /// pass over every subscriber per update.
+    pub(crate) fn fan_out(&mut self, payloads: &[Bytes], targets: &[Target]) {
+        let run: Option<Arc<[Bytes]>> = (payloads.len() > 1).then(|| payloads.into());
         for t in targets {
             let key = t.conn.key();
             match self.conns.get(key) {
@@ -213,7 +218,12 @@ impl Reactor {
                         && c.session.is_active(&t.id) => {}
                 _ => continue,
             }
-            let frame = Frame::parts(OpCode::Text, t.prefix.clone(), payload.clone(), b"}");
+            let prefix = t.prefix.clone();
+            let frame = match (&run, payloads) {
+                (Some(run), _) => Frame::run(OpCode::Text, prefix, run.clone(), b""),
+                (None, [one]) => Frame::parts(OpCode::Text, prefix, one.clone(), b""),
+                (None, _) => return,
+            };
             self.send(key, frame);
         }
     }

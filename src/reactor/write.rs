@@ -15,27 +15,23 @@ use crate::outq::{Flushed, Frame};
 use crate::shared::Counters;
 
 impl Reactor {
-    /// Queues a frame for `key`; it is written at the end of this turn.
+    /// Queues a frame (or a run of frames) for `key`; it is written at the end of this turn.
     pub(crate) fn send(&mut self, key: usize, frame: Frame) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        let q = match conn.out.as_mut() {
-            Some(q) => q,
-            None => conn.out.insert(self.pool.take_queue()),
-        };
+        let q = conn.out.get_or_insert_with(|| self.pool.take_queue());
         let was_empty = q.is_empty();
-        let before = q.bytes();
+        let (added, messages) = (frame.wire_len(), frame.messages());
         q.push(frame);
-        let added = (q.bytes() - before) as u64;
         let queued = q.bytes();
         if was_empty {
             self.dirty.push(key);
         }
         let counters = &self.shared.counters[self.id];
-        Counters::add(&counters.queued_bytes, added);
+        Counters::add(&counters.queued_bytes, added as u64);
         if conn.state != State::Rejected {
-            Counters::add(&counters.messages_out, 1);
+            Counters::add(&counters.messages_out, messages as u64);
         }
         if queued > self.shared.config.max_buffered_bytes {
             self.slow_consumer(key);
@@ -111,7 +107,7 @@ impl Reactor {
             return;
         };
         let Some(q) = conn.out.as_mut() else { return };
-        let result = q.flush(&mut &conn.sock);
+        let result = q.flush(&mut &conn.sock, &mut self.glue);
         let counters = &self.shared.counters[self.id];
         match result {
             Ok(Flushed::Blocked(n)) => {

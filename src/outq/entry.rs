@@ -1,0 +1,150 @@
+//! One entry of a connection's outbound queue: a frame, or a run of frames that differ only
+//! in their payload (a burst of trigger updates to one subscriber).
+//!
+//! Built by the reactor ([`crate::reactor`]) and read by [`super::OutQueue`] when it
+//! gathers slices for `writev`. An entry holds only shared handles: a subscriber's prefix
+//! (`{"id":…,"type":"next","payload":`, built once when it joined), the payload (or the
+//! burst's payload list, shared by every subscriber of the burst) and a static tail. The
+//! WebSocket header of each frame is encoded when the entry is gathered, into the caller's
+//! scratch, so a run of 20 updates costs one queue entry, not 20.
+
+use bytes::Bytes;
+use std::sync::Arc;
+
+use super::gather::{Gather, GLUE_PIECE};
+use crate::frame::{self, OpCode};
+
+enum Body {
+    One(Bytes),
+    Run(Arc<[Bytes]>),
+}
+
+/// A queue entry: for each payload, `header`, `prefix`, `payload`, `tail`, in that order.
+pub struct Frame {
+    /// The WebSocket opcode; `None` for raw bytes with no header (an HTTP response).
+    opcode: Option<OpCode>,
+    prefix: Bytes,
+    body: Body,
+    tail: &'static [u8],
+    /// Bytes on the wire, headers included.
+    len: usize,
+}
+
+/// Length of the unmasked server header for a message of `len` bytes.
+fn header_len(len: usize) -> usize {
+    if len <= frame::MAX_CONTROL_PAYLOAD {
+        2
+    } else if len <= u16::MAX as usize {
+        4
+    } else {
+        10
+    }
+}
+
+impl Frame {
+    /// A WebSocket frame with a shared payload.
+    pub fn ws(opcode: OpCode, payload: Bytes) -> Frame {
+        Frame::parts(opcode, Bytes::new(), payload, b"")
+    }
+
+    /// A WebSocket frame whose message is `prefix` + `payload` + `tail`; neither shared
+    /// part is copied.
+    pub fn parts(opcode: OpCode, prefix: Bytes, payload: Bytes, tail: &'static [u8]) -> Frame {
+        Frame::new(Some(opcode), prefix, Body::One(payload), tail)
+    }
+
+    /// One frame per payload of `run`, each `prefix` + payload + `tail`, in order.
+    pub fn run(opcode: OpCode, prefix: Bytes, run: Arc<[Bytes]>, tail: &'static [u8]) -> Frame {
+        Frame::new(Some(opcode), prefix, Body::Run(run), tail)
+    }
+
+    /// Raw bytes with no WebSocket header (an HTTP response).
+    pub fn raw(bytes: Bytes) -> Frame {
+        Frame::new(None, Bytes::new(), Body::One(bytes), b"")
+    }
+
+    fn new(opcode: Option<OpCode>, prefix: Bytes, body: Body, tail: &'static [u8]) -> Frame {
+        let mut f = Frame {
+            opcode,
+            prefix,
+            body,
+            tail,
+            len: 0,
+        };
+        f.len = f.payloads().iter().map(|p| f.frame_len(p)).sum();
+        f
+    }
+
+    /// The payloads, one per WebSocket frame.
+    pub fn payloads(&self) -> &[Bytes] {
+        match &self.body {
+            Body::One(p) => std::slice::from_ref(p),
+            Body::Run(run) => run,
+        }
+    }
+
+    /// Bytes on the wire.
+    pub fn wire_len(&self) -> usize {
+        self.len
+    }
+
+    /// WebSocket messages this entry carries.
+    pub fn messages(&self) -> usize {
+        self.payloads().len()
+    }
+
+    /// The message length (what the header announces) of `payload`'s frame.
+    fn message_len(&self, payload: &Bytes) -> usize {
+        self.prefix.len() + payload.len() + self.tail.len()
+    }
+
+    /// Bytes on the wire of `payload`'s frame.
+    fn frame_len(&self, payload: &Bytes) -> usize {
+        let msg = self.message_len(payload);
+        match self.opcode {
+            Some(_) => header_len(msg) + msg,
+            None => msg,
+        }
+    }
+
+    /// Calls `out` with each non-empty part from byte `skip` on, in order: headers,
+    /// short prefixes and tails as bytes to copy (they are glued into one slice with their
+    /// neighbours), prefixes and payloads as shared bytes to point at. Stops early,
+    /// returning false, when `out` has no room left.
+    pub fn gather<'a>(&'a self, mut skip: usize, out: &mut Gather<'a, '_>) -> bool {
+        for p in self.payloads() {
+            let whole = self.frame_len(p);
+            if skip >= whole {
+                skip -= whole;
+                continue;
+            }
+            let mut head = [0u8; frame::MAX_HEADER];
+            let head_len = match self.opcode {
+                Some(op) => frame::encode_header(&mut head, true, op, self.message_len(p)),
+                None => 0,
+            };
+            let parts: [&[u8]; 4] = [&head[..head_len], &self.prefix, p, self.tail];
+            for (i, bytes) in parts.into_iter().enumerate() {
+                if skip >= bytes.len() {
+                    skip -= bytes.len();
+                    continue;
+                }
+                let rest = &bytes[skip..];
+                skip = 0;
+                let fits = rest.len() <= GLUE_PIECE;
+                let ok = match i {
+                    0 => out.copy(rest),
+                    1 if fits => out.copy(rest),
+                    1 => out.point(&self.prefix[bytes.len() - rest.len()..]),
+                    2 => out.point(&p[bytes.len() - rest.len()..]),
+                    _ if fits => out.copy(rest),
+                    _ => out.point(&self.tail[bytes.len() - rest.len()..]),
+                };
+                if !ok {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,155 @@
+//! A connection's outbound queue: frames waiting for the socket, flushed with `writev`.
+//!
+//! Called by the reactor that owns the connection. An entry ([`Frame`]) is one frame or a
+//! run of frames made of shared handles only (a subscriber's prefix, the payload or the
+//! burst's payloads, a static tail): one encoded payload fans out to every recipient
+//! without a copy, each framed with its own id, and headers are encoded only when the
+//! entry is gathered for `writev`.
+//! Queues come from and return to the reactor's [`crate::pool::Pool`], so a connection with
+//! nothing to send holds no queue.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Write};
+
+mod entry;
+mod gather;
+pub use entry::Frame;
+pub use gather::Scratch;
+use gather::{Gather, GLUE};
+
+#[cfg(test)]
+mod tests;
+
+/// How many slices one `writev` carries at most (up to four per frame): the kernel's
+/// `IOV_MAX`, so a burst of 20 events × 5 subscriptions to one connection is one syscall.
+const MAX_SLICES: usize = 1024;
+
+#[derive(Default)]
+pub struct OutQueue {
+    frames: VecDeque<Frame>,
+    /// Bytes of the front frame already written.
+    front_sent: usize,
+    /// Bytes queued and not yet written.
+    bytes: usize,
+}
+
+/// What a flush achieved.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flushed {
+    /// Everything was written.
+    All(usize),
+    /// The socket is full; wait for writability.
+    Blocked(usize),
+}
+
+impl OutQueue {
+    pub fn push(&mut self, frame: Frame) {
+        self.bytes += frame.wire_len();
+        self.frames.push_back(frame);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Bytes waiting for the socket.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Entries waiting (including a partly written one).
+    pub fn frames(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Writes as much as the socket takes, `MAX_SLICES` slices per syscall, gluing small
+    /// pieces in `scratch`. A short queue's slice list is on the stack, sized to it (never
+    /// a 16 KiB array cleared for one frame); a long one's is allocated per syscall.
+    pub fn flush(&mut self, w: &mut impl Write, scratch: &mut Scratch) -> io::Result<Flushed> {
+        let mut total = 0;
+        while !self.frames.is_empty() {
+            let messages: usize = self.frames.iter().map(Frame::messages).sum();
+            let (want, blocks) = gather::needs(messages);
+            let blocks = scratch.blocks(blocks.min(MAX_SLICES));
+            let result = if want <= 16 {
+                self.write_some::<16>(w, blocks)
+            } else if want <= 128 {
+                self.write_some::<128>(w, blocks)
+            } else {
+                let mut slices = vec![IoSlice::new(&[]); want.min(MAX_SLICES)];
+                let n = self.gather(&mut slices, blocks);
+                w.write_vectored(&slices[..n])
+            };
+            let written = match result {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(Flushed::Blocked(total))
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            total += written;
+            self.advance(written);
+        }
+        Ok(Flushed::All(total))
+    }
+
+    /// One `writev` of the queue's front through `N` slices on the stack.
+    fn write_some<const N: usize>(
+        &self,
+        w: &mut impl Write,
+        blocks: &mut [[u8; GLUE]],
+    ) -> io::Result<usize> {
+        let mut slices = [IoSlice::new(&[]); N];
+        let n = self.gather(&mut slices, blocks);
+        w.write_vectored(&slices[..n])
+    }
+
+    /// Fills `slices` with the unwritten bytes from the front; returns how many it used.
+    fn gather<'a>(&'a self, slices: &mut [IoSlice<'a>], blocks: &'a mut [[u8; GLUE]]) -> usize {
+        let mut out = Gather::new(slices, blocks);
+        let mut skip = self.front_sent;
+        for f in &self.frames {
+            if !f.gather(std::mem::take(&mut skip), &mut out) {
+                break;
+            }
+        }
+        out.finish()
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        self.bytes -= n;
+        while n > 0 {
+            let Some(front) = self.frames.front() else {
+                return;
+            };
+            let left = front.wire_len() - self.front_sent;
+            if n < left {
+                self.front_sent += n;
+                return;
+            }
+            n -= left;
+            self.front_sent = 0;
+            self.frames.pop_front();
+        }
+    }
+
+    /// Drops every entry not yet started (a partly written front entry stays, so the
+    /// stream remains well-formed); returns the bytes dropped.
+    pub fn drop_unsent(&mut self) -> usize {
+        let keep = usize::from(self.front_sent > 0).min(self.frames.len());
+        let dropped: usize = self.frames.iter().skip(keep).map(Frame::wire_len).sum();
+        self.frames.truncate(keep);
+        self.bytes -= dropped;
+        dropped
+    }
+
+    /// Empties the queue for reuse; false when it grew too large to be worth keeping.
+    pub fn recycle(&mut self) -> bool {
+        self.frames.clear();
+        self.front_sent = 0;
+        self.bytes = 0;
+        self.frames.capacity() <= 1024
+    }
+}

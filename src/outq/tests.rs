@@ -1,0 +1,193 @@
+//! Tests of the outbound queue: partial writes, slice limits, runs and dropping.
+
+use super::*;
+use crate::frame::{self, OpCode};
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// A writer that takes at most `limit` bytes per call, then blocks after `calls` calls.
+struct Trickle {
+    out: Vec<u8>,
+    limit: usize,
+    calls: usize,
+}
+
+impl Write for Trickle {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[IoSlice::new(buf)])
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if self.calls == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.calls -= 1;
+        let mut n = 0;
+        for b in bufs {
+            let take = b.len().min(self.limit - n);
+            self.out.extend_from_slice(&b[..take]);
+            n += take;
+            if n == self.limit {
+                break;
+            }
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn expected(frames: &[(OpCode, &[u8])]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for (op, p) in frames {
+        let mut h = [0u8; frame::MAX_HEADER];
+        let n = frame::encode_header(&mut h, true, *op, p.len());
+        v.extend_from_slice(&h[..n]);
+        v.extend_from_slice(p);
+    }
+    v
+}
+
+#[test]
+fn partial_writes_resume_where_they_stopped() {
+    let shared = Bytes::from(vec![7u8; 300]);
+    let input: Vec<(OpCode, &[u8])> = vec![
+        (OpCode::Text, b"hello"),
+        (OpCode::Binary, &shared[..]),
+        (OpCode::Text, b""),
+        (OpCode::Binary, &shared[..]),
+    ];
+    for limit in [1, 3, 7, 64, 1000] {
+        let mut q = OutQueue::default();
+        for (op, p) in &input {
+            q.push(Frame::ws(*op, Bytes::copy_from_slice(p)));
+        }
+        let total = q.bytes();
+        let mut w = Trickle {
+            out: Vec::new(),
+            limit,
+            calls: 3,
+        };
+        let mut done = 0;
+        loop {
+            match q.flush(&mut w, &mut Scratch::default()).unwrap() {
+                Flushed::All(n) => {
+                    done += n;
+                    break;
+                }
+                Flushed::Blocked(n) => {
+                    done += n;
+                    assert_eq!(q.bytes(), total - done);
+                    w.calls = 3;
+                }
+            }
+        }
+        assert_eq!(done, total);
+        assert!(q.is_empty());
+        assert_eq!(w.out, expected(&input), "limit {limit}");
+    }
+}
+
+#[test]
+fn many_frames_span_several_writev_calls() {
+    let mut q = OutQueue::default();
+    let payload = Bytes::from_static(b"x");
+    for _ in 0..1200 {
+        q.push(Frame::ws(OpCode::Text, payload.clone()));
+    }
+    let mut w = Trickle {
+        out: Vec::new(),
+        limit: usize::MAX / 2,
+        calls: 100,
+    };
+    assert_eq!(
+        q.flush(&mut w, &mut Scratch::default()).unwrap(),
+        Flushed::All(3600)
+    );
+    assert_eq!(w.out.len(), 3600);
+    assert_eq!(
+        w.calls,
+        100 - (1200usize * 2).div_ceil(MAX_SLICES),
+        "one writev per {MAX_SLICES} slices"
+    );
+}
+
+#[test]
+fn framed_parts_share_the_payload_and_dropping_keeps_a_started_frame() {
+    let payload = Bytes::from(vec![b'p'; 100]);
+    let mut q = OutQueue::default();
+    for id in ["1", "22"] {
+        let prefix = Bytes::from(format!("{{\"id\":\"{id}\",\"payload\":"));
+        q.push(Frame::parts(OpCode::Text, prefix, payload.clone(), b"}"));
+    }
+    let body = |id: &str| format!("{{\"id\":\"{id}\",\"payload\":{}}}", "p".repeat(100));
+    let (a, b) = (body("1"), body("22"));
+    let want = expected(&[(OpCode::Text, a.as_bytes()), (OpCode::Text, b.as_bytes())]);
+    assert_eq!(q.bytes(), want.len());
+    let mut w = Trickle {
+        out: Vec::new(),
+        limit: 5,
+        calls: 1,
+    };
+    assert_eq!(
+        q.flush(&mut w, &mut Scratch::default()).unwrap(),
+        Flushed::Blocked(5)
+    );
+    // The first frame is started: it stays, the second goes.
+    let dropped = q.drop_unsent();
+    assert_eq!(dropped, 2 + b.len());
+    w.calls = 100;
+    w.limit = 1000;
+    assert!(matches!(
+        q.flush(&mut w, &mut Scratch::default()).unwrap(),
+        Flushed::All(_)
+    ));
+    assert_eq!(w.out, expected(&[(OpCode::Text, a.as_bytes())]));
+    assert_eq!(q.bytes(), 0);
+    // Nothing started: everything goes.
+    q.push(Frame::ws(OpCode::Text, payload.clone()));
+    assert_eq!(q.drop_unsent(), 102);
+    assert!(q.is_empty());
+}
+
+#[test]
+fn a_run_is_one_entry_that_writes_one_frame_per_payload_and_resumes_anywhere() {
+    let run: Arc<[Bytes]> = vec![
+        Bytes::from(vec![b'a'; 10]),
+        Bytes::from(vec![b'b'; 200]),
+        Bytes::from(vec![b'c'; 70_000]),
+        Bytes::new(),
+    ]
+    .into();
+    let prefix = Bytes::from_static(br#"{"id":"7","payload":"#);
+    let mut want_msgs = Vec::new();
+    for p in run.iter() {
+        want_msgs.push([&prefix[..], &p[..], b"}"].concat());
+    }
+    let want_input: Vec<(OpCode, &[u8])> =
+        want_msgs.iter().map(|m| (OpCode::Text, &m[..])).collect();
+    let want = expected(&want_input);
+    for limit in [1, 5, 33, 4096, 1 << 20] {
+        let mut q = OutQueue::default();
+        q.push(Frame::run(OpCode::Text, prefix.clone(), run.clone(), b"}"));
+        q.push(Frame::ws(OpCode::Text, Bytes::from_static(b"after")));
+        assert_eq!(q.frames(), 2, "one entry for the whole run");
+        let total = q.bytes();
+        assert_eq!(total, want.len() + 2 + 5);
+        let mut w = Trickle {
+            out: Vec::new(),
+            limit,
+            calls: 1_000_000,
+        };
+        assert_eq!(
+            q.flush(&mut w, &mut Scratch::default()).unwrap(),
+            Flushed::All(total),
+            "limit {limit}"
+        );
+        assert_eq!(&w.out[..want.len()], &want[..], "limit {limit}");
+        assert_eq!(
+            &w.out[want.len()..],
+            &expected(&[(OpCode::Text, b"after")])[..]
+        );
+    }
+}
