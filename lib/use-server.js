@@ -50,13 +50,14 @@ const PASSTHROUGH = [
 ];
 
 /** How long dispose() waits for the close path (iterators' return(), onDisconnect, onClose). */
-const DISPOSE_HOOKS_WAIT = 5000;
 
 const { codedError, isObject, isAsyncIterable, isAsyncGenerator, limitCloseReason, msOption, INTERNAL } = require('./util.js');
 const { DocCache } = require('./doc-cache.js');
 const { Registry } = require('./shared-triggers.js');
 const { publishToTopic, topicStats, subscribeTopic, topicsOf } = require('./pubsub.js');
 const { planFor } = require('./projection.js');
+const { prepareOperation, mapStream } = require('./execution.js');
+const { shutDown } = require('./shutdown.js');
 const { attach, checkAttachable } = require('./attach.js');
 
 /** The process-wide topic figures for `stats()`. */
@@ -106,9 +107,6 @@ function useServer(options, target, keepAlive = 12_000) {
   }
   const isProd = typeof options.isProd === 'boolean' ? options.isProd : process.env.NODE_ENV === 'production';
 
-  /** @param {unknown} errors */
-  const areGraphQLErrors = (errors) =>
-    Array.isArray(errors) && errors.length > 0 && errors.every((e) => e instanceof graphql.GraphQLError);
   /** @param {unknown} err */
   const toGraphQLError = (err) => {
     const original = err instanceof Error ? err : new Error(String(err));
@@ -185,8 +183,6 @@ function useServer(options, target, keepAlive = 12_000) {
     const active = () => !c.closed && c.ops.get(id) === op;
     /** @type {any} */
     let payload;
-    /** The document's printed form when the cache had it (shared triggers are keyed by it). @type {string | undefined} */
-    let normalized;
     /** Whether a shared trigger took the operation over (it then ends the op itself). */
     let shared = false;
 
@@ -205,35 +201,9 @@ function useServer(options, target, keepAlive = 12_000) {
 
     try {
       payload = JSON.parse(raw, reviver);
-      /** @type {any} */
-      let execArgs;
-      const maybeExecArgsOrErrors = await onSubscribe?.(ctx, id, payload);
-      if (maybeExecArgsOrErrors) {
-        if (areGraphQLErrors(maybeExecArgsOrErrors)) return active() ? await emitError(maybeExecArgsOrErrors) : undefined;
-        if (Array.isArray(maybeExecArgsOrErrors)) {
-          throw new Error('Invalid return value from onSubscribe hook, expected an array of GraphQLError objects');
-        }
-        execArgs = maybeExecArgsOrErrors;
-      } else {
-        if (!schema) throw new Error('The GraphQL schema is not provided');
-        const parsed = docs?.parse(payload.query);
-        if (parsed) normalized = parsed.normalized;
-        const args = {
-          operationName: payload.operationName,
-          document: parsed ? parsed.document : (parse ?? graphql.parse)(payload.query),
-          variableValues: payload.variables,
-        };
-        execArgs = { ...args, schema: typeof schema === 'function' ? await schema(ctx, id, payload, args) : schema };
-        const validationErrors = docs
-          ? docs.validate(execArgs.schema, execArgs.document)
-          : (validate ?? graphql.validate)(execArgs.schema, execArgs.document);
-        if (validationErrors.length > 0) return active() ? await emitError(validationErrors) : undefined;
-      }
-      const operationAST = graphql.getOperationAST(execArgs.document, execArgs.operationName);
-      if (!operationAST) {
-        return active() ? await emitError([new graphql.GraphQLError('Unable to identify operation')]) : undefined;
-      }
-      if (!('rootValue' in execArgs)) execArgs.rootValue = roots?.[operationAST.operation];
+      const prepared = await prepareOperation(execDeps, ctx, id, payload);
+      if ('errors' in prepared) return active() ? await emitError(prepared.errors) : undefined;
+      const { execArgs, operationAST, normalized } = prepared;
       if (shareKey && operationAST.operation === 'subscription') {
         const key = await shareKey(ctx, payload, execArgs);
         if (typeof key === 'string' && active()) {
@@ -399,6 +369,8 @@ function useServer(options, target, keepAlive = 12_000) {
   }
 
   const docs = parse || validate ? null : new DocCache(graphql);
+  /** @type {import('./execution.js').Deps} */
+  const execDeps = { graphql, schema, roots, onSubscribe, parse, validate, docs };
   /**
    * Unshared subscriptions may be projected in Rust (lib/projection.js) when nothing of the
    * app runs per event or around execution: no onNext/onError/onOperation, graphql-js's
@@ -443,8 +415,8 @@ function useServer(options, target, keepAlive = 12_000) {
           process.emitWarning(err.message, { code: /** @type {any} */ (err).code }),
         );
 
-  /** @type {Promise<void> | null} */
-  let disposed = null;
+  /** @type {Promise<void> | undefined} */
+  let disposed;
   return {
     address: () => (httpServer !== undefined ? httpServer.address() : srv.address()),
     stats: () => ({ ...srv.stats(), subscriptions: liveOps, projectionFallbacks: triggers.fallbacks, ...pubsubStats() }),
@@ -452,58 +424,8 @@ function useServer(options, target, keepAlive = 12_000) {
       publishToTopic(topic, payload);
     },
     dispose() {
-      if (!disposed) {
-        disposed = (async () => {
-          detach();
-          await srv.dispose();
-          // Rust reports a `closed` event for every connection; let the last batch arrive.
-          for (let i = 0; i < 50 && conns.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
-          for (const [conn] of [...conns]) onEvents([{ conn, type: 'closed', code: 1001, reason: 'Going away', acknowledged: false }]);
-          // The close hooks run (iterators returned, onDisconnect, onClose). An iterator whose
-          // return() never settles must not hold the app's shutdown forever.
-          const closed = (async () => {
-            while (closing.size > 0) await Promise.all([...closing]);
-          })();
-          // Not unref'd: an awaited dispose() must settle (here at the latest), even when
-          // nothing else keeps the event loop alive.
-          let timer;
-          const late = new Promise((resolve) => {
-            timer = setTimeout(resolve, DISPOSE_HOOKS_WAIT, 'late');
-          });
-          if ((await Promise.race([closed, late])) === 'late') {
-            process.emitWarning(
-              `subwire: dispose() stopped waiting after ${DISPOSE_HOOKS_WAIT} ms for ${closing.size} connection(s) whose iterators or close hooks have not settled`,
-              { code: 'SUBWIRE_DISPOSE_HOOKS_PENDING' },
-            );
-          }
-          clearTimeout(timer);
-        })();
-      }
+      disposed ??= shutDown({ detach, srv, conns, closing, closeAll: (ids) => onEvents(ids.map((conn) => ({ conn, type: 'closed', code: 1001, reason: 'Going away', acknowledged: false }))) });
       return disposed;
-    },
-  };
-}
-
-/**
- * graphql's mapping of a source stream to results, with `return()` going straight to the
- * source (an async generator's would wait for the pending `next()`).
- * @param {AsyncIterable<unknown>} stream @param {(value: unknown) => unknown} fn
- */
-function mapStream(stream, fn) {
-  const it = stream[Symbol.asyncIterator]();
-  return {
-    async next() {
-      const r = await it.next();
-      return r.done ? r : { value: await fn(r.value), done: false };
-    },
-    return() {
-      return typeof it.return === 'function' ? it.return() : Promise.resolve({ value: undefined, done: true });
-    },
-    throw(/** @type {unknown} */ err) {
-      return typeof it.throw === 'function' ? it.throw(err) : Promise.reject(err);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
     },
   };
 }

@@ -1,0 +1,88 @@
+'use strict';
+/**
+ * From a `subscribe` message to graphql-js execution arguments, the way graphql-ws's server
+ * does it: the app's `onSubscribe` may answer with arguments or errors; otherwise the query
+ * is parsed and validated (through the document cache when the app did not bring its own
+ * `parse`/`validate`), the operation is found and `roots` supplies its root value.
+ * Called by lib/use-server.js once per operation; also holds `mapStream`, graphql's mapping
+ * of a source stream to results that the projection fallback uses.
+ * @module subwire/lib/execution
+ */
+
+/**
+ * @typedef {{ graphql: typeof import('graphql'), schema: any, roots: any, onSubscribe: any,
+ *   parse: any, validate: any, docs: import('./doc-cache.js').DocCache | null }} Deps
+ * @typedef {{ errors: readonly any[] } | { execArgs: any, operationAST: any, normalized: string | undefined }} Prepared
+ */
+
+/**
+ * @param {Deps} deps
+ * @param {any} ctx graphql-ws's connection context
+ * @param {string} id
+ * @param {any} payload the parsed subscribe payload
+ * @returns {Promise<Prepared>} errors to send to the client, or what to execute
+ */
+async function prepareOperation(deps, ctx, id, payload) {
+  const { graphql, schema, roots, onSubscribe, parse, validate, docs } = deps;
+  /** @type {any} */
+  let execArgs;
+  /** The document's printed form when the cache had it (shared triggers are keyed by it). */
+  let normalized;
+  const maybeExecArgsOrErrors = await onSubscribe?.(ctx, id, payload);
+  if (maybeExecArgsOrErrors) {
+    if (areGraphQLErrors(graphql, maybeExecArgsOrErrors)) return { errors: maybeExecArgsOrErrors };
+    if (Array.isArray(maybeExecArgsOrErrors)) {
+      throw new Error('Invalid return value from onSubscribe hook, expected an array of GraphQLError objects');
+    }
+    execArgs = maybeExecArgsOrErrors;
+  } else {
+    if (!schema) throw new Error('The GraphQL schema is not provided');
+    const parsed = docs?.parse(payload.query);
+    if (parsed) normalized = parsed.normalized;
+    const args = {
+      operationName: payload.operationName,
+      document: parsed ? parsed.document : (parse ?? graphql.parse)(payload.query),
+      variableValues: payload.variables,
+    };
+    execArgs = { ...args, schema: typeof schema === 'function' ? await schema(ctx, id, payload, args) : schema };
+    const validationErrors = docs
+      ? docs.validate(execArgs.schema, execArgs.document)
+      : (validate ?? graphql.validate)(execArgs.schema, execArgs.document);
+    if (validationErrors.length > 0) return { errors: validationErrors };
+  }
+  const operationAST = graphql.getOperationAST(execArgs.document, execArgs.operationName);
+  if (!operationAST) return { errors: [new graphql.GraphQLError('Unable to identify operation')] };
+  if (!('rootValue' in execArgs)) execArgs.rootValue = roots?.[operationAST.operation];
+  return { execArgs, operationAST, normalized };
+}
+
+/** @param {typeof import('graphql')} graphql @param {unknown} errors */
+function areGraphQLErrors(graphql, errors) {
+  return Array.isArray(errors) && errors.length > 0 && errors.every((e) => e instanceof graphql.GraphQLError);
+}
+
+/**
+ * graphql's mapping of a source stream to results, with `return()` going straight to the
+ * source (an async generator's would wait for the pending `next()`).
+ * @param {AsyncIterable<unknown>} stream @param {(value: unknown) => unknown} fn
+ */
+function mapStream(stream, fn) {
+  const it = stream[Symbol.asyncIterator]();
+  return {
+    async next() {
+      const r = await it.next();
+      return r.done ? r : { value: await fn(r.value), done: false };
+    },
+    return() {
+      return typeof it.return === 'function' ? it.return() : Promise.resolve({ value: undefined, done: true });
+    },
+    throw(/** @type {unknown} */ err) {
+      return typeof it.throw === 'function' ? it.throw(err) : Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+module.exports = { prepareOperation, mapStream };
