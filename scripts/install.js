@@ -6,8 +6,8 @@
  * - A binary for this platform already in native/ that loads: nothing to do.
  * - Otherwise build it from the Rust sources shipped in the package, with the napi-rs CLI
  *   from `dependencies` (never a download of a prebuilt binary).
- * - No Rust toolchain (or one older than the crate needs): stop with a message that says
- *   what to install, and no stack trace.
+ * - No Rust toolchain (or one older than Cargo.toml's `rust-version`): stop with a message
+ *   that says what to install, and no stack trace.
  *
  * In a git checkout of subwire itself it always builds (cargo rebuilds only what changed),
  * so a binary left from older sources is never kept.
@@ -20,8 +20,19 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
-/** The oldest Rust that builds subwire and its dependencies (napi-rs 3 needs 1.88). */
-const MIN_RUST = [1, 88, 0];
+
+/** @returns {number[]} the oldest Rust that builds subwire: Cargo.toml's `rust-version` */
+function minRust() {
+  let manifest = '';
+  try {
+    manifest = fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8');
+  } catch {
+    // Reported by cargo itself below.
+  }
+  const m = /^rust-version\s*=\s*"(\d+)\.(\d+)(?:\.(\d+))?"/m.exec(manifest);
+  // napi-rs 3 needs 1.88; the fallback only matters if the line is ever dropped.
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [1, 88, 0];
+}
 
 /** @returns {string} napi-rs's platform suffix, as index.js computes it */
 function platformTriple() {
@@ -31,8 +42,8 @@ function platformTriple() {
   return `linux-${arch}-${report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'}`;
 }
 
-/** @param {string} msg */
-function fail(msg) {
+/** Prints `msg` and ends the install with exit code 1 (a message, not a stack trace). */
+function fail(/** @type {string} */ msg) {
   process.stderr.write(`\nsubwire: ${msg}\n\n`);
   process.exit(1);
 }
@@ -45,21 +56,32 @@ function prebuiltLoads() {
     require(file);
     return true;
   } catch (err) {
-    process.stderr.write(`subwire: native/${path.basename(file)} does not load here (${/** @type {Error} */ (err).message.split('\n')[0]}); building from source\n`);
+    const why = String(/** @type {Error} */ (err)?.message ?? err).split('\n')[0];
+    process.stderr.write(`subwire: native/${path.basename(file)} does not load here (${why}); building from source\n`);
     return false;
   }
 }
 
-/** @returns {number[] | null} the version of `rustc` on the PATH, or null without one */
-function rustVersion() {
+/** First line of a command's output, for messages. */
+const firstLine = (/** @type {string | undefined} */ s) => (s ?? '').trim().split('\n')[0];
+
+/**
+ * The Rust on the PATH.
+ * @returns {{ missing: string } | { broken: string } | { version: number[] }}
+ */
+function rustToolchain() {
   const cargo = spawnSync('cargo', ['--version'], { encoding: 'utf8' });
-  if (cargo.error || cargo.status !== 0) return null;
-  const rustc = spawnSync('rustc', ['--version'], { encoding: 'utf8' });
+  if (cargo.error) return { missing: 'cargo' };
+  // rustup's proxy without a toolchain, for one, is on the PATH but fails.
+  if (cargo.status !== 0) return { broken: `\`cargo --version\` failed: ${firstLine(cargo.stderr) || `exit code ${cargo.status}`}` };
+  const rustc = spawnSync(process.env.RUSTC || 'rustc', ['--version'], { encoding: 'utf8' });
+  if (rustc.error) return { missing: 'rustc' };
   const m = /rustc (\d+)\.(\d+)\.(\d+)/.exec(rustc.stdout ?? '');
-  return m ? m.slice(1, 4).map(Number) : null;
+  if (rustc.status !== 0 || !m) return { broken: `\`rustc --version\` failed: ${firstLine(rustc.stderr) || firstLine(rustc.stdout) || `exit code ${rustc.status}`}` };
+  return { version: m.slice(1, 4).map(Number) };
 }
 
-/** @param {number[]} a @param {number[]} b */
+/** @param {number[]} a @param {number[]} b @returns {boolean} a < b */
 function older(a, b) {
   for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i];
   return false;
@@ -69,32 +91,35 @@ function main() {
   if (process.env.SUBWIRE_SKIP_BUILD === '1') return;
   const force = process.argv.includes('--force') || fs.existsSync(path.join(ROOT, '.git'));
   if (!force && prebuiltLoads()) return;
-  const min = MIN_RUST.join('.');
-  const version = rustVersion();
+
+  const min = minRust().join('.');
   const howTo =
     `Install Rust ${min} or newer with rustup (https://rustup.rs):\n` +
-    '    curl --proto \'=https\' --tlsv1.2 -sSf https://sh.rustup.rs | sh\n' +
-    'plus a C toolchain for linking (Debian/Ubuntu: apt-get install build-essential; macOS: xcode-select --install),\n' +
-    'make sure `cargo` is on the PATH, and run `npm install` again.';
-  if (!version) {
-    fail(`no prebuilt addon for ${platformTriple()}, and building it from source needs Rust, but \`cargo\` was not found on the PATH.\n${howTo}`);
+    "    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh\n" +
+    'plus a C toolchain/linker (Debian/Ubuntu: apt-get install build-essential; Fedora: dnf install gcc; macOS: xcode-select --install),\n' +
+    'make sure `cargo` is on the PATH (rustup puts it in ~/.cargo/bin), and run `npm install` again.';
+  const why = `there is no prebuilt addon for ${platformTriple()} here, and building it from source needs Rust`;
+  const rust = rustToolchain();
+  if ('missing' in rust) fail(`${why}, but \`${rust.missing}\` was not found on the PATH.\n${howTo}`);
+  if ('broken' in rust) fail(`${why}, but ${rust.broken}\nWith rustup: \`rustup default stable\`. Otherwise:\n${howTo}`);
+  if (older(rust.version, minRust())) {
+    fail(`building the addon needs Rust ${min} or newer; this machine has ${rust.version.join('.')}.\nUpdate with \`rustup update stable\`, or:\n${howTo}`);
   }
-  if (older(version, MIN_RUST)) {
-    fail(`building the addon needs Rust ${min} or newer; this machine has ${version.join('.')}.\nUpdate with \`rustup update stable\`, or:\n${howTo}`);
-  }
-  let cli;
+
+  let cli = '';
   try {
     const manifest = require.resolve('@napi-rs/cli/package.json', { paths: [ROOT] });
-    cli = path.join(path.dirname(manifest), require(manifest).bin.napi);
+    const { bin } = require(manifest);
+    cli = path.join(path.dirname(manifest), typeof bin === 'string' ? bin : bin.napi);
   } catch {
-    fail('the napi-rs CLI (@napi-rs/cli, one of subwire\'s dependencies) is missing: reinstall subwire without --omit=prod or --ignore-scripts.');
+    fail("the napi-rs CLI (@napi-rs/cli, one of subwire's dependencies) is missing: reinstall without --omit=prod.");
   }
   const args = [cli, 'build', '--platform', '--release', '--no-js', '--output-dir', 'native', '--dts', 'native.d.ts'];
   const run = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
   if (run.error || run.status !== 0) {
     fail(
-      `building the native addon failed (${run.error ? run.error.message : `exit code ${run.status}`}); the compiler's output is above.\n` +
-        'A linker error usually means the C toolchain is missing (Debian/Ubuntu: apt-get install build-essential).',
+      `building the native addon failed (${run.error ? run.error.message : run.signal ? `signal ${run.signal}` : `exit code ${run.status}`}); the compiler's output is above.\n` +
+        'A "linker `cc` not found" error means the C toolchain is missing (Debian/Ubuntu: apt-get install build-essential).',
     );
   }
 }
