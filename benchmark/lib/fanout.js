@@ -224,4 +224,4 @@ async function fanout(ctx, spec, c) {
   }
 }
 
-module.exports = { fanout, percentiles, perSeq };
+module.exports = { fanout, percentiles, perSeq, buckets, gone };

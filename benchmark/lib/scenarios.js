@@ -175,4 +175,4 @@ async function storm(ctx, spec) {
   }
 }
 
-module.exports = { idle, storm, startServer, split, sources };
+module.exports = { idle, storm, startServer, split, sources, snapshot, perConn, sleep };

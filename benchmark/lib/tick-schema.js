@@ -77,9 +77,12 @@ function createTicks() {
   return {
     schema,
     subscriptions: () => subscriptions,
-    /** Pushes `{ seq, sentAt: now, body: 'x' × bodyBytes }` to every live subscription of `topic`. */
-    publish(/** @type {string} */ topic, /** @type {number} */ seq, /** @type {number} */ bodyBytes) {
-      const tick = { seq, sentAt: nowMs(), body: 'x'.repeat(bodyBytes) };
+    /**
+     * Pushes `{ seq, sentAt, body: 'x' × bodyBytes }` to every live subscription of `topic`;
+     * `sentAt` defaults to now (the harness's `rate` passes each event's scheduled time).
+     */
+    publish(/** @type {string} */ topic, /** @type {number} */ seq, /** @type {number} */ bodyBytes, sentAt = nowMs()) {
+      const tick = { seq, sentAt, body: 'x'.repeat(bodyBytes) };
       for (const push of topics.get(topic) || []) push(tick);
     },
   };

@@ -82,7 +82,7 @@ serve('graphql-ws', async () => {
   return {
     port: /** @type {import('node:net').AddressInfo} */ (httpServer.address()).port,
     stats: () => ({ connections: modern.clients.size + legacy.clients.size, subscriptions: ticks.subscriptions() }),
-    publish: (topic, seq, bodyBytes) => ticks.publish(topic, seq, bodyBytes),
+    publish: (topic, seq, bodyBytes, sentAt) => ticks.publish(topic, seq, bodyBytes, sentAt),
     close: async () => {
       for (const ws of legacy.clients) ws.terminate();
       await cleanup.dispose();

@@ -27,7 +27,7 @@ serve('stws', async () => {
   return {
     port: /** @type {import('node:net').AddressInfo} */ (wss.address()).port,
     stats: () => ({ connections: wss.clients.size, subscriptions: ticks.subscriptions() }),
-    publish: (topic, seq, bodyBytes) => ticks.publish(topic, seq, bodyBytes),
+    publish: (topic, seq, bodyBytes, sentAt) => ticks.publish(topic, seq, bodyBytes, sentAt),
     close: () =>
       new Promise((resolve) => {
         for (const ws of wss.clients) ws.terminate();

@@ -50,8 +50,8 @@ serve('subwire-graphql', async () => {
   return {
     port: server.address().port,
     stats: () => server.stats(),
-    publish: (topic, seq, bodyBytes) => {
-      const tick = { seq, sentAt: nowMs(), body: 'x'.repeat(bodyBytes) };
+    publish: (topic, seq, bodyBytes, sentAt = nowMs()) => {
+      const tick = { seq, sentAt, body: 'x'.repeat(bodyBytes) };
       server.publish(topic, projected ? { tick } : tick);
     },
     close: () => server.dispose(),

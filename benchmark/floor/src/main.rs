@@ -11,10 +11,14 @@
 //!
 //! It speaks the runner's server line protocol (benchmark/lib/server-harness.js) itself on
 //! stdin and stdout, so the pid the runner measures is the floor's own: prints
-//! `{"event":"listening","port":…}`; answers `stats`, `gc` and
-//! `publish <topic> <seq> [bodyBytes]` with one JSON line each; exits when stdin closes.
-//! The topic is not checked: every subscription gets every publish.
+//! `{"event":"listening","port":…}`; answers `stats`, `gc`,
+//! `publish <topic> <seq> [bodyBytes]` and
+//! `rate <count> <perSec> <prefix> <topics> <firstSeq> <bodyBytes> <seed>` (paced publishes
+//! over many topics, publish.rs) with one JSON line each; exits when stdin closes. A
+//! subscription's topic is its `t` variable; a publish reaches that topic's subscriptions.
 
+mod publish;
+mod topics;
 mod worker;
 mod ws;
 
@@ -22,6 +26,8 @@ use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use publish::{publish, Rate};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -80,12 +86,13 @@ fn main() {
             ["gc"] => say(serde_json::json!({"event": "gc", "heapUsed": 0})),
             ["stats"] => say(serde_json::json!({
                 "event": "stats",
+                "at": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0),
                 "open": counters.open.load(Relaxed),
                 "connections": counters.open.load(Relaxed),
                 "subscriptions": counters.subscriptions.load(Relaxed),
                 "messagesOut": counters.messages_out.load(Relaxed),
             })),
-            ["publish", _topic, seq, rest @ ..] => {
+            ["publish", topic, seq, rest @ ..] => {
                 let Ok(seq) = seq.parse::<u64>() else {
                     say(
                         serde_json::json!({"event": "error", "message": format!("bad seq in {line:?}")}),
@@ -93,21 +100,13 @@ fn main() {
                     continue;
                 };
                 let body = rest.first().and_then(|b| b.parse().ok()).unwrap_or(0usize);
-                let sent_at = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs_f64()
-                    * 1000.0;
-                let payload = format!(
-                    r#"{{"data":{{"tick":{{"seq":{seq},"sentAt":{sent_at},"body":"{}"}}}}}}"#,
-                    "x".repeat(body)
-                );
-                let payload: Arc<[u8]> = payload.into_bytes().into();
-                for w in &workers {
-                    w.publish(payload.clone());
-                }
+                publish(&workers, &Arc::from(*topic), seq, body, None);
                 say(serde_json::json!({"event": "published", "seq": seq}));
             }
+            ["rate", args @ ..] => match Rate::parse(args) {
+                Ok(rate) => say(rate.run(&workers)),
+                Err(e) => say(serde_json::json!({"event": "error", "message": e})),
+            },
             [] => {}
             _ => say(
                 serde_json::json!({"event": "error", "message": format!("unknown command {line:?}")}),

@@ -3,11 +3,13 @@
 //! the fan-out of publishes handed over by the main thread.
 //!
 //! Fan-out: subscription ids are interned per loop (every load-generator connection uses the
-//! ids "1".."S"), so for each publish the loop builds one complete frame per distinct
-//! (protocol, id) — header, `{"id":…,"type":"next","payload":`, the payload, `}` — and
-//! then writes, per connection, the frames of all its subscriptions with one `writev`
-//! (publishes that reached the loop together go into that same call). Bytes a full socket
-//! refuses are copied to the connection's buffer and written when it is writable again.
+//! ids "1".."S"), and so are topics (the subscription's `t` variable), each with the list of
+//! connections subscribed to it (topics.rs). Publishes that reached the loop together are
+//! grouped by topic; per group the loop builds one complete frame per distinct
+//! (protocol, id) and publish — header, `{"id":…,"type":"next","payload":`, the payload,
+//! `}` — and then writes, per subscribed connection, the frames of all its subscriptions to
+//! that topic with one `writev`. Bytes a full socket refuses are copied to the connection's
+//! buffer and written when it is writable again.
 
 use std::collections::HashMap;
 use std::io::{self, IoSlice, Read, Write};
@@ -19,6 +21,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
+use crate::topics::Topics;
 use crate::ws;
 use crate::Counters;
 
@@ -27,18 +30,28 @@ const WAKER: Token = Token(usize::MAX - 2);
 /// The kernel's limit of slices per `writev` (IOV_MAX).
 const IOV_MAX: usize = 1024;
 
+/// One publish: its topic and its `{"data":…}` payload, shared by every loop.
+type Publish = (Arc<str>, Arc<[u8]>);
+
 /// The main thread's side of a loop: publishes go through the channel, then a wake-up.
 pub struct Handle {
-    tx: Sender<Arc<[u8]>>,
+    tx: Sender<Publish>,
     waker: Arc<Waker>,
 }
 
 impl Handle {
-    /// Queues one publish (the `{"data":…}` payload, shared by every loop).
-    pub fn publish(&self, payload: Arc<[u8]>) {
-        let _ = self.tx.send(payload);
+    /// Queues one publish to `topic`.
+    pub fn publish(&self, topic: Arc<str>, payload: Arc<[u8]>) {
+        let _ = self.tx.send((topic, payload));
         let _ = self.waker.wake();
     }
+}
+
+/// One subscription: its interned id prefix and topic.
+#[derive(Clone, Copy)]
+struct Sub {
+    id: u32,
+    topic: u32,
 }
 
 struct Conn {
@@ -49,8 +62,8 @@ struct Conn {
     inbuf: Vec<u8>,
     /// Bytes the socket refused, written on the next writable event.
     out: Vec<u8>,
-    /// This connection's subscriptions: indexes into the loop's interned message prefixes.
-    subs: Vec<u32>,
+    /// This connection's subscriptions (interned id prefix and topic).
+    subs: Vec<Sub>,
 }
 
 /// The loop's interned `{"id":…,"type":"next"|"data","payload":` prefixes.
@@ -87,9 +100,10 @@ pub fn spawn(l: std::net::TcpListener, counters: Arc<Counters>) -> io::Result<Ha
     Ok(Handle { tx, waker })
 }
 
-fn run(mut poll: Poll, listener: TcpListener, rx: Receiver<Arc<[u8]>>, counters: Arc<Counters>) {
+fn run(mut poll: Poll, listener: TcpListener, rx: Receiver<Publish>, counters: Arc<Counters>) {
     let mut conns: Slab<Conn> = Slab::new();
     let mut ids = Ids::default();
+    let mut topics = Topics::default();
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; 64 << 10];
     loop {
@@ -100,18 +114,24 @@ fn run(mut poll: Poll, listener: TcpListener, rx: Receiver<Arc<[u8]>>, counters:
             match ev.token() {
                 LISTENER => accept(&poll, &listener, &mut conns),
                 WAKER => {
-                    let payloads: Vec<Arc<[u8]>> = rx.try_iter().collect();
-                    if !payloads.is_empty() {
-                        fan_out(&mut conns, &ids, &payloads, &counters);
+                    let batch: Vec<Publish> = rx.try_iter().collect();
+                    if !batch.is_empty() {
+                        fan_out(&mut conns, &ids, &mut topics, &batch, &counters);
                     }
                 }
                 Token(k) => {
                     let ok = conns.get_mut(k).is_some_and(|c| {
+                        let mut here = At {
+                            key: k,
+                            ids: &mut ids,
+                            topics: &mut topics,
+                        };
                         (!ev.is_writable() || flush(c).is_ok())
-                            && (!ev.is_readable() || read(c, &mut buf, &mut ids, &counters).is_ok())
+                            && (!ev.is_readable()
+                                || read(c, &mut buf, &mut here, &counters).is_ok())
                     });
                     if !ok {
-                        close(&mut conns, k, &counters);
+                        close(&mut conns, &mut topics, k, &counters);
                     }
                 }
             }
@@ -142,10 +162,16 @@ fn accept(poll: &Poll, listener: &TcpListener, conns: &mut Slab<Conn>) {
     }
 }
 
-fn close(conns: &mut Slab<Conn>, k: usize, counters: &Counters) {
+fn close(conns: &mut Slab<Conn>, topics: &mut Topics, k: usize, counters: &Counters) {
     if let Some(c) = conns.try_remove(k) {
         if c.upgraded {
             counters.open.fetch_sub(1, Relaxed);
+        }
+        for (i, s) in c.subs.iter().enumerate() {
+            // once per distinct topic
+            if !c.subs[..i].iter().any(|o| o.topic == s.topic) {
+                topics.remove(s.topic, k);
+            }
         }
         counters
             .subscriptions
@@ -153,38 +179,56 @@ fn close(conns: &mut Slab<Conn>, k: usize, counters: &Counters) {
     }
 }
 
-/// Writes every publish in `payloads` to every subscription: frames built once per
-/// (interned id, publish), then one `writev` per connection.
-fn fan_out(conns: &mut Slab<Conn>, ids: &Ids, payloads: &[Arc<[u8]>], counters: &Counters) {
-    // frames[publish][id]: complete frames, built once for every connection.
-    let frames: Vec<Vec<Vec<u8>>> = payloads
-        .iter()
-        .map(|p| {
-            ids.prefixes
-                .iter()
-                .map(|prefix| ws::text_frame(&[prefix, p, b"}"]))
-                .collect()
-        })
-        .collect();
-    let mut slices: Vec<IoSlice<'_>> = Vec::new();
+/// Writes every publish of `batch` to every subscription of its topic: publishes grouped by
+/// topic (in order within each), frames built once per (interned id, publish), then one
+/// `writev` per subscribed connection and topic.
+fn fan_out(
+    conns: &mut Slab<Conn>,
+    ids: &Ids,
+    topics: &mut Topics,
+    batch: &[Publish],
+    counters: &Counters,
+) {
+    let mut groups: Vec<(u32, Vec<&Arc<[u8]>>)> = Vec::new();
+    for (name, payload) in batch {
+        let Some(t) = topics.lookup(name) else {
+            continue;
+        };
+        match groups.iter_mut().find(|g| g.0 == t) {
+            Some(g) => g.1.push(payload),
+            None => groups.push((t, vec![payload])),
+        }
+    }
     let mut dead = Vec::new();
     let mut sent = 0u64;
-    for (k, c) in conns.iter_mut() {
-        if c.subs.is_empty() {
-            continue;
-        }
-        slices.clear();
-        for per_id in &frames {
-            slices.extend(c.subs.iter().map(|&s| IoSlice::new(&per_id[s as usize])));
-        }
-        sent += slices.len() as u64;
-        if write_or_keep(&c.sock, &mut c.out, &slices).is_err() {
-            dead.push(k);
+    for (t, payloads) in &groups {
+        // frames[publish][id]: complete frames, built once for every connection.
+        let frames: Vec<Vec<Vec<u8>>> = payloads
+            .iter()
+            .map(|p| {
+                ids.prefixes
+                    .iter()
+                    .map(|prefix| ws::text_frame(&[prefix, p, b"}"]))
+                    .collect()
+            })
+            .collect();
+        let mut slices: Vec<IoSlice<'_>> = Vec::new();
+        for &k in topics.conns(*t) {
+            let Some(c) = conns.get_mut(k) else { continue };
+            slices.clear();
+            for per_id in &frames {
+                let mine = c.subs.iter().filter(|s| s.topic == *t);
+                slices.extend(mine.map(|s| IoSlice::new(&per_id[s.id as usize])));
+            }
+            sent += slices.len() as u64;
+            if write_or_keep(&c.sock, &mut c.out, &slices).is_err() {
+                dead.push(k);
+            }
         }
     }
     counters.messages_out.fetch_add(sent, Relaxed);
     for k in dead {
-        close(conns, k, counters);
+        close(conns, topics, k, counters);
     }
 }
 
@@ -238,7 +282,14 @@ fn send(c: &mut Conn, text: &str) -> io::Result<()> {
     flush(c)
 }
 
-fn read(c: &mut Conn, buf: &mut [u8], ids: &mut Ids, counters: &Counters) -> io::Result<()> {
+/// Where a connection's messages are handled: its slab key and the loop's interned names.
+struct At<'a> {
+    key: usize,
+    ids: &'a mut Ids,
+    topics: &'a mut Topics,
+}
+
+fn read(c: &mut Conn, buf: &mut [u8], here: &mut At, counters: &Counters) -> io::Result<()> {
     loop {
         match (&c.sock).read(buf) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
@@ -275,7 +326,7 @@ fn read(c: &mut Conn, buf: &mut [u8], ids: &mut Ids, counters: &Counters) -> io:
                 c.out.extend_from_slice(&payload);
                 flush(c)?;
             }
-            ws::OP_TEXT => message(c, &payload, ids, counters)?,
+            ws::OP_TEXT => message(c, &payload, here, counters)?,
             _ => {}
         }
     }
@@ -283,9 +334,10 @@ fn read(c: &mut Conn, buf: &mut [u8], ids: &mut Ids, counters: &Counters) -> io:
     Ok(())
 }
 
-/// A client message: `connection_init`, `ping`, `subscribe`/`start`, `complete`/`stop`,
-/// `connection_terminate`; anything else is ignored.
-fn message(c: &mut Conn, data: &[u8], ids: &mut Ids, counters: &Counters) -> io::Result<()> {
+/// A client message: `connection_init`, `ping`, `subscribe`/`start` (topic: the `t`
+/// variable, "" without one), `complete`/`stop`, `connection_terminate`; anything else is
+/// ignored.
+fn message(c: &mut Conn, data: &[u8], here: &mut At, counters: &Counters) -> io::Result<()> {
     let Ok(msg) = serde_json::from_slice::<serde_json::Value>(data) else {
         return Err(io::ErrorKind::InvalidData.into());
     };
@@ -294,14 +346,27 @@ fn message(c: &mut Conn, data: &[u8], ids: &mut Ids, counters: &Counters) -> io:
         Some("connection_init") => send(c, r#"{"type":"connection_ack"}"#),
         Some("ping") => send(c, r#"{"type":"pong"}"#),
         Some("subscribe" | "start") => {
-            c.subs.push(ids.intern(c.legacy, id));
+            let name = msg["payload"]["variables"]["t"]
+                .as_str()
+                .unwrap_or_default();
+            let topic = here.topics.intern(name);
+            if !c.subs.iter().any(|s| s.topic == topic) {
+                here.topics.add(topic, here.key);
+            }
+            c.subs.push(Sub {
+                id: here.ids.intern(c.legacy, id),
+                topic,
+            });
             counters.subscriptions.fetch_add(1, Relaxed);
             Ok(())
         }
         Some("complete" | "stop") => {
-            let i = ids.intern(c.legacy, id);
-            if let Some(at) = c.subs.iter().position(|&s| s == i) {
-                c.subs.swap_remove(at);
+            let i = here.ids.intern(c.legacy, id);
+            if let Some(pos) = c.subs.iter().position(|s| s.id == i) {
+                let gone = c.subs.swap_remove(pos);
+                if !c.subs.iter().any(|s| s.topic == gone.topic) {
+                    here.topics.remove(gone.topic, here.key);
+                }
                 counters.subscriptions.fetch_sub(1, Relaxed);
             }
             Ok(())

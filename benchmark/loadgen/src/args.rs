@@ -16,6 +16,9 @@ usage: loadgen --url ws://127.0.0.1:PORT/PATH [options]
   --concurrency N                 handshakes in flight at once (default 256)
   --subs-per-conn N               subscriptions per connection, GraphQL modes (default 1)
   --topic NAME                    the `topic` variable of each subscription (default t)
+  --topics K                      spread over K topics: client i subscribes to NAME<(O+i) % K>
+                                  (default 0: every client on NAME)
+  --conn-offset O                 this process's first client number, for --topics (default 0)
   --echo-check                    protocol none: send one text message after the upgrade and
                                   count the client ready only when it comes back
   --src A-B                       source addresses, e.g. 127.0.0.2-127.0.0.40 (default)
@@ -65,6 +68,10 @@ pub struct Config {
     pub concurrency: usize,
     pub subs_per_conn: usize,
     pub topic: String,
+    /// Topics to spread clients over (0: all on `topic`).
+    pub topics: usize,
+    /// The global number of this process's first client (for `topics`).
+    pub conn_offset: usize,
     pub echo_check: bool,
     pub src_first: u32,
     pub src_count: u32,
@@ -120,6 +127,8 @@ impl Config {
             concurrency: 256,
             subs_per_conn: 1,
             topic: "t".into(),
+            topics: 0,
+            conn_offset: 0,
             echo_check: false,
             src_first: u32::from(Ipv4Addr::new(127, 0, 0, 2)),
             src_count: 39,
@@ -179,6 +188,8 @@ impl Config {
                 "concurrency" => c.concurrency = num(&name, &v)?,
                 "subs-per-conn" => c.subs_per_conn = num(&name, &v)?,
                 "topic" => c.topic = v,
+                "topics" => c.topics = num(&name, &v)?,
+                "conn-offset" => c.conn_offset = num(&name, &v)?,
                 "src" => (c.src_first, c.src_count) = parse_src(&v)?,
                 "hold-secs" => {
                     c.hold = Some(Duration::from_secs_f64(num(&name, &v)?)).filter(|d| !d.is_zero())
@@ -215,7 +226,18 @@ impl Config {
         if c.topic.contains(['"', '\\']) || c.topic.chars().any(char::is_control) {
             return Err("--topic must not need JSON escaping".into());
         }
+        if c.topics > 1_000_000 || c.conn_offset > 1_000_000_000 {
+            return Err("--topics must be at most 1000000, --conn-offset at most 1e9".into());
+        }
         Ok(c)
+    }
+
+    /// The topic client `i` subscribes to: `topic`, or `topic<(conn_offset + i) % topics>`.
+    pub fn topic_of(&self, i: usize) -> std::borrow::Cow<'_, str> {
+        if self.topics == 0 {
+            return self.topic.as_str().into();
+        }
+        format!("{}{}", self.topic, (self.conn_offset + i) % self.topics).into()
     }
 
     /// The source address of the `i`-th client.
@@ -252,5 +274,16 @@ mod tests {
             parse("--url ws://127.0.0.1:1").map(|c| c.path),
             Ok("/".to_string())
         );
+        let one = parse("--url ws://127.0.0.1:1 --topic news").expect("valid");
+        assert_eq!(
+            (one.topic_of(0), one.topic_of(7)),
+            ("news".into(), "news".into())
+        );
+        let many = parse("--url ws://127.0.0.1:1 --topics 3 --conn-offset 4").expect("valid");
+        assert_eq!(
+            (many.topic_of(0), many.topic_of(1)),
+            ("t1".into(), "t2".into())
+        );
+        assert_eq!(many.topic_of(2), "t0");
     }
 }

@@ -36,6 +36,8 @@ pub enum End {
 
 /// What a client needs from its surroundings while it handles bytes.
 pub struct Ctx<'a> {
+    /// The client's number in this process (its slot in the driver).
+    pub index: usize,
     pub cfg: &'a Config,
     pub stats: &'a mut Stats,
     pub rng: &'a mut Rng,
@@ -270,9 +272,10 @@ impl Client {
             (protocol, phase) => match proto::parse_server(msg) {
                 Err(e) => Err(End::Fail(Failure::Protocol, e)),
                 Ok(ServerMsg::Ack) if phase == Phase::AwaitAck => {
+                    let topic = ctx.cfg.topic_of(ctx.index);
                     for id in 1..=self.last.len() {
                         let mut m = Vec::with_capacity(160);
-                        proto::write_subscribe(&mut m, protocol, id, &ctx.cfg.topic);
+                        proto::write_subscribe(&mut m, protocol, id, &topic);
                         self.send(ws::OP_TEXT, &m, ctx.rng);
                     }
                     self.phase = Phase::Ready;

@@ -158,6 +158,7 @@ impl Driver {
         };
         let before = c.phase;
         let mut ctx = Ctx {
+            index: i,
             cfg: &self.cfg,
             stats: &mut self.stats,
             rng: &mut self.rng,

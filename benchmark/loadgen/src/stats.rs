@@ -146,6 +146,8 @@ pub struct Stats {
     /// Events naming a subscription id that was never sent.
     pub unknown_ids: u64,
     pub closed_clean: u64,
+    /// When the last delivery arrived (ms since the epoch; 0 before the first).
+    pub last_rx_ms: f64,
 }
 
 impl Stats {
@@ -182,6 +184,7 @@ impl Stats {
         latency_ms: f64,
     ) {
         self.delivered += 1;
+        self.last_rx_ms = self.last_rx_ms.max(sent_ms + latency_ms);
         let us = (latency_ms * 1000.0).max(0.0) as u64;
         self.latency.record(us);
         let t = self.per_seq.entry(seq).or_insert(SeqTimes {
@@ -234,6 +237,7 @@ impl Stats {
             "unknown_ids": self.unknown_ids,
             "missing": missing,
             "exactly_once_in_order": exact,
+            "last_rx_ms": round3(self.last_rx_ms),
             "latency": self.latency.to_json(with_buckets),
             "per_seq": per_seq,
         })

@@ -1,0 +1,140 @@
+'use strict';
+/**
+ * What the runner can run and how it is told to: the servers under test (with the scenarios
+ * each takes part in), the scenarios, the quick and `--full` profiles (connection counts,
+ * fan-out cases, topic cases), the usage text and the command-line parser with its bounds.
+ * @module benchmark/lib/options
+ */
+
+const path = require('node:path');
+
+/** Every server this suite knows, and the scenarios each runs. */
+const GQL = ['fanout', 'idle-gql', 'storm-gql', 'topics'];
+const SERVERS = [
+  { key: 'subwire-reuseport', label: 'subwire (reuseport)', script: 'subwire.js', args: ['--listener', 'reuseport'], native: true, scenarios: ['idle', 'storm'] },
+  { key: 'subwire-shared', label: 'subwire (shared)', script: 'subwire.js', args: ['--listener', 'shared'], native: true, scenarios: ['idle', 'storm'] },
+  { key: 'ws', label: 'ws (echo)', script: 'ws.js', args: [], scenarios: ['idle', 'storm'] },
+  // GraphQL servers on the same schema and publish command, and the floor
+  { key: 'floor', label: 'raw-socket floor (Rust)', bin: 'floor', args: [], scenarios: GQL },
+  { key: 'subwire-gql-shared', label: 'subwire (shared)', script: 'subwire-graphql.js', args: ['--share'], native: true, scenarios: GQL },
+  { key: 'subwire-gql-unshared', label: 'subwire (unshared)', script: 'subwire-graphql.js', args: [], native: true, scenarios: GQL },
+  { key: 'subwire-gql-projected', label: 'subwire (unshared, projected)', script: 'subwire-graphql.js', args: ['--projected'], native: true, scenarios: GQL },
+  { key: 'graphql-ws', label: 'graphql-ws on ws', script: 'graphql-ws.js', args: [], scenarios: GQL },
+  { key: 'stws', label: 'subscriptions-transport-ws on ws', script: 'stws.js', args: [], protocol: 'graphql-ws', scenarios: GQL },
+];
+
+const SCENARIOS = ['idle', 'storm', 'fanout', 'idle-gql', 'storm-gql', 'topics'];
+
+/** The peers' ratio column divides by this subwire row: the same schema and options graphql-ws gets. */
+const BASELINE = 'subwire-gql-unshared';
+
+/** The quick (default) and full profiles. */
+const PROFILES = {
+  quick: {
+    fanout: [{ conns: 5000, subs: 1, bursts: [1, 20], body: 200 }],
+    idleGql: [5000, 10000],
+    stormGql: 10000,
+    topics: [{ conns: 5000, topics: 500, rate: 2000, secs: 3, body: 200 }],
+  },
+  full: {
+    fanout: [
+      { conns: 10000, subs: 1, bursts: [1, 20], body: 200 },
+      { conns: 19000, subs: 1, bursts: [1, 20], body: 200 },
+      { conns: 19000, subs: 5, bursts: [1, 20], body: 200 },
+    ],
+    idleGql: [10000, 19000],
+    stormGql: 19000,
+    topics: [{ conns: 19000, topics: 1000, rate: 2000, secs: 5, body: 200 }],
+  },
+};
+
+const topicsCase = (c) => `${c.conns}:${c.topics}:${c.rate}:${c.secs}`;
+
+const HELP = `usage: node benchmark/run.js [options]
+  --full                 3 interleaved repetitions, medians with ranges (default: 1 pass, smaller cases)
+  --reps N               repetitions (overrides --full's 3; more than 1 runs the --full cases)
+  --servers a,b          among ${SERVERS.map((s) => s.key).join(', ')} (default: all)
+  --scenarios a,b        among ${SCENARIOS.join(', ')} (default: all)
+  --idle 10000,19000     echo idle: connection counts to measure at (max 19000)
+  --storm N              echo storm: connections opened (default 19000)
+  --concurrency N        handshakes in flight per loadgen process (default 32)
+  --fanout NxS[,NxS]     fan-out cases, N connections (2..19000) × S subscriptions each (1..100)
+  --idle-gql A,B         idle-subscribed: connection counts to measure at (ascending, max 19000)
+  --storm-gql N          GraphQL storm: clients doing upgrade + init + subscribe (2..19000)
+  --topics N:K:R:S[,…]   many topics: N subscribers (2..19000) over K topics (1..N), R publishes/s (1..100000) for S s (1..60)
+  --baseline KEY         the subwire row the GraphQL tables' ratio columns divide by (default ${BASELINE})
+  --out FILE             results JSON (default benchmark/results/latest.json; the chart goes beside it as .svg)
+  --no-build             do not run cargo build --release -p loadgen -p floor
+  --timeout-min M        abort the whole run after M minutes (default 30, 60 per repetition with --reps/--full)
+quick profile: fan-out ${PROFILES.quick.fanout.map((c) => `${c.conns}×${c.subs}`).join(', ')}; idle-gql ${PROFILES.quick.idleGql.join(', ')}; storm-gql ${PROFILES.quick.stormGql}; topics ${PROFILES.quick.topics.map(topicsCase).join(', ')}
+--full:        fan-out ${PROFILES.full.fanout.map((c) => `${c.conns}×${c.subs}`).join(', ')}; idle-gql ${PROFILES.full.idleGql.join(', ')}; storm-gql ${PROFILES.full.stormGql}; topics ${PROFILES.full.topics.map(topicsCase).join(', ')}
+binaries: $CARGO_TARGET_DIR/release (default target/release).`;
+
+/** Ascending counts, each 2..19000, or throws naming the option. */
+function counts(name, v) {
+  const xs = v.split(',').map(Number);
+  if (xs.some((n, i) => !(Number.isInteger(n) && n >= 2 && n <= 19000) || (i > 0 && n <= xs[i - 1]))) {
+    throw new Error(`${name}: ascending counts, each 2..19000`);
+  }
+  return xs;
+}
+
+function parseArgs(argv) {
+  const o = { reps: 1, servers: SERVERS.map((s) => s.key), scenarios: [...SCENARIOS], idle: [10000, 19000],
+    storm: 19000, concurrency: 32, fanout: null, idleGql: null, stormGql: null, topics: null, baseline: BASELINE,
+    out: path.join(__dirname, '..', 'results', 'latest.json'), build: true, timeoutMin: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--help' || a === '-h') o.help = true;
+    else if (a === '--full') o.reps = Math.max(o.reps, 3);
+    else if (a === '--reps') o.reps = Number(val());
+    else if (a === '--servers') o.servers = val().split(',');
+    else if (a === '--scenarios') o.scenarios = val().split(',');
+    else if (a === '--idle') o.idle = counts(a, val());
+    else if (a === '--storm') o.storm = Number(val());
+    else if (a === '--concurrency') o.concurrency = Number(val());
+    else if (a === '--fanout') {
+      o.fanout = val().split(',').map((c) => {
+        const m = /^(\d+)x(\d+)$/.exec(c);
+        if (!m || !(+m[1] >= 2 && +m[1] <= 19000 && +m[2] >= 1 && +m[2] <= 100)) throw new Error(`--fanout: NxS with N 2..19000, S 1..100, got ${c}`);
+        return { conns: +m[1], subs: +m[2], bursts: [1, 20], body: 200 };
+      });
+    } else if (a === '--idle-gql') o.idleGql = counts(a, val());
+    else if (a === '--storm-gql') o.stormGql = Number(val());
+    else if (a === '--topics') {
+      o.topics = val().split(',').map((c) => {
+        const m = /^(\d+):(\d+):(\d+):(\d+)$/.exec(c);
+        const [n, k, r, s] = m ? m.slice(1).map(Number) : [];
+        if (!m || !(n >= 2 && n <= 19000 && k >= 1 && k <= n && r >= 1 && r <= 100000 && s >= 1 && s <= 60)) {
+          throw new Error(`--topics: N:K:R:S with N 2..19000, K 1..N, R 1..100000, S 1..60, got ${c}`);
+        }
+        return { conns: n, topics: k, rate: r, secs: s, body: 200 };
+      });
+    } else if (a === '--baseline') o.baseline = val();
+    else if (a === '--out') o.out = path.resolve(val());
+    else if (a === '--no-build') o.build = false;
+    else if (a === '--timeout-min') o.timeoutMin = Number(val());
+    else throw new Error(`unknown option ${a}`);
+  }
+  const unknown = o.servers.filter((k) => !SERVERS.some((s) => s.key === k));
+  if (unknown.length) throw new Error(`unknown server(s): ${unknown.join(', ')}`);
+  if (o.scenarios.some((s) => !SCENARIOS.includes(s))) throw new Error(`--scenarios: among ${SCENARIOS.join(', ')}`);
+  if (!SERVERS.some((s) => s.key === o.baseline)) throw new Error(`--baseline: unknown server ${o.baseline}`);
+  if (!(o.reps >= 1 && o.reps <= 10)) throw new Error('--reps must be 1..10');
+  if (!(o.storm >= 2 && o.storm <= 19000)) throw new Error('--storm must be 2..19000');
+  if (o.stormGql != null && !(Number.isInteger(o.stormGql) && o.stormGql >= 2 && o.stormGql <= 19000)) throw new Error('--storm-gql must be 2..19000');
+  if (!(o.concurrency >= 1 && o.concurrency <= 2000)) throw new Error('--concurrency must be 1..2000');
+  const profile = PROFILES[o.reps > 1 ? 'full' : 'quick'];
+  o.fanout ??= profile.fanout;
+  o.idleGql ??= profile.idleGql;
+  o.stormGql ??= profile.stormGql;
+  o.topics ??= profile.topics;
+  o.timeoutMin ??= o.reps > 1 ? 60 * o.reps : 30;
+  return o;
+}
+
+module.exports = { SERVERS, SCENARIOS, PROFILES, BASELINE, HELP, parseArgs };
