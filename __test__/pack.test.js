@@ -11,10 +11,11 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-// The packed crate builds in its own target dir under the repo's target/: its Rust
-// dependencies stay compiled between runs (a cold build is ~45 s on 2 cores, a warm one
-// only compiles subwire), and the repo's own target/ and native/ are left alone.
-const TARGET = path.join(ROOT, 'target', 'pack-test');
+// The packed crate builds in the repo's own target dir, so the Rust dependencies that
+// `npm install` compiled there are reused and only subwire itself compiles (a cold build
+// is ~45 s on 2 cores). The repo's native/ is left alone: napi copies the result into
+// the app's copy of the package. (The repo's next build relinks subwire once.)
+const TARGET = process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target');
 
 /** Every file under `dir` (relative to ROOT, with `/`), skipping editor and OS litter. */
 function filesUnder(dir) {
