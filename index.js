@@ -14,15 +14,7 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const { Outbox, KIND } = require('./lib/outbox.js');
-
-/** @returns {string} the napi-rs platform suffix, e.g. `linux-x64-gnu` */
-function platformTriple() {
-  const { platform, arch } = process;
-  if (platform !== 'linux') return `${platform}-${arch}`;
-  const report = typeof process.report?.getReport === 'function' ? process.report.getReport() : null;
-  const glibc = report?.header?.glibcVersionRuntime;
-  return `linux-${arch}-${glibc ? 'gnu' : 'musl'}`;
-}
+const { platformTriple } = require('./lib/util.js');
 
 function loadNative() {
   const file = path.join(__dirname, 'native', `subwire.${platformTriple()}.node`);

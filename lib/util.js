@@ -43,4 +43,17 @@ function msOption(name, v, dflt) {
   return v > 0 && Number.isFinite(v) ? Math.min(Math.round(v), 0xffff_ffff) : 0;
 }
 
-module.exports = { codedError, isObject, isAsyncIterable, isAsyncGenerator, limitCloseReason, msOption, INTERNAL };
+/**
+ * napi-rs's platform suffix of the native addon's file name, e.g. `linux-x64-gnu` (index.js
+ * loads `native/subwire.<this>.node`; scripts/install.js checks for it before building).
+ * @returns {string}
+ */
+function platformTriple() {
+  const { platform, arch } = process;
+  if (platform !== 'linux') return `${platform}-${arch}`;
+  const report = typeof process.report?.getReport === 'function' ? process.report.getReport() : null;
+  const glibc = /** @type {any} */ (report)?.header?.glibcVersionRuntime;
+  return `linux-${arch}-${glibc ? 'gnu' : 'musl'}`;
+}
+
+module.exports = { platformTriple, codedError, isObject, isAsyncIterable, isAsyncGenerator, limitCloseReason, msOption, INTERNAL };

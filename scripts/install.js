@@ -19,6 +19,8 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
+const { platformTriple } = require('../lib/util.js');
+
 const ROOT = path.join(__dirname, '..');
 
 /** @returns {number[]} the oldest Rust that builds subwire: Cargo.toml's `rust-version` */
@@ -32,14 +34,6 @@ function minRust() {
   const m = /^rust-version\s*=\s*"(\d+)\.(\d+)(?:\.(\d+))?"/m.exec(manifest);
   // napi-rs 3 needs 1.88; the fallback only matters if the line is ever dropped.
   return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [1, 88, 0];
-}
-
-/** @returns {string} napi-rs's platform suffix, as index.js computes it */
-function platformTriple() {
-  const { platform, arch } = process;
-  if (platform !== 'linux') return `${platform}-${arch}`;
-  const report = typeof process.report?.getReport === 'function' ? process.report.getReport() : null;
-  return `linux-${arch}-${report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'}`;
 }
 
 /** Prints `msg` and ends the install with exit code 1 (a message, not a stack trace). */

@@ -13,6 +13,34 @@ const {
 } = require('graphql');
 const { nowMs } = require('./server-harness');
 
+/**
+ * `subscription { tick(topic: String!) { seq sentAt body } }` (and `query { hello }`), the
+ * one schema every GraphQL server of the benchmark serves.
+ * @param {(root: unknown, args: { topic: string }) => unknown} subscribe tick's source stream
+ * @param {((payload: any) => unknown) | undefined} resolve tick's resolver (none: graphql-js's
+ *   default, which reads `payload.tick`)
+ */
+function tickSchema(subscribe, resolve) {
+  const Tick = new GraphQLObjectType({
+    name: 'Tick',
+    fields: { seq: { type: new GraphQLNonNull(GraphQLInt) }, sentAt: { type: new GraphQLNonNull(GraphQLFloat) }, body: { type: GraphQLString } },
+  });
+  return new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'Query', fields: { hello: { type: GraphQLString, resolve: () => 'world' } } }),
+    subscription: new GraphQLObjectType({
+      name: 'Subscription',
+      fields: {
+        tick: {
+          type: new GraphQLNonNull(Tick),
+          args: { topic: { type: new GraphQLNonNull(GraphQLString) } },
+          subscribe: /** @type {any} */ (subscribe),
+          ...(resolve ? { resolve } : {}),
+        },
+      },
+    }),
+  });
+}
+
 function createTicks() {
   /** topic → set of push functions, one per live subscription. @type {Map<string, Set<(v: unknown) => void>>} */
   const topics = new Map();
@@ -55,24 +83,7 @@ function createTicks() {
     };
   }
 
-  const Tick = new GraphQLObjectType({
-    name: 'Tick',
-    fields: { seq: { type: new GraphQLNonNull(GraphQLInt) }, sentAt: { type: new GraphQLNonNull(GraphQLFloat) }, body: { type: GraphQLString } },
-  });
-  const schema = new GraphQLSchema({
-    query: new GraphQLObjectType({ name: 'Query', fields: { hello: { type: GraphQLString, resolve: () => 'world' } } }),
-    subscription: new GraphQLObjectType({
-      name: 'Subscription',
-      fields: {
-        tick: {
-          type: new GraphQLNonNull(Tick),
-          args: { topic: { type: new GraphQLNonNull(GraphQLString) } },
-          subscribe: (_root, { topic }) => listen(topic),
-          resolve: (payload) => payload,
-        },
-      },
-    }),
-  });
+  const schema = tickSchema((_root, { topic }) => listen(topic), (payload) => payload);
 
   return {
     schema,
@@ -88,4 +99,4 @@ function createTicks() {
   };
 }
 
-module.exports = { createTicks };
+module.exports = { createTicks, tickSchema };

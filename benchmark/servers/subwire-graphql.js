@@ -19,29 +19,12 @@ const { serve, argv, nowMs } = require('../lib/server-harness');
 serve('subwire-graphql', async () => {
   // Inside start(): a missing or broken addon is reported as this server's start error.
   const { useServer, PubSub } = require('../..');
-  const { GraphQLSchema, GraphQLObjectType, GraphQLString, GraphQLNonNull, GraphQLInt, GraphQLFloat } = require('graphql');
+  const { tickSchema } = require('../lib/tick-schema');
   const a = argv();
   const share = a.share === 'true';
   const projected = a.projected === 'true';
   const pubsub = new PubSub();
-  const Tick = new GraphQLObjectType({
-    name: 'Tick',
-    fields: { seq: { type: new GraphQLNonNull(GraphQLInt) }, sentAt: { type: new GraphQLNonNull(GraphQLFloat) }, body: { type: GraphQLString } },
-  });
-  const schema = new GraphQLSchema({
-    query: new GraphQLObjectType({ name: 'Query', fields: { hello: { type: GraphQLString, resolve: () => 'world' } } }),
-    subscription: new GraphQLObjectType({
-      name: 'Subscription',
-      fields: {
-        tick: {
-          type: new GraphQLNonNull(Tick),
-          args: { topic: { type: new GraphQLNonNull(GraphQLString) } },
-          subscribe: (_root, { topic }) => pubsub.asyncIterableIterator(topic),
-          ...(projected ? {} : { resolve: (p) => p }),
-        },
-      },
-    }),
-  });
+  const schema = tickSchema((_root, { topic }) => pubsub.asyncIterableIterator(topic), projected ? undefined : (p) => p);
   const server = useServer(
     { schema, shareKey: share ? () => 'all' : undefined, maxConnections: 19500 },
     { port: 0, host: '127.0.0.1', path: a.path || '/' },
