@@ -8,15 +8,16 @@
  * each step (10k, 19k) the missing clients are opened from new loadgen processes (≤ 9,500
  * each), the server's `stats` must count every subscription, and one 200-byte event is
  * published that must reach every subscription (so each is live, not merely counted).
- * Then the runner has the server gc() twice, waits 300 ms and reads /proc (scenarios.js
- * `snapshot`): RSS, smaps, V8 heapUsed, kernel TCP socket memory and slab, each divided by
- * the connections held over the baseline. The top step gives a projection to 1M
+ * Then the runner lets the server settle (gc(), then RSS steady for a few seconds, so V8's
+ * memory reducer has given back the young generation the storm grew), gc()s it again and
+ * reads /proc (scenarios.js `snapshot`): RSS, smaps, V8 heapUsed, kernel TCP socket memory
+ * and slab, each divided by the connections held over the baseline. The top step gives a projection to 1M
  * connections (`projection` below). At the end every subscription must have had every
  * event exactly once, in order.
  * @module benchmark/lib/idle-gql
  */
 
-const { startServer, snapshot, perConn, sleep } = require('./scenarios');
+const { startServer, snapshot, perConn } = require('./scenarios');
 const { spawnClients, readyAll, reportAll, waitSubscriptions, awaitDeliveries, gqlWarmup, verdict, stopAll, split } =
   require('./gql-clients');
 
@@ -85,14 +86,14 @@ async function idleGql(ctx, spec, steps) {
         result.failure = `${target} connections: the live-check event did not reach every subscription: ${got.why}`;
         break;
       }
-      await sleep(200);
+      const openMs = Date.now() - started;
       const snap = await snapshot(server);
-      const step = { target, connected: target, serverSubscriptions: stats.subscriptions, openMs: Date.now() - started,
+      const step = { target, connected: target, serverSubscriptions: stats.subscriptions, openMs,
         liveSeq: seq, snapshot: snap, perConn: perConn(base, snap, target) };
       result.steps.push(step);
       ctx.log(`${spec.key} idle-gql ${target}: all subscribed and live; RSS +${((snap.mem.VmRSS - base.mem.VmRSS) / 1024).toFixed(1)} MiB = ` +
         `${step.perConn.rssKiB.toFixed(2)} KiB/conn, heap ${step.perConn.heapKiB.toFixed(2)} KiB/conn, ` +
-        `kernel sock ${step.perConn.kernelSockKiB.toFixed(2)} KiB/conn (opened and checked in ${step.openMs} ms)`);
+        `kernel sock ${step.perConn.kernelSockKiB.toFixed(2)} KiB/conn (opened and checked in ${step.openMs} ms, settled in ${snap.settle.ms} ms)`);
     }
     const top = result.steps[result.steps.length - 1];
     if (top) result.projection = projection(base, top.perConn);

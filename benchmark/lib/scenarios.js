@@ -65,14 +65,41 @@ async function warmup(ctx, port) {
   if (done.connected !== ctx.warmup) throw new Error(`warm-up: only ${done.connected}/${ctx.warmup} connected: ${JSON.stringify(done.failures)}`);
 }
 
-/** gc() in the server, let it settle, then read memory, kernel sockets and its own counters. */
+/** Settling: RSS is sampled every SETTLE_STEP_MS, at least SETTLE_MIN_MS and at most SETTLE_MAX_MS. */
+const SETTLE_STEP_MS = 1000;
+const SETTLE_MIN_MS = 6000;
+const SETTLE_MAX_MS = 20000;
+
+/**
+ * gc() in the server, let it settle, then read memory, kernel sockets and its own counters.
+ *
+ * "Settle" is what an idle server does by itself: after a connect storm V8's young
+ * generation has grown to its maximum (32 MiB of semi-spaces in Node 20, ~1.2 KiB per
+ * connection at 10k) and V8's memory reducer gives it back a few seconds after allocation
+ * stops. Every server gets the same wait: RSS is sampled once a second for at least
+ * SETTLE_MIN_MS, until three samples in a row lie within 1 % of each other (or
+ * SETTLE_MAX_MS), then gc() runs again and the figures are read. The samples are kept in
+ * the snapshot (`settle`), so the JSON shows what the wait returned.
+ */
 async function snapshot(server) {
+  await server.request('gc', 'gc', 60000);
+  const started = Date.now();
+  /** @type {number[]} RSS KiB, one a second */
+  const samples = [];
+  for (;;) {
+    await sleep(SETTLE_STEP_MS);
+    samples.push(processMemory(server.pid).VmRSS);
+    const last = samples.slice(-3);
+    const steady = last.length === 3 && Math.max(...last) - Math.min(...last) <= Math.max(...last) * 0.01;
+    const waited = Date.now() - started;
+    if ((steady && waited >= SETTLE_MIN_MS) || waited >= SETTLE_MAX_MS) break;
+  }
   const gc = await server.request('gc', 'gc', 60000);
   await sleep(300);
   const mem = processMemory(server.pid);
   const kernel = kernelSockets();
   const stats = await server.request('stats', 'stats', 10000);
-  return { mem, kernel, heapUsed: gc.heapUsed, fds: fdCount(server.pid), stats };
+  return { mem, kernel, heapUsed: gc.heapUsed, fds: fdCount(server.pid), stats, settle: { ms: Date.now() - started, rssKiB: samples } };
 }
 
 /** Per-connection growth from `base` to `at` over `n` connections, KiB. */
@@ -118,9 +145,10 @@ async function idle(ctx, spec) {
       const failed = readies.reduce((a, r) => a + r.failed, 0);
       connected += ok;
       held = target;
+      const openMs = Date.now() - started;
       const snap = await snapshot(server);
       const open = serverOpen(snap.stats);
-      const step = { target, connected, failed, serverOpen: open, openMs: Date.now() - started, snapshot: snap,
+      const step = { target, connected, failed, serverOpen: open, openMs, snapshot: snap,
         perConn: perConn(base, snap, connected), failures: readies.map((r) => r.failures).filter((f) => Object.keys(f.before_ready).length) };
       steps.push(step);
       ctx.log(`${spec.key} idle ${target}: ${connected} connected (${failed} failed, server sees ${open}), ` +
