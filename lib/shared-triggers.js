@@ -34,18 +34,29 @@ function stableJson(v) {
 }
 
 /**
- * One subscriber of a trigger; also the object in `ctx.subscriptions[id]`, so the code that
- * ends unshared operations (`return()` on client complete and on close) ends this one too.
+ * One subscriber of a trigger. It is also the connection's record of the operation (a
+ * lib/connection.js `Op`, replacing the one useServer started with) and its own iterator,
+ * the object in `ctx.subscriptions[id]`, so the code that ends unshared operations
+ * (`return()` on client complete and on close) ends this one too. Kept small: a server
+ * holds one per shared subscription (the subscribe payload only when `onComplete` needs it).
  */
 class SharedSubscriber {
-  /** @param {Trigger} trigger @param {any} c the connection @param {any} op @param {any} payload */
-  constructor(trigger, c, op, payload) {
+  /** @param {Trigger} trigger @param {import('./connection.js').Conn} c @param {string} id @param {any} payload */
+  constructor(trigger, c, id, payload) {
     this.trigger = trigger;
     this.c = c;
-    this.op = op;
+    this.id = id;
     this.payload = payload;
     /** @type {Promise<void> | null} */
     this.left = null;
+  }
+  /** As an `Op`: what `ctx.subscriptions[id]` shows. */
+  get iterator() {
+    return this;
+  }
+  /** As an `Op`: no stream loop of useServer's runs for it. */
+  get finished() {
+    return null;
   }
   next() {
     return Promise.resolve({ value: undefined, done: true });
@@ -111,8 +122,6 @@ class Registry {
     this.live = 0;
     /** Projected events that graphql-js had to execute. */
     this.fallbacks = 0;
-    /** @type {SharedSubscriber | null} the subscriber attach() made last */
-    this.last = null;
     /** The last projected payload and its JSON (a publish reaching several triggers serializes once). */
     this.lastValue = undefined;
     /** @type {string | undefined} */
@@ -153,19 +162,21 @@ class Registry {
       triggers.set(key, t);
       this.live++;
     }
-    this.attach(t, c, op, payload);
-    if (first) this.start(t, this.last).catch((err) => this.fail(t, err));
-    else if (this.deps.options.onOperation) this.operation(t, this.last).catch((err) => this.deps.internalError(c, err));
+    const sub = this.attach(t, c, op, payload);
+    if (first) this.start(t, sub, payload).catch((err) => this.fail(t, err));
+    else if (this.deps.options.onOperation) this.operation(t, sub, payload).catch((err) => this.deps.internalError(c, err));
   }
 
-  /** @param {Trigger} t @param {any} c @param {any} op @param {any} payload */
+  /**
+   * The subscriber takes `op`'s place in its connection.
+   * @param {Trigger} t @param {import('./connection.js').Conn} c @param {{ id: string }} op @param {any} payload
+   */
   attach(t, c, op, payload) {
-    const sub = new SharedSubscriber(t, c, op, payload);
+    const sub = new SharedSubscriber(t, c, op.id, this.deps.options.onComplete ? payload : null);
     t.subscribers.add(sub);
-    c.ctx.subscriptions[op.id] = sub;
-    op.iterator = sub;
+    c.setOp(sub);
     this.deps.srv.triggerAdd(t.id, c.conn, op.id, c.legacy);
-    this.last = sub;
+    return sub;
   }
 
   /**
@@ -224,25 +235,31 @@ class Registry {
     t.pending = pending;
   }
 
-  /** onOperation for a subscriber that joined a running (or starting) trigger. @param {Trigger} t @param {SharedSubscriber} sub */
-  async operation(t, sub) {
+  /**
+   * onOperation for a subscriber that joined a running (or starting) trigger.
+   * @param {Trigger} t @param {SharedSubscriber} sub @param {any} payload its subscribe payload
+   */
+  async operation(t, sub, payload) {
     while (!t.source && !t.ended) await new Promise((r) => setImmediate(r));
     if (t.ended || !t.subscribers.has(sub)) return;
     const { ctx } = sub.c;
-    await this.deps.options.onOperation(ctx, sub.op.id, sub.payload, t.execArgs, t.source);
+    await this.deps.options.onOperation(ctx, sub.id, payload, t.execArgs, t.source);
   }
 
-  /** Runs the trigger's source stream: execute, serialize and hand over each event once. @param {Trigger} t @param {SharedSubscriber} first */
-  async start(t, first) {
+  /**
+   * Runs the trigger's source stream: execute, serialize and hand over each event once.
+   * @param {Trigger} t @param {SharedSubscriber} first @param {any} payload the first subscriber's subscribe payload
+   */
+  async start(t, first, payload) {
     const { srv, graphql, options, stringify, toGraphQLError, isAsyncIterable } = this.deps;
     const { execArgs } = t;
     const { ctx } = first.c;
     if (!('contextValue' in execArgs)) {
       execArgs.contextValue =
-        typeof options.context === 'function' ? await options.context(ctx, first.op.id, first.payload, execArgs) : options.context;
+        typeof options.context === 'function' ? await options.context(ctx, first.id, payload, execArgs) : options.context;
     }
     let result = await (options.subscribe ?? graphql.subscribe)(execArgs);
-    const replaced = await options.onOperation?.(ctx, first.op.id, first.payload, execArgs, result);
+    const replaced = await options.onOperation?.(ctx, first.id, payload, execArgs, result);
     if (replaced) result = replaced;
     t.source = result;
     if (!isAsyncIterable(result)) {
@@ -258,14 +275,14 @@ class Registry {
     const name = `trigger:${t.id}`;
     try {
       for await (const value of result) {
-        const maybe = await options.onNext?.(t.ctx, name, first.payload, execArgs, value);
+        const maybe = await options.onNext?.(t.ctx, name, payload, execArgs, value);
         if (t.ended) break;
         srv.triggerNext(t.id, stringify(maybe || value));
       }
     } catch (err) {
       if (t.ended) return;
       const errors = [toGraphQLError(err)];
-      const maybe = await options.onError?.(t.ctx, name, first.payload, errors);
+      const maybe = await options.onError?.(t.ctx, name, payload, errors);
       return this.end(t, 'error', stringify(maybe || errors));
     }
     return this.end(t, 'complete');
@@ -309,9 +326,9 @@ class Registry {
   leave(sub, tellHub) {
     if (sub.left) return sub.left;
     const t = sub.trigger;
-    const { c, op } = sub;
+    const { c } = sub;
     t.subscribers.delete(sub);
-    if (tellHub && !c.closed) this.deps.srv.triggerRemove(t.id, c.conn, op.id);
+    if (tellHub && !c.closed) this.deps.srv.triggerRemove(t.id, c.conn, sub.id);
     if (t.subscribers.size === 0 && !t.ended) {
       this.detach(t);
       if (t.projected) {
@@ -327,9 +344,9 @@ class Registry {
     }
     sub.left = (async () => {
       try {
-        await this.deps.options.onComplete?.(c.ctx, op.id, sub.payload);
+        await this.deps.options.onComplete?.(c.ctx, sub.id, sub.payload);
       } finally {
-        this.deps.released(c, op);
+        this.deps.released(c, sub);
       }
     })();
     return sub.left;

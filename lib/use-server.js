@@ -59,6 +59,7 @@ const { planFor } = require('./projection.js');
 const { prepareOperation, mapStream } = require('./execution.js');
 const { shutDown } = require('./shutdown.js');
 const { attach, checkAttachable } = require('./attach.js');
+const { Conn } = require('./connection.js');
 
 /** The process-wide topic figures for `stats()`. */
 function pubsubStats() {
@@ -113,11 +114,7 @@ function useServer(options, target, keepAlive = 12_000) {
     return new graphql.GraphQLError(original.message, { originalError: original });
   };
 
-  /**
-   * One connection from its init on.
-   * @typedef {{ conn: number, ctx: any, ops: Map<string, Op>, ending: Set<Op> | null, closed: boolean, legacy: boolean, shared: boolean }} Conn
-   * @typedef {{ id: string, iterator: any, finished: Promise<void> | null }} Op
-   */
+  /** @typedef {import('./connection.js').Op} Op */
   /** @type {Map<number, Conn>} */
   const conns = new Map();
   /** Promises of close handlers still running (dispose waits for them). @type {Set<Promise<void>>} */
@@ -140,17 +137,8 @@ function useServer(options, target, keepAlive = 12_000) {
 
   /** @param {{ conn: number, payload?: string, url: string, headers: [string, string][], protocol: string }} ev */
   async function onInit(ev) {
-    /** @type {Record<string, string>} */
-    const headers = {};
-    for (const [name, value] of ev.headers ?? []) headers[name] = value;
-    const ctx = {
-      connectionInitReceived: false,
-      acknowledged: false,
-      subscriptions: Object.create(null),
-      extra: { request: { url: ev.url, headers }, socket: undefined },
-    };
-    /** @type {Conn} */
-    const c = { conn: ev.conn, ctx, ops: new Map(), ending: null, closed: false, legacy: ev.protocol === 'graphql-ws', shared: false };
+    const c = new Conn(ev.conn, ev.protocol === 'graphql-ws', ev.url, ev.headers);
+    const { ctx } = c;
     conns.set(ev.conn, c);
     try {
       ctx.connectionInitReceived = true;
@@ -176,11 +164,10 @@ function useServer(options, target, keepAlive = 12_000) {
     const { ctx } = c;
     /** @type {Op} */
     const op = { id, iterator: null, finished: null };
-    c.ops.set(id, op);
-    ctx.subscriptions[id] = null;
+    c.setOp(op);
     liveOps += 1;
     /** Whether this operation may still talk to the client (not completed, not closed). */
-    const active = () => !c.closed && c.ops.get(id) === op;
+    const active = () => !c.closed && c.getOp(id) === op;
     /** @type {any} */
     let payload;
     /** Whether a shared trigger took the operation over (it then ends the op itself). */
@@ -250,7 +237,6 @@ function useServer(options, target, keepAlive = 12_000) {
           if (isAsyncGenerator(operationResult)) await operationResult.return(undefined);
         } else {
           op.iterator = operationResult;
-          ctx.subscriptions[id] = operationResult;
           /** @type {() => void} */
           let finished = () => {};
           op.finished = new Promise((resolve) => (finished = resolve));
@@ -284,16 +270,14 @@ function useServer(options, target, keepAlive = 12_000) {
 
   /** Forgets `op` if it is still the connection's operation under its id. @param {Conn} c @param {Op} op */
   function release(c, op) {
-    if (c.ops.get(op.id) !== op) return;
-    c.ops.delete(op.id);
-    delete c.ctx.subscriptions[op.id];
+    c.deleteOp(op);
   }
 
   /** The client completed (or stopped) an operation. @param {Conn} c @param {string} id */
   async function onClientComplete(c, id) {
-    const op = c.ops.get(id);
+    const op = c.getOp(id);
     if (!op) return;
-    const subscription = c.ctx.subscriptions[id];
+    const subscription = op.iterator;
     release(c, op);
     if (op.finished) (c.ending ??= new Set()).add(op);
     if (isAsyncGenerator(subscription)) await subscription.return(undefined);
@@ -314,12 +298,12 @@ function useServer(options, target, keepAlive = 12_000) {
     c.closed = true;
     if (c.shared) srv.triggerRemoveClient(c.conn);
     const { ctx } = c;
-    const subs = Object.values(ctx.subscriptions);
+    const ops = c.ops();
+    const subs = ops.map((op) => op.iterator);
     // Operations whose stream loop is running: their onComplete comes before onDisconnect.
-    const streaming = [...c.ops.values(), ...(c.ending ?? [])].map((op) => op.finished).filter(Boolean);
-    for (const op of [...c.ops.values()]) release(c, op);
+    const streaming = [...ops, ...(c.ending ?? [])].map((op) => op.finished).filter(Boolean);
+    for (const op of ops) release(c, op);
     c.ending = null;
-    ctx.subscriptions = Object.create(null);
     await Promise.all(
       subs.filter(isAsyncGenerator).map((sub) =>
         Promise.resolve()
