@@ -13,19 +13,23 @@
 //! subscriber in the order JS sent them, through one inbox per reactor.
 //!
 //! Called by the napi bridge (`trigger*` methods) through [`HubHandle`]; started and
-//! stopped by [`crate::server::Server`]. `trigger.rs` holds one trigger's subscriber lists.
+//! stopped by [`crate::server::Server`]. `members.rs` keeps who listens to what:
+//! `trigger.rs` one trigger's subscriber lists, `by_conn.rs` each connection's places in
+//! them, `prefix.rs` a subscriber's message prefix (which also carries its operation id).
 
+mod by_conn;
+mod members;
+mod prefix;
 mod trigger;
 
 use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender};
-use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use crate::bridge::{ConnId, SessionOp};
-use crate::protocol::{Outgoing, Payload};
 use crate::shared::{Command, Shared};
+use members::Members;
 pub use trigger::{Target, Trigger};
 
 /// A trigger's id, chosen by JS (an exact JS number).
@@ -80,9 +84,7 @@ impl HubHandle {
 pub struct Hub {
     shared: Arc<Shared>,
     rx: Receiver<HubEvent>,
-    triggers: HashMap<TriggerId, Trigger>,
-    /// Which (trigger, operation id) pairs each connection holds, for `RemoveClient`.
-    by_conn: HashMap<ConnId, Vec<(TriggerId, Arc<str>)>>,
+    members: Members,
     /// Reactors that were sent commands in this round: woken once at its end.
     to_wake: Vec<bool>,
 }
@@ -97,8 +99,7 @@ impl Hub {
             to_wake: vec![false; shared.config.reactors],
             shared,
             rx,
-            triggers: HashMap::new(),
-            by_conn: HashMap::new(),
+            members: Members::default(),
         };
         (hub, HubHandle { tx })
     }
@@ -127,21 +128,14 @@ impl Hub {
                 conn,
                 id,
                 legacy,
-            } => self.add(trigger, conn, id, legacy),
+            } => {
+                self.members.add(trigger, conn, &id, legacy);
+            }
             HubEvent::Remove { trigger, conn, id } => {
-                let id: Arc<str> = id.into();
-                self.remove(trigger, conn, &id);
-                if let Some(list) = self.by_conn.get_mut(&conn) {
-                    list.retain(|(t, i)| !(*t == trigger && *i == id));
-                    if list.is_empty() {
-                        self.by_conn.remove(&conn);
-                    }
-                }
+                self.members.remove(trigger, conn, &id);
             }
             HubEvent::RemoveClient { conn } => {
-                for (trigger, id) in self.by_conn.remove(&conn).unwrap_or_default() {
-                    self.remove(trigger, conn, &id);
-                }
+                self.members.remove_client(conn);
             }
             HubEvent::Update { trigger, payload } => self.update(trigger, payload),
             HubEvent::Error { trigger, errors } => {
@@ -154,65 +148,32 @@ impl Hub {
                         return false;
                     }
                 }
+                return true;
             }
             HubEvent::Shutdown => return false,
         }
-        true
-    }
-
-    fn add(&mut self, trigger: TriggerId, conn: ConnId, id: Box<str>, legacy: bool) {
-        let msg = Outgoing {
-            id: Some(&id),
-            kind: if legacy { "data" } else { "next" },
-            payload: Some(Payload::Shared(&Bytes::new())),
-        };
-        let mut prefix = Vec::with_capacity(id.len() + 32);
-        msg.write_head(&mut prefix);
-        let id: Arc<str> = id.into();
-        let target = Target {
-            conn,
-            id: id.clone(),
-            prefix: prefix.into(),
-        };
-        let t = self.triggers.entry(trigger).or_insert_with(|| {
-            self.shared.hub_stats.triggers.fetch_add(1, Relaxed);
-            Trigger::default()
-        });
-        if t.add(target) {
-            self.shared.hub_stats.subscriptions.fetch_add(1, Relaxed);
-            self.by_conn.entry(conn).or_default().push((trigger, id));
-        }
-    }
-
-    fn remove(&mut self, trigger: TriggerId, conn: ConnId, id: &Arc<str>) {
-        let Some(t) = self.triggers.get_mut(&trigger) else {
-            return;
-        };
-        if t.remove(conn, id) {
-            self.shared.hub_stats.subscriptions.fetch_sub(1, Relaxed);
-        }
-        if t.is_empty() {
-            self.forget(trigger);
-        }
-    }
-
-    fn forget(&mut self, trigger: TriggerId) -> Option<Trigger> {
-        let t = self.triggers.remove(&trigger)?;
+        // Only this thread writes the gauges.
         let stats = &self.shared.hub_stats;
-        stats.triggers.fetch_sub(1, Relaxed);
-        stats.subscriptions.fetch_sub(t.len() as u64, Relaxed);
-        Some(t)
+        stats
+            .triggers
+            .store(self.members.triggers() as u64, Relaxed);
+        let subscriptions = self.members.subscriptions() as u64;
+        stats.subscriptions.store(subscriptions, Relaxed);
+        true
     }
 
     fn update(&mut self, trigger: TriggerId, payload: Bytes) {
         self.shared.hub_stats.updates.fetch_add(1, Relaxed);
-        let Some(t) = self.triggers.get(&trigger) else {
+        let Some(t) = self.members.get(trigger) else {
             return;
         };
         let Some(handles) = self.shared.handles.get() else {
             return;
         };
         for (r, targets) in t.snapshots() {
+            let Some(handle) = handles.get(r) else {
+                continue;
+            };
             // Each reactor gets its own copy of the (small) payload, with the message's
             // closing `}` appended so a frame is two slices (header and prefix, then this).
             // Every frame clones and drops its handle, and one reference count shared by
@@ -222,15 +183,17 @@ impl Hub {
             body.push(b'}');
             let payload = Bytes::from(body);
             let cmd = Command::Next { payload, targets };
-            if handles[r].tx.send(cmd).is_ok() {
-                self.to_wake[r] = true;
+            if handle.tx.send(cmd).is_ok() {
+                if let Some(w) = self.to_wake.get_mut(r) {
+                    *w = true;
+                }
             }
         }
     }
 
     /// Sends `op(id)` to every subscriber of `trigger`, then forgets it.
     fn end(&mut self, trigger: TriggerId, op: impl Fn(&str) -> SessionOp) {
-        let Some(t) = self.forget(trigger) else {
+        let Some(t) = self.members.end(trigger) else {
             return;
         };
         let Some(handles) = self.shared.handles.get() else {
@@ -238,17 +201,17 @@ impl Hub {
         };
         for target in t.targets() {
             let r = target.conn.reactor();
+            // Every prefix has an id (the hub wrote it); the reactors are all there.
+            let (Some(id), Some(handle)) = (target.id(), handles.get(r)) else {
+                continue;
+            };
             let cmd = Command::Session {
                 conn: target.conn,
-                op: op(&target.id),
+                op: op(&id),
             };
-            if handles[r].tx.send(cmd).is_ok() {
-                self.to_wake[r] = true;
-            }
-            if let Some(list) = self.by_conn.get_mut(&target.conn) {
-                list.retain(|(t, _)| *t != trigger);
-                if list.is_empty() {
-                    self.by_conn.remove(&target.conn);
+            if handle.tx.send(cmd).is_ok() {
+                if let Some(w) = self.to_wake.get_mut(r) {
+                    *w = true;
                 }
             }
         }
@@ -260,51 +223,12 @@ impl Hub {
             return;
         };
         for (r, flag) in self.to_wake.iter_mut().enumerate() {
-            if std::mem::take(flag) {
-                let _ = handles[r].waker.wake();
+            if let (true, Some(h)) = (std::mem::take(flag), handles.get(r)) {
+                let _ = h.waker.wake();
             }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::{self, Output};
-
-    fn message(prefix: &[u8], payload: &[u8]) -> Vec<u8> {
-        [prefix, payload, b"}"].concat()
-    }
-
-    #[test]
-    fn the_prefix_frames_a_payload_exactly_as_the_session_would() {
-        for (legacy, kind) in [(false, "next"), (true, "data")] {
-            let id = "op \"1\"";
-            let payload = Bytes::from_static(br#"{"data":{"n":1}}"#);
-            let msg = Outgoing {
-                id: Some(id),
-                kind,
-                payload: Some(Payload::Shared(&Bytes::new())),
-            };
-            let mut prefix = Vec::new();
-            msg.write_head(&mut prefix);
-            let mut expected: Vec<Output> = Vec::new();
-            protocol::Sink::send(
-                &mut expected,
-                Outgoing {
-                    id: Some(id),
-                    kind,
-                    payload: Some(Payload::Shared(&payload)),
-                },
-            );
-            let Output::Send(want) = &expected[0] else {
-                unreachable!()
-            };
-            assert_eq!(
-                message(&prefix, &payload),
-                want.as_bytes(),
-                "legacy {legacy}"
-            );
-        }
-    }
-}
+mod tests;

@@ -1,7 +1,8 @@
 //! The ids of a connection's active operations, compact for the common case.
 //!
 //! Embedded in every session (so in every connection). Empty, it is an empty `Vec`: no
-//! allocation. Up to [`FEW`] ids live in that `Vec`, searched linearly (a connection usually
+//! allocation. Up to [`FEW`] ids live in that `Vec` (room for exactly one at first, then
+//! doubling), searched linearly (a connection usually
 //! has one to a handful of operations); past that they move to a boxed `HashSet` (SipHash,
 //! as ids come from clients), so a connection with thousands stays O(1) per lookup. When the
 //! last id goes, the memory goes with it.
@@ -81,7 +82,14 @@ impl Ids {
             return false;
         }
         match &mut self.0 {
-            Repr::Few(v) if v.len() < FEW => v.push(id.into()),
+            Repr::Few(v) if v.len() < FEW => {
+                // Exactly one slot for the first id (the usual connection has one), then
+                // doubling up to FEW, instead of the `Vec`'s usual first four.
+                if v.len() == v.capacity() {
+                    v.reserve_exact(v.len().max(1));
+                }
+                v.push(id.into());
+            }
             Repr::Few(v) => {
                 let mut set: HashSet<Box<str>> = std::mem::take(v).into_iter().collect();
                 set.insert(id.into());
@@ -134,6 +142,17 @@ mod tests {
     fn grows_into_a_set_and_frees_when_empty() {
         let mut ids = Ids::default();
         assert!(!ids.allocated());
+        let capacity = |ids: &Ids| match &ids.0 {
+            Repr::Few(v) => v.capacity(),
+            Repr::Many(_) => usize::MAX,
+        };
+        for (n, want) in [(1, 1), (2, 2), (3, 4), (5, 8), (9, 16), (16, 16)] {
+            while ids.len() < n {
+                assert!(ids.insert(&format!("c{}", ids.len())));
+            }
+            assert_eq!(capacity(&ids), want, "{n} ids");
+        }
+        ids.clear();
         for i in 0..100 {
             assert!(ids.insert(&i.to_string()));
             assert!(!ids.insert(&i.to_string()));

@@ -215,7 +215,8 @@ impl Reactor {
                 Some(c)
                     if t.conn.matches_gen(c.gen)
                         && c.state == State::Open
-                        && c.session.is_active(&t.id) => {}
+                        // The id is read from the prefix (borrowed unless it was escaped).
+                        && t.id().is_some_and(|id| c.session.is_active(&id)) => {}
                 _ => continue,
             }
             let prefix = t.prefix.clone();

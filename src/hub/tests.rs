@@ -1,0 +1,215 @@
+//! The hub thread's handling of events, with its reactors' inboxes read by the test:
+//! what each reactor is sent for updates, removals and the end of a trigger.
+
+use super::*;
+use crate::config::Config;
+use crate::protocol::{self, Outgoing, Output, Payload};
+use crate::shared::Handle;
+
+fn message(prefix: &[u8], payload: &[u8]) -> Vec<u8> {
+    [prefix, payload, b"}"].concat()
+}
+
+#[test]
+fn the_prefix_frames_a_payload_exactly_as_the_session_would() {
+    for (legacy, kind) in [(false, "next"), (true, "data")] {
+        let id = "op \"1\"";
+        let payload = Bytes::from_static(br#"{"data":{"n":1}}"#);
+        let msg = Outgoing {
+            id: Some(id),
+            kind,
+            payload: Some(Payload::Shared(&Bytes::new())),
+        };
+        let mut prefix = Vec::new();
+        msg.write_head(&mut prefix);
+        let mut expected: Vec<Output> = Vec::new();
+        protocol::Sink::send(
+            &mut expected,
+            Outgoing {
+                id: Some(id),
+                kind,
+                payload: Some(Payload::Shared(&payload)),
+            },
+        );
+        let Output::Send(want) = &expected[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            message(&prefix, &payload),
+            want.as_bytes(),
+            "legacy {legacy}"
+        );
+    }
+}
+
+struct Quiet;
+impl crate::shared::Sink for Quiet {
+    fn error(&self, _: crate::error::SubwireError) {}
+}
+
+/// A hub with `reactors` inboxes (no reactor threads: the test reads the inboxes).
+fn hub(reactors: usize) -> (Hub, Vec<Receiver<Command>>, Vec<mio::Poll>) {
+    let config = Config {
+        reactors,
+        ..Config::default()
+    };
+    let shared = Arc::new(Shared::new(config, Box::new(Quiet), Arc::default()));
+    let (mut handles, mut inboxes, mut polls) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..reactors {
+        let poll = mio::Poll::new().unwrap();
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(0)).unwrap());
+        let (tx, rx) = crossbeam_channel::unbounded();
+        handles.push(Handle { tx, waker });
+        inboxes.push(rx);
+        polls.push(poll);
+    }
+    assert!(shared.handles.set(handles).is_ok());
+    (Hub::new(shared).0, inboxes, polls)
+}
+
+fn add(trigger: TriggerId, conn: ConnId, id: &str, legacy: bool) -> HubEvent {
+    let id = id.into();
+    HubEvent::Add {
+        trigger,
+        conn,
+        id,
+        legacy,
+    }
+}
+
+/// The (conn, prefix) of each subscriber in an inbox's one `Next`, and its list.
+fn next(rx: &Receiver<Command>) -> (Vec<(ConnId, Bytes)>, Arc<Vec<Target>>, Bytes) {
+    match rx.try_recv() {
+        Ok(Command::Next { payload, targets }) => {
+            let list = targets.iter().map(|t| (t.conn, t.prefix.clone())).collect();
+            (list, targets, payload)
+        }
+        _ => panic!("expected one Next"),
+    }
+}
+
+fn session(rx: &Receiver<Command>) -> Vec<(ConnId, String, Option<Bytes>)> {
+    let mut all = Vec::new();
+    while let Ok(cmd) = rx.try_recv() {
+        match cmd {
+            Command::Session {
+                conn,
+                op: SessionOp::Complete(id),
+            } => all.push((conn, id, None)),
+            Command::Session {
+                conn,
+                op: SessionOp::Error(id, errors),
+            } => all.push((conn, id, Some(errors))),
+            _ => panic!("expected Session commands only"),
+        }
+    }
+    all.sort_by_key(|x| x.0.key());
+    all
+}
+
+fn prefix(id: &str, legacy: bool) -> Bytes {
+    Target::new(ConnId(0), id, legacy).prefix
+}
+
+#[test]
+fn updates_go_once_per_reactor_and_end_tells_every_subscriber_its_id() {
+    let (mut hub, rx, _polls) = hub(2);
+    let (a, b, c) = (
+        ConnId::new(0, 1, 1),
+        ConnId::new(1, 2, 1),
+        ConnId::new(0, 3, 1),
+    );
+    let gauges = |hub: &Hub| {
+        let s = hub.shared.stats();
+        (s.triggers, s.trigger_subscriptions)
+    };
+    assert!(hub.handle(HubEvent::Batch(vec![
+        add(7, a, "a\"1", false),
+        add(7, b, "b", true),
+        add(7, c, "c\n", false),
+        add(7, a, "a\"1", false),
+    ])));
+    assert_eq!(gauges(&hub), (1, 3), "the duplicate is not counted");
+    let payload = Bytes::from_static(br#"{"data":1}"#);
+    let update = || HubEvent::Update {
+        trigger: 7,
+        payload: payload.clone(),
+    };
+    hub.handle(update());
+    let (list0, first0, body) = next(&rx[0]);
+    assert_eq!(
+        body,
+        &br#"{"data":1}}"#[..],
+        "the closing brace is appended"
+    );
+    let want0 = vec![(a, prefix("a\"1", false)), (c, prefix("c\n", false))];
+    assert_eq!(list0, want0);
+    assert_eq!(next(&rx[1]).0, vec![(b, prefix("b", true))]);
+    hub.handle(update());
+    assert!(
+        Arc::ptr_eq(&first0, &next(&rx[0]).1),
+        "unchanged: same list"
+    );
+    next(&rx[1]);
+    hub.handle(HubEvent::Remove {
+        trigger: 7,
+        conn: a,
+        id: "a\"1".into(),
+    });
+    assert_eq!(gauges(&hub), (1, 2));
+    hub.handle(update());
+    assert_eq!(next(&rx[0]).0, vec![(c, prefix("c\n", false))]);
+    assert_eq!(first0.len(), 2, "the list in flight kept its subscribers");
+    next(&rx[1]);
+    hub.handle(HubEvent::Done { trigger: 7 });
+    assert_eq!(session(&rx[0]), vec![(c, "c\n".into(), None)]);
+    assert_eq!(session(&rx[1]), vec![(b, "b".into(), None)]);
+    assert_eq!(gauges(&hub), (0, 0));
+    hub.handle(update());
+    assert!(
+        rx.iter().all(|r| r.is_empty()),
+        "a forgotten trigger sends nothing"
+    );
+    assert_eq!(hub.members.remove_client(c), 0, "end dropped the entries");
+    // Error: to every subscriber with its own id, on both protocols.
+    let ids = ["\u{1}\t", "\\", "ünï", "1"];
+    for (k, id) in ids.iter().enumerate() {
+        hub.handle(add(8, ConnId::new(k % 2, k, 1), id, k % 2 == 1));
+    }
+    let errors = Bytes::from_static(br#"[{"message":"boom"}]"#);
+    hub.handle(HubEvent::Error {
+        trigger: 8,
+        errors: errors.clone(),
+    });
+    let told: Vec<_> = [session(&rx[0]), session(&rx[1])].concat();
+    assert_eq!(told.len(), 4);
+    for (conn, id, errs) in told {
+        assert_eq!(id, ids[conn.key()]);
+        assert_eq!(errs.as_ref(), Some(&errors));
+    }
+    assert_eq!(gauges(&hub), (0, 0));
+}
+
+#[test]
+fn remove_client_leaves_the_others_and_shutdown_stops_a_batch() {
+    let (mut hub, rx, _polls) = hub(1);
+    let (a, b) = (ConnId::new(0, 1, 1), ConnId::new(0, 2, 1));
+    for ev in [
+        add(1, a, "1", false),
+        add(1, b, "1", false),
+        add(2, a, "2", false),
+    ] {
+        assert!(hub.handle(ev));
+    }
+    hub.handle(HubEvent::RemoveClient { conn: a });
+    let s = hub.shared.stats();
+    assert_eq!((s.triggers, s.trigger_subscriptions), (1, 1));
+    hub.handle(HubEvent::Update {
+        trigger: 1,
+        payload: Bytes::from_static(b"1"),
+    });
+    assert_eq!(next(&rx[0]).0, vec![(b, prefix("1", false))]);
+    let batch = vec![HubEvent::Shutdown, add(3, a, "3", false)];
+    assert!(!hub.handle(HubEvent::Batch(batch)));
+    assert!(hub.members.get(3).is_none(), "nothing after Shutdown");
+}
