@@ -1,6 +1,7 @@
 //! The OS details subwire needs beyond mio and socket2, fenced in one place (mio style).
 //!
-//! Called by [`crate::server::Server::adopt`] when Node hands over an accepted socket.
+//! Called by [`crate::server::Server::adopt`] when Node hands over an accepted socket, and
+//! by the reactors to give freed memory back after a fan-out (`reactor/trim.rs`).
 
 use std::io;
 use std::os::fd::{FromRawFd, RawFd};
@@ -29,6 +30,18 @@ pub fn dup_tcp_stream(fd: RawFd) -> io::Result<std::net::TcpStream> {
     stream.peer_addr()?; // a TCP socket with a peer: not a listener, pipe or UDP socket
     stream.set_nonblocking(true)?;
     Ok(stream)
+}
+
+/// Asks the C allocator to return its free pages to the OS. glibc keeps pages freed in
+/// the middle of its heaps resident and never trims them by itself; `malloc_trim` releases
+/// them. Elsewhere (musl, macOS) a no-op: those allocators decide on their own.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists under its own locks; it
+    // may be called from any thread at any time and touches no memory of ours.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 #[cfg(test)]

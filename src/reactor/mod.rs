@@ -13,6 +13,7 @@ mod accept;
 mod keepalive;
 mod read;
 mod session;
+mod trim;
 mod write;
 
 use bytes::Bytes;
@@ -72,6 +73,8 @@ pub struct Reactor {
     emfile_reported: bool,
     /// When the next keep-alive sweep is due (None: keep-alive off).
     next_sweep: Option<Instant>,
+    /// When to give freed memory back after a fan-out (`trim.rs`).
+    trim: trim::TrimClock,
     stopping: bool,
 }
 
@@ -104,6 +107,7 @@ impl Reactor {
             accept_paused_until: None,
             emfile_reported: false,
             next_sweep: None,
+            trim: trim::TrimClock::default(),
             stopping: false,
         }
     }
@@ -150,8 +154,9 @@ impl Reactor {
             self.retry_reads();
             self.fire_timers();
             self.keepalive_sweep();
-            self.flush_dirty();
+            let flushed = self.flush_dirty();
             self.publish_events();
+            self.maybe_trim(flushed);
             if self.stopping && self.conns.is_empty() {
                 break;
             }
@@ -160,13 +165,25 @@ impl Reactor {
         self.publish_events();
     }
 
+    /// Counts this turn's flushes; returns freed memory to the OS once a fan-out is over.
+    fn maybe_trim(&mut self, flushed: usize) {
+        if flushed == 0 && self.trim.due().is_none() {
+            return;
+        }
+        let now = Instant::now();
+        self.trim.note(flushed, now);
+        if self.trim.take_due(now) {
+            crate::sys::release_free_memory();
+        }
+    }
+
     fn poll_timeout(&self) -> Option<Duration> {
         let now = Instant::now();
         if !self.again.is_empty() || (self.accept_ready && self.can_accept(now)) {
             return Some(Duration::ZERO);
         }
         let mut t = self.timers.timeout(now);
-        for at in [self.accept_paused_until, self.next_sweep]
+        for at in [self.accept_paused_until, self.next_sweep, self.trim.due()]
             .into_iter()
             .flatten()
         {

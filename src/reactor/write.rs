@@ -90,8 +90,10 @@ impl Reactor {
     }
 
     /// Flushes every connection that gained frames this turn.
-    pub(super) fn flush_dirty(&mut self) {
+    /// Flushes the connections that gained frames this turn; returns how many there were.
+    pub(super) fn flush_dirty(&mut self) -> usize {
         let mut dirty = std::mem::take(&mut self.dirty);
+        let n = dirty.len();
         for &key in &dirty {
             self.guarded(key, |me| me.flush(key));
         }
@@ -99,6 +101,7 @@ impl Reactor {
         if self.dirty.is_empty() {
             self.dirty = dirty;
         }
+        n
     }
 
     /// Writes what the socket takes; on a drained queue, finishes any close in progress.
