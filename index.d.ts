@@ -62,7 +62,8 @@ export interface ListenOptions {
 /** One connection event of mode `graphql`. `conn` names the connection in the answers. */
 export type SessionEvent =
   | { conn: number; type: 'init'; payload?: string; url: string; headers: [string, string][]; protocol: string }
-  | { conn: number; type: 'subscribe'; id: string; payload: string }
+  /** `serial` names this operation: pass it back with its answers (`next`, `error`, `complete`, `triggerAdd`). */
+  | { conn: number; type: 'subscribe'; id: string; serial: number; payload: string }
   | { conn: number; type: 'complete'; id: string }
   | { conn: number; type: 'closed'; code: number; reason: string; acknowledged: boolean };
 
@@ -113,15 +114,18 @@ export declare class TransportServer {
   /** `payload`: an object, or the JSON text of one (sent as it is). */
   accept(conn: number, payload?: Record<string, unknown> | string | null): boolean;
   reject(conn: number, message?: string): boolean;
+  // `serial`: the operation's, from its `subscribe` event. A client may complete an id and
+  // subscribe with it again at once; an answer of the old operation still on its way is then
+  // dropped instead of reaching the new one. 0 or absent: whichever operation holds `id`.
   /** `result` is sent as JSON: an object is serialized, a string or bytes are sent as they are. */
-  next(conn: number, id: string, result: unknown): boolean;
-  error(conn: number, id: string, errors: unknown): boolean;
-  complete(conn: number, id: string): boolean;
+  next(conn: number, id: string, result: unknown, serial?: number): boolean;
+  error(conn: number, id: string, errors: unknown, serial?: number): boolean;
+  complete(conn: number, id: string, serial?: number): boolean;
   internalError(conn: number, message: string): boolean;
   closeConnection(conn: number, code: number, reason?: string): boolean;
   // Trigger hub (shared subscriptions): `trigger` is the caller's id, an integer never reused.
   /** Operation `id` of `conn` joins `trigger`; `legacy`: the connection speaks subscriptions-transport-ws. */
-  triggerAdd(trigger: number, conn: number, id: string, legacy?: boolean): boolean;
+  triggerAdd(trigger: number, conn: number, id: string, legacy?: boolean, serial?: number): boolean;
   triggerRemove(trigger: number, conn: number, id: string): boolean;
   /** Every operation of `conn` leaves its triggers. */
   triggerRemoveClient(conn: number): boolean;
@@ -179,8 +183,12 @@ export interface Context<P extends Record<string, unknown> | undefined = Record<
   readonly connectionInitReceived: boolean;
   readonly acknowledged: boolean;
   readonly connectionParams?: Readonly<P>;
-  /** Operations of the connection: `null` while starting, then the async iterator. */
+  /**
+   * Operations of the connection: `null` while starting, then the async iterator. A live,
+   * read-only view (writes throw in strict mode), made each time it is read.
+   */
   readonly subscriptions: Record<string, AsyncGenerator | AsyncIterable<unknown> | null>;
+  /** Built the first time it is read. */
   readonly extra: E;
 }
 

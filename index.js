@@ -13,7 +13,7 @@
 
 const path = require('node:path');
 const fs = require('node:fs');
-const { Outbox, KIND } = require('./lib/outbox.js');
+const { Outbox, KIND, checkSerial } = require('./lib/outbox.js');
 const { platformTriple } = require('./lib/util.js');
 
 function loadNative() {
@@ -135,9 +135,9 @@ class TransportServer {
     /** @type {Promise<void> | null} */
     this._disposed = null;
     this._hubScheduled = false;
-    this._outbox = new Outbox((kinds, conns, a, b) => {
+    this._outbox = new Outbox((kinds, conns, serials, a, b) => {
       try {
-        return this._inner.batch(kinds, conns, a, b);
+        return this._inner.batch(kinds, conns, serials, a, b);
       } catch (e) {
         throw fromNative(e);
       }
@@ -198,17 +198,22 @@ class TransportServer {
   reject(conn, message = 'Forbidden') {
     return this._queue(KIND.reject, conn, String(message), '');
   }
-  /** Sends one result for operation `id`: an object, or JSON text/bytes sent as they are. @param {number} conn @param {string} id @param {unknown} result */
-  next(conn, id, result) {
-    return this._queue(KIND.next, conn, String(id), toJsonText(result));
+  // `serial` (next, error, complete, triggerAdd): the operation's, from its `subscribe`
+  // event. A client may complete an id and subscribe with it again; with the serial, an
+  // answer still on its way for the old operation is dropped instead of reaching the new
+  // one. 0 (or absent): whichever operation holds the id.
+
+  /** Sends one result for operation `id`: an object, or JSON text/bytes sent as they are. @param {number} conn @param {string} id @param {unknown} result @param {number} [serial] */
+  next(conn, id, result, serial = 0) {
+    return this._queue(KIND.next, conn, String(id), toJsonText(result), serial);
   }
-  /** Fails operation `id` with GraphQL errors (an array). @param {number} conn @param {string} id @param {unknown} errors */
-  error(conn, id, errors) {
-    return this._queue(KIND.error, conn, String(id), toJsonText(errors));
+  /** Fails operation `id` with GraphQL errors (an array). @param {number} conn @param {string} id @param {unknown} errors @param {number} [serial] */
+  error(conn, id, errors, serial = 0) {
+    return this._queue(KIND.error, conn, String(id), toJsonText(errors), serial);
   }
-  /** Completes operation `id`. @param {number} conn @param {string} id */
-  complete(conn, id) {
-    return this._queue(KIND.complete, conn, String(id), '');
+  /** Completes operation `id`. @param {number} conn @param {string} id @param {number} [serial] */
+  complete(conn, id, serial = 0) {
+    return this._queue(KIND.complete, conn, String(id), '', serial);
   }
   /** A hook failed: closes with 4500 and `message`. @param {number} conn @param {string} message */
   internalError(conn, message) {
@@ -242,19 +247,19 @@ class TransportServer {
     this._outbox.flush();
     return this._call('adopt', fd, bytes);
   }
-  /** @param {number} kind @param {number} conn @param {string} a @param {string} b */
-  _queue(kind, conn, a, b) {
+  /** @param {number} kind @param {number} conn @param {string} a @param {string} b @param {number} [serial] */
+  _queue(kind, conn, a, b, serial = 0) {
     if (this._disposed) return false;
-    this._outbox.push(kind, conn, a, b);
+    this._outbox.push(kind, conn, a, b, serial);
     return true;
   }
 
   // Trigger hub API (shared subscriptions; lib/shared-triggers.js is built on it). A
   // trigger id is the caller's: an integer never reused while the server runs.
 
-  /** Operation `id` of `conn` joins `trigger`. @param {number} trigger @param {number} conn @param {string} id @param {boolean} [legacy] the connection speaks subscriptions-transport-ws */
-  triggerAdd(trigger, conn, id, legacy = false) {
-    return this._hub('triggerAdd', trigger, conn, String(id), Boolean(legacy));
+  /** Operation `id` of `conn` joins `trigger`. @param {number} trigger @param {number} conn @param {string} id @param {boolean} [legacy] the connection speaks subscriptions-transport-ws @param {number} [serial] */
+  triggerAdd(trigger, conn, id, legacy = false, serial = 0) {
+    return this._hub('triggerAdd', trigger, conn, String(id), Boolean(legacy), checkSerial(serial));
   }
   /** Operation `id` of `conn` leaves `trigger`. @param {number} trigger @param {number} conn @param {string} id */
   triggerRemove(trigger, conn, id) {

@@ -26,7 +26,8 @@ const CONN = Symbol('subwire.connection');
 /**
  * One operation of a connection, as the connection tracks it. `iterator` is what
  * `ctx.subscriptions[id]` shows: `null` while the operation starts, then its async iterator.
- * @typedef {{ readonly id: string, readonly iterator: any, finished: Promise<void> | null | undefined }} Op
+ * `serial` names the operation in Rust (see `TransportServer.next`).
+ * @typedef {{ readonly id: string, readonly serial?: number, readonly iterator: any, finished: Promise<void> | null | undefined }} Op
  */
 
 /** The last url seen: connections to the same path share this string. */

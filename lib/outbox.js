@@ -22,14 +22,29 @@ const FLUSH_AT = 1024;
 /** Op kinds, as NativeServer.batch reads them. */
 const KIND = { accept: 0, acceptWith: 1, reject: 2, next: 3, error: 4, complete: 5, internalError: 6, close: 7 };
 
+/**
+ * An operation serial (from a `subscribe` event; 0: whichever operation holds the id), or
+ * throws. @param {unknown} serial @returns {number}
+ */
+function checkSerial(serial) {
+  if (Number.isInteger(serial) && /** @type {number} */ (serial) >= 0 && /** @type {number} */ (serial) <= 0xffffffff) {
+    return /** @type {number} */ (serial);
+  }
+  const err = new TypeError(`${String(serial)} is not an operation serial (an integer from a subscribe event, or 0)`);
+  /** @type {any} */ (err).code = 'ERR_SUBWIRE_INVALID_OPTION';
+  throw err;
+}
+
 class Outbox {
-  /** @param {(kinds: Uint8Array, conns: Float64Array, a: string[], b: string[]) => boolean} send */
+  /** @param {(kinds: Uint8Array, conns: Float64Array, serials: Uint32Array, a: string[], b: string[]) => boolean} send */
   constructor(send) {
     this.send = send;
     /** @type {number[]} */
     this.kinds = [];
     /** @type {number[]} */
     this.conns = [];
+    /** @type {number[]} */
+    this.serials = [];
     /** @type {string[]} */
     this.a = [];
     /** @type {string[]} */
@@ -41,13 +56,14 @@ class Outbox {
     };
   }
 
-  /** @param {number} kind @param {number} conn @param {string} a @param {string} b */
-  push(kind, conn, a, b) {
+  /** @param {number} kind @param {number} conn @param {string} a @param {string} b @param {number} [serial] */
+  push(kind, conn, a, b, serial = 0) {
     if (!Number.isSafeInteger(conn) || conn < 0) {
       const err = new TypeError(`${String(conn)} is not a connection id`);
       /** @type {any} */ (err).code = 'ERR_SUBWIRE_INVALID_OPTION';
       throw err;
     }
+    this.serials.push(serial === 0 ? 0 : checkSerial(serial));
     this.kinds.push(kind);
     this.conns.push(conn);
     this.a.push(a);
@@ -65,13 +81,15 @@ class Outbox {
     if (this.kinds.length === 0) return;
     const kinds = Uint8Array.from(this.kinds);
     const conns = Float64Array.from(this.conns);
+    const serials = Uint32Array.from(this.serials);
     const { a, b } = this;
     this.kinds = [];
     this.conns = [];
+    this.serials = [];
     this.a = [];
     this.b = [];
-    this.send(kinds, conns, a, b);
+    this.send(kinds, conns, serials, a, b);
   }
 }
 
-module.exports = { Outbox, KIND };
+module.exports = { Outbox, KIND, checkSerial };

@@ -159,11 +159,14 @@ function useServer(options, target, keepAlive = 12_000) {
     }
   }
 
-  /** @param {Conn} c @param {string} id @param {string} raw */
-  async function onSubscribeMessage(c, id, raw) {
+  /**
+   * @param {Conn} c @param {string} id @param {number} serial the operation's (Rust drops
+   *   answers carrying it once the id is another operation's) @param {string} raw
+   */
+  async function onSubscribeMessage(c, id, serial, raw) {
     const { ctx } = c;
     /** @type {Op} */
-    const op = { id, iterator: null, finished: null };
+    const op = { id, serial, iterator: null, finished: null };
     c.setOp(op);
     liveOps += 1;
     /** Whether this operation may still talk to the client (not completed, not closed). */
@@ -175,15 +178,15 @@ function useServer(options, target, keepAlive = 12_000) {
 
     const emitNext = async (/** @type {any} */ result, /** @type {any} */ args) => {
       const maybeResult = await onNext?.(ctx, id, payload, args, result);
-      if (active()) srv.next(c.conn, id, stringify(maybeResult || result));
+      if (active()) srv.next(c.conn, id, stringify(maybeResult || result), serial);
     };
     const emitError = async (/** @type {readonly any[]} */ errors) => {
       const maybeErrors = await onError?.(ctx, id, payload, errors);
-      if (active()) srv.error(c.conn, id, stringify(maybeErrors || errors));
+      if (active()) srv.error(c.conn, id, stringify(maybeErrors || errors), serial);
     };
     const emitComplete = async (/** @type {boolean} */ notifyClient) => {
       await onComplete?.(ctx, id, payload);
-      if (notifyClient && active()) srv.complete(c.conn, id);
+      if (notifyClient && active()) srv.complete(c.conn, id, serial);
     };
 
     try {
@@ -332,7 +335,7 @@ function useServer(options, target, keepAlive = 12_000) {
           break;
         case 'subscribe': {
           const c = conns.get(ev.conn);
-          if (c && !c.closed) onSubscribeMessage(c, ev.id, ev.payload).catch(logHookError);
+          if (c && !c.closed) onSubscribeMessage(c, ev.id, ev.serial ?? 0, ev.payload).catch(logHookError);
           break;
         }
         case 'complete': {

@@ -10,6 +10,8 @@ use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use crate::protocol::OpSerial;
+
 /// A connection's id as JS sees it: reactor (6 bits) | slab key (22 bits) | generation
 /// (25 bits) — 53 bits, so it is an exact JS number. The generation tells a reused slot
 /// from the connection that held it before.
@@ -48,8 +50,13 @@ pub enum EventKind {
         headers: Vec<(String, String)>,
         protocol: &'static str,
     },
-    /// `subscribe` / legacy `start`: payload is the raw JSON of the operation.
-    Subscribe { id: String, payload: String },
+    /// `subscribe` / legacy `start`: payload is the raw JSON of the operation; `serial`
+    /// names the operation (answers carry it back, see `protocol/ids.rs`).
+    Subscribe {
+        id: String,
+        serial: OpSerial,
+        payload: String,
+    },
     /// The client completed (or stopped) operation `id`.
     Complete { id: String },
     /// The connection closed, whoever closed it; sent once.
@@ -73,12 +80,13 @@ pub enum SessionOp {
     AcceptInit(Option<String>),
     /// Refuse it (4403, or legacy `connection_error` with this message).
     RejectInit(String),
-    /// A result for operation `id`: JSON bytes framed as given.
-    Next(String, Bytes),
+    /// A result for operation `id` with serial `OpSerial` (0: whichever holds the id): JSON
+    /// bytes framed as given.
+    Next(String, OpSerial, Bytes),
     /// Operation `id` failed: a JSON array of GraphQL errors.
-    Error(String, Bytes),
+    Error(String, OpSerial, Bytes),
     /// Operation `id` ended.
-    Complete(String),
+    Complete(String, OpSerial),
     /// A hook threw: 4500 (legacy: `connection_error`, then 1011).
     InternalError(String),
     /// Close the connection with this code and reason.

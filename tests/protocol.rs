@@ -60,7 +60,7 @@ impl Sink for Counter {
     }
     fn app(&mut self, event: AppEvent<'_>) {
         self.events += 1;
-        if let AppEvent::Subscribe { id, payload } = event {
+        if let AppEvent::Subscribe { id, payload, .. } = event {
             self.bytes += id.len() + payload.get().len();
         }
     }
@@ -124,9 +124,12 @@ impl Client {
         std::mem::take(&mut self.out)
     }
     fn next(&mut self, id: &str, payload: &'static str) -> Vec<Output> {
-        let sent = self
-            .s
-            .next(id, &Bytes::from_static(payload.as_bytes()), &mut self.out);
+        let sent = self.s.next(
+            id,
+            0,
+            &Bytes::from_static(payload.as_bytes()),
+            &mut self.out,
+        );
         assert_eq!(sent, !self.out.is_empty());
         self.take()
     }
@@ -265,14 +268,14 @@ fn transport_happy_path() {
             r#"{"id":"1","type":"next","payload":{"data":{"tick":2}}}"#
         )]
     );
-    assert!(c.s.complete("1", &mut c.out));
+    assert!(c.s.complete("1", 0, &mut c.out));
     assert_eq!(c.take(), [send(r#"{"id":"1","type":"complete"}"#)]);
     assert_eq!(c.s.active(), 0);
 
     // A query over the socket: next, then complete; and a client-side complete.
     c.text(r#"{"id":"q","type":"subscribe","payload":{"query":"{ a }"}}"#);
     c.next("q", r#"{"data":{"a":1}}"#);
-    assert!(c.s.complete("q", &mut c.out));
+    assert!(c.s.complete("q", 0, &mut c.out));
     c.take();
     c.text(r#"{"id":"s","type":"subscribe","payload":{"query":"subscription { b }"}}"#);
     assert_eq!(
@@ -281,7 +284,7 @@ fn transport_happy_path() {
     );
     // The app's late results for it are dropped.
     assert!(c.next("s", r#"{"data":{"b":1}}"#).is_empty());
-    assert!(!c.s.complete("s", &mut c.out));
+    assert!(!c.s.complete("s", 0, &mut c.out));
     assert!(c.take().is_empty());
 
     // The client closes normally; the app hears it once.
@@ -424,18 +427,21 @@ fn duplicate_id_closes_4409_and_ids_are_reusable() {
     c.text(&sub("a"));
     // Reuse after the server completes it, after the server errors it, after the client
     // completes it.
-    assert!(c.s.complete("a", &mut c.out));
+    assert!(c.s.complete("a", 0, &mut c.out));
     c.take();
     assert_eq!(c.text(&sub("a")).len(), 1);
     let errors = Bytes::from_static(br#"[{"message":"boom"}]"#);
-    assert!(c.s.error("a", &errors, &mut c.out));
+    assert!(c.s.error("a", 0, &errors, &mut c.out));
     assert_eq!(
         c.take(),
         [send(
             r#"{"id":"a","type":"error","payload":[{"message":"boom"}]}"#
         )]
     );
-    assert!(!c.s.complete("a", &mut c.out), "error ends the operation");
+    assert!(
+        !c.s.complete("a", 0, &mut c.out),
+        "error ends the operation"
+    );
     assert_eq!(c.text(&sub("a")).len(), 1);
     assert_eq!(c.text(r#"{"id":"a","type":"complete"}"#).len(), 1);
     assert_eq!(c.text(&sub("a")).len(), 1);
@@ -449,6 +455,24 @@ fn duplicate_id_closes_4409_and_ids_are_reusable() {
             true
         )
     );
+
+    // A reused id is a new operation: what the app sends for the old one (its serial) is
+    // dropped, even when it arrives after the client subscribed again with the same id.
+    let mut c = Client::acked();
+    c.text(&sub("r"));
+    let old = c.s.serial("r").unwrap();
+    assert_eq!(c.text(r#"{"id":"r","type":"complete"}"#).len(), 1);
+    c.text(&sub("r"));
+    let new = c.s.serial("r").unwrap();
+    assert_ne!(old, new);
+    let payload = Bytes::from_static(br#"{"data":{"a":1}}"#);
+    assert!(!c.s.next("r", old, &payload, &mut c.out));
+    assert!(!c.s.error("r", old, &errors, &mut c.out));
+    assert!(!c.s.complete("r", old, &mut c.out));
+    assert!(c.take().is_empty() && c.s.is_active("r", new) && !c.s.is_active("r", old));
+    assert!(c.s.next("r", new, &payload, &mut c.out));
+    assert!(c.s.complete("r", new, &mut c.out));
+    assert_eq!(c.take().len(), 2);
 
     // A long id: the reason is cut to the close frame's 123 bytes.
     let mut c = Client::acked();
@@ -479,7 +503,7 @@ fn many_operations_on_one_connection() {
     assert_eq!(c.next("op-500", "1").len(), 1);
     assert!(c.next("op-1000", "1").is_empty());
     for i in 0..1000 {
-        assert!(c.s.complete(&format!("op-{i}"), &mut c.out));
+        assert!(c.s.complete(&format!("op-{i}"), 0, &mut c.out));
     }
     assert_eq!(c.take().len(), 1000);
     assert_eq!(c.s.active(), 0);
@@ -509,7 +533,7 @@ fn operations_past_the_cap_get_an_error_and_the_connection_stays() {
     assert!(refusal.contains("maxSubscriptionsPerConnection"));
     let errors: serde_json::Value = serde_json::from_str(refusal).unwrap();
     assert!(errors["payload"].is_array());
-    assert!(!c.s.is_closed() && !c.s.is_active("c") && c.s.active() == 2);
+    assert!(!c.s.is_closed() && !c.s.is_active("c", 0) && c.s.active() == 2);
     // A duplicate of an active id is still 4409, cap or not.
     assert_eq!(
         c.text(&sub("a"))[0],
@@ -815,11 +839,11 @@ fn legacy_happy_path() {
 
     // Server-side end: complete, and error (which frees the id too).
     c.text(r#"{"id":"2","type":"start","payload":{"query":"{ a }"}}"#);
-    assert!(c.s.complete("2", &mut c.out));
+    assert!(c.s.complete("2", 0, &mut c.out));
     assert_eq!(c.take(), [send(r#"{"id":"2","type":"complete"}"#)]);
     c.text(r#"{"id":"3","type":"start","payload":{"query":"{ a }"}}"#);
     let errors = Bytes::from_static(br#"[{"message":"nope"}]"#);
-    assert!(c.s.error("3", &errors, &mut c.out));
+    assert!(c.s.error("3", 0, &errors, &mut c.out));
     assert_eq!(
         c.take(),
         [send(
@@ -964,6 +988,7 @@ fn legacy_start_rules() {
     let mut c = Client::legacy_acked();
     let start = r#"{"type":"start","id":"1","payload":{"query":"{ a }"}}"#;
     assert_eq!(c.text(start).len(), 1);
+    let first = c.s.serial("1").unwrap();
     assert_eq!(
         c.text(start),
         [
@@ -972,6 +997,8 @@ fn legacy_start_rules() {
         ]
     );
     assert_eq!(c.s.active(), 1);
+    assert!(!c.s.is_active("1", first), "the restart is a new operation");
+    assert!(c.s.is_active("1", c.s.serial("1").unwrap()));
     // A repeated init after the ack is acked again, with no app round trip.
     assert_eq!(
         c.text(r#"{"type":"connection_init"}"#),
@@ -1055,9 +1082,9 @@ fn session_is_small_and_its_hot_paths_do_not_allocate() {
         n, 3,
         "subscribe with variables (id + serde scratch + the id Vec growing past its one slot)"
     );
-    assert!(s.complete("2", &mut sink));
+    assert!(s.complete("2", 0, &mut sink));
     let payload = Bytes::from_static(br#"{"data":{"a":1}}"#);
-    let (n, sent) = allocations(|| s.next("1", &payload, &mut sink));
+    let (n, sent) = allocations(|| s.next("1", 0, &payload, &mut sink));
     assert!(sent);
     assert_eq!(n, 0, "next");
     // Completing the last operation frees the id set.

@@ -16,6 +16,7 @@ use super::prefix;
 use super::trigger::{Moved, Target, Trigger};
 use super::TriggerId;
 use crate::bridge::ConnId;
+use crate::protocol::OpSerial;
 
 #[derive(Default)]
 pub struct Members {
@@ -43,8 +44,15 @@ impl Members {
 
     /// Subscriber `(conn, id)` joins `trigger` (created on first use); false, and no
     /// change, if it is there already.
-    pub fn add(&mut self, trigger: TriggerId, conn: ConnId, id: &str, legacy: bool) -> bool {
-        let target = Target::new(conn, id, legacy);
+    pub fn add(
+        &mut self,
+        trigger: TriggerId,
+        conn: ConnId,
+        id: &str,
+        legacy: bool,
+        serial: OpSerial,
+    ) -> bool {
+        let target = Target::new(conn, id, legacy, serial);
         let t = self.triggers.entry(trigger).or_default();
         let json = prefix::json_of(&target.prefix).unwrap_or_default();
         if find(&self.by_conn, t, trigger, conn, json).is_some() {
@@ -208,22 +216,22 @@ mod tests {
     fn several_subscriptions_of_one_connection_same_and_different_triggers() {
         let mut m = Members::default();
         let (a, b) = (c(0, 1), c(1, 2));
-        assert!(m.add(1, a, "x", false));
-        assert!(!m.add(1, a, "x", false), "a duplicate is refused");
-        assert!(!m.add(1, a, "x", true), "whatever the protocol flag");
+        assert!(m.add(1, a, "x", false, 0));
+        assert!(!m.add(1, a, "x", false, 0), "a duplicate is refused");
+        assert!(!m.add(1, a, "x", true, 0), "whatever the protocol flag");
         assert!(
-            m.add(1, a, "y", false),
+            m.add(1, a, "y", false, 0),
             "another id on the same connection is not"
         );
         assert!(
-            m.add(1, b, "x", false),
+            m.add(1, b, "x", false, 0),
             "nor the same id on another connection"
         );
         assert!(
-            m.add(2, a, "x", false),
+            m.add(2, a, "x", false, 0),
             "nor the same id on another trigger"
         );
-        assert!(m.add(1, c(0, 3), "z", false));
+        assert!(m.add(1, c(0, 3), "z", false, 0));
         m.check();
         assert_eq!((m.triggers(), m.subscriptions()), (2, 5));
         // a's "x" on trigger 1 is first in reactor 0's list: removing it moves c(0,3)'s in.
@@ -248,11 +256,11 @@ mod tests {
         let me = c(0, 7);
         // Interleaved with other connections, in two triggers, so removals move things.
         for i in 0..50 {
-            assert!(m.add(1, c(0, 100 + i), "1", false));
-            assert!(m.add(1, me, &format!("op{i}"), false));
+            assert!(m.add(1, c(0, 100 + i), "1", false, 0));
+            assert!(m.add(1, me, &format!("op{i}"), false, 0));
             if i % 3 == 0 {
-                assert!(m.add(2, me, &format!("op{i}"), false));
-                assert!(m.add(2, c(0, 200 + i), "1", true));
+                assert!(m.add(2, me, &format!("op{i}"), false, 0));
+                assert!(m.add(2, c(0, 200 + i), "1", true, 0));
             }
         }
         m.check();
@@ -267,8 +275,8 @@ mod tests {
         let mut m = Members::default();
         let ids = ["1", "q\"uote", "back\\slash", "ctl\n\u{1}", "ünï ✓"];
         for (i, id) in ids.iter().enumerate() {
-            assert!(m.add(5, c(i % 2, i), id, i % 2 == 1));
-            assert!(m.add(6, c(i % 2, i), id, i % 2 == 1));
+            assert!(m.add(5, c(i % 2, i), id, i % 2 == 1, 0));
+            assert!(m.add(6, c(i % 2, i), id, i % 2 == 1, 0));
         }
         let t = m.end(5).unwrap();
         let mut got: Vec<_> = t
@@ -286,7 +294,7 @@ mod tests {
         m.check();
         assert_eq!((m.triggers(), m.subscriptions()), (1, 5));
         assert!(
-            m.add(5, c(0, 0), "1", false),
+            m.add(5, c(0, 0), "1", false, 0),
             "a new trigger under the old id"
         );
         m.check();
@@ -313,7 +321,7 @@ mod tests {
                     let fresh = !model
                         .iter()
                         .any(|(t, cn, i, _)| (*t, *cn, i.as_str()) == (trigger, conn.0, id));
-                    assert_eq!(m.add(trigger, conn, id, legacy), fresh, "step {step}");
+                    assert_eq!(m.add(trigger, conn, id, legacy, 0), fresh, "step {step}");
                     model.insert((trigger, conn.0, id.to_string(), legacy));
                 }
                 10..=16 => {

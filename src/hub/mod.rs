@@ -28,6 +28,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use crate::bridge::{ConnId, SessionOp};
+use crate::protocol::OpSerial;
 use crate::shared::{Command, Shared};
 use members::Members;
 pub use trigger::{Target, Trigger};
@@ -45,6 +46,8 @@ pub enum HubEvent {
         conn: ConnId,
         id: Box<str>,
         legacy: bool,
+        /// The operation's serial (its `subscribe` event's; 0: whichever holds `id`).
+        serial: OpSerial,
     },
     /// Subscriber `(conn, id)` leaves; an empty trigger is forgotten.
     Remove {
@@ -128,8 +131,9 @@ impl Hub {
                 conn,
                 id,
                 legacy,
+                serial,
             } => {
-                self.members.add(trigger, conn, &id, legacy);
+                self.members.add(trigger, conn, &id, legacy, serial);
             }
             HubEvent::Remove { trigger, conn, id } => {
                 self.members.remove(trigger, conn, &id);
@@ -138,10 +142,12 @@ impl Hub {
                 self.members.remove_client(conn);
             }
             HubEvent::Update { trigger, payload } => self.update(trigger, payload),
-            HubEvent::Error { trigger, errors } => {
-                self.end(trigger, |id| SessionOp::Error(id.into(), errors.clone()))
+            HubEvent::Error { trigger, errors } => self.end(trigger, |id, serial| {
+                SessionOp::Error(id.into(), serial, errors.clone())
+            }),
+            HubEvent::Done { trigger } => {
+                self.end(trigger, |id, serial| SessionOp::Complete(id.into(), serial))
             }
-            HubEvent::Done { trigger } => self.end(trigger, |id| SessionOp::Complete(id.into())),
             HubEvent::Batch(events) => {
                 for ev in events {
                     if !self.handle(ev) {
@@ -192,7 +198,7 @@ impl Hub {
     }
 
     /// Sends `op(id)` to every subscriber of `trigger`, then forgets it.
-    fn end(&mut self, trigger: TriggerId, op: impl Fn(&str) -> SessionOp) {
+    fn end(&mut self, trigger: TriggerId, op: impl Fn(&str, OpSerial) -> SessionOp) {
         let Some(t) = self.members.end(trigger) else {
             return;
         };
@@ -207,7 +213,7 @@ impl Hub {
             };
             let cmd = Command::Session {
                 conn: target.conn,
-                op: op(&id),
+                op: op(&id, target.serial),
             };
             if handle.tx.send(cmd).is_ok() {
                 if let Some(w) = self.to_wake.get_mut(r) {

@@ -67,6 +67,11 @@ fn hub(reactors: usize) -> (Hub, Vec<Receiver<Command>>, Vec<mio::Poll>) {
     (Hub::new(shared).0, inboxes, polls)
 }
 
+/// The serial these tests give a connection's operations (`session` checks it comes back).
+fn serial_of(conn: ConnId) -> u32 {
+    conn.key() as u32 + 1000
+}
+
 fn add(trigger: TriggerId, conn: ConnId, id: &str, legacy: bool) -> HubEvent {
     let id = id.into();
     HubEvent::Add {
@@ -74,6 +79,7 @@ fn add(trigger: TriggerId, conn: ConnId, id: &str, legacy: bool) -> HubEvent {
         conn,
         id,
         legacy,
+        serial: serial_of(conn),
     }
 }
 
@@ -94,12 +100,18 @@ fn session(rx: &Receiver<Command>) -> Vec<(ConnId, String, Option<Bytes>)> {
         match cmd {
             Command::Session {
                 conn,
-                op: SessionOp::Complete(id),
-            } => all.push((conn, id, None)),
+                op: SessionOp::Complete(id, serial),
+            } => {
+                assert_eq!(serial, serial_of(conn), "the subscriber's own serial");
+                all.push((conn, id, None))
+            }
             Command::Session {
                 conn,
-                op: SessionOp::Error(id, errors),
-            } => all.push((conn, id, Some(errors))),
+                op: SessionOp::Error(id, serial, errors),
+            } => {
+                assert_eq!(serial, serial_of(conn), "the subscriber's own serial");
+                all.push((conn, id, Some(errors)))
+            }
             _ => panic!("expected Session commands only"),
         }
     }
@@ -108,7 +120,7 @@ fn session(rx: &Receiver<Command>) -> Vec<(ConnId, String, Option<Bytes>)> {
 }
 
 fn prefix(id: &str, legacy: bool) -> Bytes {
-    Target::new(ConnId(0), id, legacy).prefix
+    Target::new(ConnId(0), id, legacy, 0).prefix
 }
 
 #[test]

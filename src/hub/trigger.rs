@@ -14,20 +14,25 @@ use std::sync::Arc;
 
 use super::prefix;
 use crate::bridge::ConnId;
+use crate::protocol::OpSerial;
 
 /// One subscriber of a trigger: its connection and the bytes that go before the shared
 /// payload in its `next` (legacy: `data`) message, which also carry its operation id.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub conn: ConnId,
+    /// The operation's serial: a later operation reusing the id is not this subscriber
+    /// (0: whichever operation holds the id).
+    pub serial: OpSerial,
     /// `{"id":<id>,"type":"next","payload":`; the message ends with the payload and `}`.
     pub prefix: Bytes,
 }
 
 impl Target {
-    pub fn new(conn: ConnId, id: &str, legacy: bool) -> Target {
+    pub fn new(conn: ConnId, id: &str, legacy: bool, serial: OpSerial) -> Target {
         Target {
             conn,
+            serial,
             prefix: prefix::build(id, legacy),
         }
     }
@@ -131,7 +136,7 @@ mod tests {
     use super::*;
 
     fn t(reactor: usize, key: usize) -> Target {
-        Target::new(ConnId::new(reactor, key, 1), &key.to_string(), false)
+        Target::new(ConnId::new(reactor, key, 1), &key.to_string(), false, 0)
     }
 
     /// Where each connection (by key) sits, as the hub's per-connection lists would say.
@@ -222,8 +227,8 @@ mod tests {
 
     #[test]
     fn a_target_is_small_and_knows_its_id() {
-        assert_eq!(std::mem::size_of::<Target>(), 40);
-        let target = Target::new(ConnId(7), "op \"7\"", true);
+        assert_eq!(std::mem::size_of::<Target>(), 48);
+        let target = Target::new(ConnId(7), "op \"7\"", true, 0);
         assert_eq!(target.id().as_deref(), Some("op \"7\""));
         assert!(target.prefix.ends_with(br#","type":"data","payload":"#));
     }

@@ -16,6 +16,8 @@ pub struct JsAppEvent {
     #[napi(js_name = "type")]
     pub kind: String,
     pub id: Option<String>,
+    /// "subscribe": the operation's serial, to pass back with its answers (ids may be reused).
+    pub serial: Option<u32>,
     /// Raw JSON: the init payload or the subscribe payload.
     pub payload: Option<String>,
     pub url: Option<String>,
@@ -32,6 +34,7 @@ pub(super) fn js_event(ev: AppEvent) -> JsAppEvent {
         conn: ev.conn.0 as f64,
         kind: String::new(),
         id: None,
+        serial: None,
         payload: None,
         url: None,
         headers: None,
@@ -53,9 +56,14 @@ pub(super) fn js_event(ev: AppEvent) -> JsAppEvent {
             out.headers = Some(headers.into_iter().map(|(n, v)| vec![n, v]).collect());
             out.protocol = Some(protocol.into());
         }
-        EventKind::Subscribe { id, payload } => {
+        EventKind::Subscribe {
+            id,
+            serial,
+            payload,
+        } => {
             out.kind = "subscribe".into();
             out.id = Some(id);
+            out.serial = Some(serial);
             out.payload = Some(payload);
         }
         EventKind::Complete { id } => {

@@ -223,22 +223,25 @@ impl NativeServer {
         self.op(conn, SessionOp::RejectInit(message))
     }
 
-    /// GraphQL mode: one result (JSON bytes, framed as given) for operation `id`.
+    /// GraphQL mode: one result (JSON bytes, framed as given) for operation `id`; `serial`
+    /// (from its `subscribe` event; absent or 0: whichever operation holds `id`).
     #[napi]
-    pub fn next(&self, conn: f64, id: String, payload: &[u8]) -> Result<bool> {
-        self.op(conn, SessionOp::Next(id, Bytes::copy_from_slice(payload)))
+    pub fn next(&self, conn: f64, id: String, payload: &[u8], serial: Option<u32>) -> Result<bool> {
+        let op = SessionOp::Next(id, serial.unwrap_or(0), Bytes::copy_from_slice(payload));
+        self.op(conn, op)
     }
 
     /// GraphQL mode: operation `id` failed with these GraphQL errors (a JSON array).
     #[napi]
-    pub fn error(&self, conn: f64, id: String, errors: &[u8]) -> Result<bool> {
-        self.op(conn, SessionOp::Error(id, Bytes::copy_from_slice(errors)))
+    pub fn error(&self, conn: f64, id: String, errors: &[u8], serial: Option<u32>) -> Result<bool> {
+        let op = SessionOp::Error(id, serial.unwrap_or(0), Bytes::copy_from_slice(errors));
+        self.op(conn, op)
     }
 
     /// GraphQL mode: operation `id` is complete.
     #[napi]
-    pub fn complete(&self, conn: f64, id: String) -> Result<bool> {
-        self.op(conn, SessionOp::Complete(id))
+    pub fn complete(&self, conn: f64, id: String, serial: Option<u32>) -> Result<bool> {
+        self.op(conn, SessionOp::Complete(id, serial.unwrap_or(0)))
     }
 
     /// GraphQL mode: a hook failed; the connection closes with 4500 and this message.
@@ -257,31 +260,34 @@ impl NativeServer {
     /// connection `conns[i]` with string arguments `a[i]`, `b[i]`: 0 accept, 1 accept with
     /// the ack payload `a`, 2 reject (`a`: message), 3 next (`a`: id, `b`: result JSON),
     /// 4 error (`a`: id, `b`: errors JSON), 5 complete (`a`: id), 6 internal error (`a`:
-    /// message), 7 close (`a`: reason, `b`: code). The strings move into Rust, not copied again.
+    /// message), 7 close (`a`: reason, `b`: code). `serials[i]` is the operation's serial for
+    /// 3–5 (0: whichever holds the id). The strings move into Rust, not copied again.
     #[napi]
     pub fn batch(
         &self,
         kinds: Uint8Array,
         conns: Float64Array,
+        serials: Uint32Array,
         a: Vec<String>,
         b: Vec<String>,
     ) -> Result<bool> {
         let n = kinds.len();
-        if conns.len() != n || a.len() != n || b.len() != n {
+        if conns.len() != n || serials.len() != n || a.len() != n || b.len() != n {
             return Err(invalid(
-                "batch: kinds, conns, a and b must have one entry per op".into(),
+                "batch: kinds, conns, serials, a and b must have one entry per op".into(),
             ));
         }
         let mut ops = Vec::with_capacity(n);
-        for (((&kind, &conn), a), b) in kinds.iter().zip(conns.iter()).zip(a).zip(b) {
+        let each = kinds.iter().zip(conns.iter()).zip(serials.iter());
+        for (((&kind, &conn), &serial), (a, b)) in each.zip(a.into_iter().zip(b)) {
             let conn = ConnId(exact(conn, "a connection id")?);
             let op = match kind {
                 0 => SessionOp::AcceptInit(None),
                 1 => SessionOp::AcceptInit(Some(a)),
                 2 => SessionOp::RejectInit(a),
-                3 => SessionOp::Next(a, Bytes::from(b.into_bytes())),
-                4 => SessionOp::Error(a, Bytes::from(b.into_bytes())),
-                5 => SessionOp::Complete(a),
+                3 => SessionOp::Next(a, serial, Bytes::from(b.into_bytes())),
+                4 => SessionOp::Error(a, serial, Bytes::from(b.into_bytes())),
+                5 => SessionOp::Complete(a, serial),
                 6 => SessionOp::InternalError(a),
                 7 => SessionOp::Close(close_code(b.parse().unwrap_or(0))?, a),
                 k => return Err(invalid(format!("batch: op kind {k} is unknown"))),

@@ -14,14 +14,23 @@ use crate::project::{project, Plan};
 #[napi]
 impl NativeServer {
     /// Operation `id` of `conn` joins `trigger`; `legacy`: the connection speaks
-    /// subscriptions-transport-ws.
+    /// subscriptions-transport-ws; `serial`: the operation's, from its `subscribe` event
+    /// (absent or 0: whichever holds `id` when an event reaches it).
     #[napi]
-    pub fn trigger_add(&self, trigger: f64, conn: f64, id: String, legacy: bool) -> Result<bool> {
+    pub fn trigger_add(
+        &self,
+        trigger: f64,
+        conn: f64,
+        id: String,
+        legacy: bool,
+        serial: Option<u32>,
+    ) -> Result<bool> {
         let ev = HubEvent::Add {
             trigger: exact(trigger, "a trigger id")?,
             conn: ConnId(exact(conn, "a connection id")?),
             id: id.into(),
             legacy,
+            serial: serial.unwrap_or(0),
         };
         self.queue_hub(ev)
     }

@@ -1,4 +1,12 @@
-//! The ids of a connection's active operations, compact for the common case.
+//! The ids of a connection's active operations, compact for the common case, each with its
+//! operation serial.
+//!
+//! A serial names one operation, where an id names whichever operation holds it now: a
+//! client may complete id `1` and subscribe `1` again at once, while answers for the first
+//! operation are still on their way (queued in JS, in the hub, in a reactor's inbox). Every
+//! subscribe gets a fresh serial ([`fresh_serial`]); it travels with the `subscribe` event to
+//! JS and comes back with every answer, and an answer whose serial is not the id's current one
+//! is dropped. Serial 0 means "whichever holds the id" (answers from code that has none).
 //!
 //! Embedded in every session (so in every connection). Empty, it is an empty `Vec`: no
 //! allocation. Up to [`FEW`] ids live in that `Vec` (room for exactly one at first, then
@@ -8,22 +16,47 @@
 //! last id goes, the memory goes with it.
 
 use bytes::Bytes;
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use super::output::{Outgoing, Payload, Sink};
 
-/// Above this many ids the set switches from a `Vec` to a `HashSet`.
+/// Above this many ids the set switches from a `Vec` to a `HashMap`.
 const FEW: usize = 16;
+
+/// One operation, as opposed to the id it holds (see the module comment). Never 0.
+pub type OpSerial = u32;
+
+/// The next serial, process-wide: a subscribe is not a hot path, and one counter for every
+/// session costs no bytes per connection. It wraps after 2³² subscribes, skipping 0; an id
+/// reused exactly 2³² subscribes later while an answer of its old operation is still queued
+/// is the only case it cannot tell apart.
+static NEXT_SERIAL: AtomicU32 = AtomicU32::new(1);
+
+/// A serial no operation alive holds (but one 2³² subscribes ago).
+pub fn fresh_serial() -> OpSerial {
+    loop {
+        let s = NEXT_SERIAL.fetch_add(1, Relaxed);
+        if s != 0 {
+            return s;
+        }
+    }
+}
+
+/// Whether an answer carrying `want` is for the operation holding serial `held`.
+fn same_op(held: OpSerial, want: OpSerial) -> bool {
+    want == 0 || want == held
+}
 
 #[derive(Debug)]
 pub struct Ids(Repr);
 
 #[derive(Debug)]
 enum Repr {
-    Few(Vec<Box<str>>),
-    // Boxed on purpose: an inline HashSet (48 bytes) would double every session's id set.
+    Few(Vec<(Box<str>, OpSerial)>),
+    // Boxed on purpose: an inline HashMap (48 bytes) would double every session's id set.
     #[allow(clippy::box_collection)]
-    Many(Box<HashSet<Box<str>>>),
+    Many(Box<HashMap<Box<str>, OpSerial>>),
 }
 
 impl Default for Ids {
@@ -33,21 +66,22 @@ impl Default for Ids {
 }
 
 impl Ids {
-    /// Sends a server message of `kind` for operation `id` if it is active (both protocols'
-    /// `next`/`data`, `error`, `complete`); `ends` frees the id. Returns whether it was sent.
+    /// Sends a server message of `kind` for operation `id` with serial `serial` (0: whichever
+    /// holds `id`) if it is active (both protocols' `next`/`data`, `error`, `complete`);
+    /// `ends` frees the id. Returns whether it was sent.
     pub fn emit(
         &mut self,
         id: &str,
+        serial: OpSerial,
         kind: &'static str,
         payload: Option<&Bytes>,
         ends: bool,
         out: &mut dyn Sink,
     ) -> bool {
-        let active = if ends {
-            self.remove(id)
-        } else {
-            self.contains(id)
-        };
+        let active = self.is_active(id, serial);
+        if active && ends {
+            self.remove(id);
+        }
         if active {
             out.send(Outgoing {
                 id: Some(id),
@@ -70,17 +104,29 @@ impl Ids {
     }
 
     pub fn contains(&self, id: &str) -> bool {
+        self.serial(id).is_some()
+    }
+
+    /// The serial of the operation holding `id`.
+    pub fn serial(&self, id: &str) -> Option<OpSerial> {
         match &self.0 {
-            Repr::Few(v) => v.iter().any(|x| &**x == id),
-            Repr::Many(s) => s.contains(id),
+            Repr::Few(v) => v.iter().find(|(x, _)| &**x == id).map(|&(_, s)| s),
+            Repr::Many(s) => s.get(id).copied(),
         }
     }
 
-    /// Adds `id`; false (and no change) when it is already there.
-    pub fn insert(&mut self, id: &str) -> bool {
+    /// Whether `id` is held by the operation `serial` (0: by any).
+    pub fn is_active(&self, id: &str, serial: OpSerial) -> bool {
+        self.serial(id).is_some_and(|held| same_op(held, serial))
+    }
+
+    /// Adds `id` for a new operation and returns its serial; None (and no change) when `id`
+    /// is already held.
+    pub fn insert(&mut self, id: &str) -> Option<OpSerial> {
         if self.contains(id) {
-            return false;
+            return None;
         }
+        let serial = fresh_serial();
         match &mut self.0 {
             Repr::Few(v) if v.len() < FEW => {
                 // Exactly one slot for the first id (the usual connection has one), then
@@ -88,31 +134,31 @@ impl Ids {
                 if v.len() == v.capacity() {
                     v.reserve_exact(v.len().max(1));
                 }
-                v.push(id.into());
+                v.push((id.into(), serial));
             }
             Repr::Few(v) => {
-                let mut set: HashSet<Box<str>> = std::mem::take(v).into_iter().collect();
-                set.insert(id.into());
-                self.0 = Repr::Many(Box::new(set));
+                let mut map: HashMap<Box<str>, OpSerial> = std::mem::take(v).into_iter().collect();
+                map.insert(id.into(), serial);
+                self.0 = Repr::Many(Box::new(map));
             }
             Repr::Many(s) => {
-                s.insert(id.into());
+                s.insert(id.into(), serial);
             }
         }
-        true
+        Some(serial)
     }
 
     /// Removes `id`; false when it was not there.
     pub fn remove(&mut self, id: &str) -> bool {
         let found = match &mut self.0 {
-            Repr::Few(v) => match v.iter().position(|x| &**x == id) {
+            Repr::Few(v) => match v.iter().position(|(x, _)| &**x == id) {
                 Some(i) => {
                     v.swap_remove(i);
                     true
                 }
                 None => false,
             },
-            Repr::Many(s) => s.remove(id),
+            Repr::Many(s) => s.remove(id).is_some(),
         };
         if found && self.is_empty() {
             self.clear();
@@ -148,14 +194,14 @@ mod tests {
         };
         for (n, want) in [(1, 1), (2, 2), (3, 4), (5, 8), (9, 16), (16, 16)] {
             while ids.len() < n {
-                assert!(ids.insert(&format!("c{}", ids.len())));
+                assert!(ids.insert(&format!("c{}", ids.len())).is_some());
             }
             assert_eq!(capacity(&ids), want, "{n} ids");
         }
         ids.clear();
         for i in 0..100 {
-            assert!(ids.insert(&i.to_string()));
-            assert!(!ids.insert(&i.to_string()));
+            assert!(ids.insert(&i.to_string()).is_some());
+            assert!(ids.insert(&i.to_string()).is_none());
         }
         assert_eq!(ids.len(), 100);
         assert!(matches!(ids.0, Repr::Many(_)));
@@ -165,7 +211,53 @@ mod tests {
             assert!(!ids.remove(&i.to_string()));
         }
         assert!(ids.is_empty() && !ids.allocated());
-        assert!(ids.insert("x") && ids.remove("x") && !ids.allocated());
+        assert!(ids.insert("x").is_some() && ids.remove("x") && !ids.allocated());
         assert!(std::mem::size_of::<Ids>() <= 24);
+    }
+
+    /// An id completed and subscribed again is a new operation: answers of the old one
+    /// (its serial) are dropped, answers without a serial go to whoever holds the id.
+    #[test]
+    fn a_reused_id_is_a_new_operation() {
+        for many in [false, true] {
+            let mut ids = Ids::default();
+            if many {
+                for i in 0..=FEW {
+                    ids.insert(&format!("other{i}"));
+                }
+                assert!(matches!(ids.0, Repr::Many(_)));
+            }
+            let old = ids.insert("1").unwrap();
+            assert_eq!(ids.serial("1"), Some(old));
+            assert!(ids.remove("1"));
+            let new = ids.insert("1").unwrap();
+            assert_ne!(old, new);
+            assert!(!ids.is_active("1", old), "many={many}");
+            assert!(ids.is_active("1", new) && ids.is_active("1", 0));
+            let mut out: Vec<super::super::Output> = Vec::new();
+            let payload = Bytes::from_static(b"{}");
+            assert!(!ids.emit("1", old, "next", Some(&payload), false, &mut out));
+            assert!(!ids.emit("1", old, "complete", None, true, &mut out));
+            assert!(
+                out.is_empty() && ids.contains("1"),
+                "the old operation's end leaves the new one be"
+            );
+            assert!(ids.emit("1", new, "next", Some(&payload), false, &mut out));
+            assert!(ids.emit("1", 0, "complete", None, true, &mut out));
+            assert_eq!(out.len(), 2);
+            assert!(!ids.contains("1"));
+        }
+    }
+
+    #[test]
+    fn serials_are_never_zero_and_differ() {
+        let a = fresh_serial();
+        let b = fresh_serial();
+        assert!(a != 0 && b != 0 && a != b);
+        // (other tests take serials at the same time: only "never 0" is certain here)
+        NEXT_SERIAL.store(u32::MAX - 1, Relaxed);
+        for _ in 0..4 {
+            assert_ne!(fresh_serial(), 0, "0 is skipped when the counter wraps");
+        }
     }
 }

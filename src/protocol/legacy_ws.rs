@@ -30,7 +30,7 @@
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
-use super::ids::Ids;
+use super::ids::{Ids, OpSerial};
 use super::output::{AppEvent, Outgoing, Payload, Sink};
 use super::parse::{self, BadMessage};
 use super::{close_codes as code, end, too_many_operations, Settings};
@@ -77,8 +77,12 @@ impl LegacyWs {
         self.phase == Phase::Acked
     }
 
-    pub fn is_active(&self, id: &str) -> bool {
-        self.ids.contains(id)
+    pub fn serial(&self, id: &str) -> Option<OpSerial> {
+        self.ids.serial(id)
+    }
+
+    pub fn is_active(&self, id: &str, serial: OpSerial) -> bool {
+        self.ids.is_active(id, serial)
     }
 
     pub fn active(&self) -> usize {
@@ -144,14 +148,20 @@ impl LegacyWs {
                     return send_error(Some(&id), "error", r, out);
                 }
                 if self.ids.contains(&id) {
+                    // A restart: the old operation ends, a new one (new serial) begins.
                     out.app(AppEvent::Complete { id: &id });
+                    self.ids.remove(&id);
                 } else if self.ids.len() >= self.max_ops as usize {
                     let r = too_many_operations(self.max_ops, false);
                     return send_error(Some(&id), "error", &r, out);
-                } else {
-                    self.ids.insert(&id);
                 }
-                out.app(AppEvent::Subscribe { id: &id, payload });
+                if let Some(serial) = self.ids.insert(&id) {
+                    out.app(AppEvent::Subscribe {
+                        id: &id,
+                        serial,
+                        payload,
+                    });
+                }
             }
             "stop" => {
                 if let Ok(id) = msg.id(false) {
@@ -200,18 +210,30 @@ impl LegacyWs {
     }
 
     /// A result for operation `id`: `data`. Returns whether it was sent (false: not active).
-    pub fn next(&mut self, id: &str, payload: &Bytes, out: &mut dyn Sink) -> bool {
-        self.ids.emit(id, "data", Some(payload), false, out)
+    pub fn next(
+        &mut self,
+        id: &str,
+        serial: OpSerial,
+        payload: &Bytes,
+        out: &mut dyn Sink,
+    ) -> bool {
+        self.ids.emit(id, serial, "data", Some(payload), false, out)
     }
 
     /// Operation `id` failed: `error` with `errors` as given; the id is free again.
-    pub fn error(&mut self, id: &str, errors: &Bytes, out: &mut dyn Sink) -> bool {
-        self.ids.emit(id, "error", Some(errors), true, out)
+    pub fn error(
+        &mut self,
+        id: &str,
+        serial: OpSerial,
+        errors: &Bytes,
+        out: &mut dyn Sink,
+    ) -> bool {
+        self.ids.emit(id, serial, "error", Some(errors), true, out)
     }
 
     /// Operation `id` is done: `complete`; the id is free again.
-    pub fn complete(&mut self, id: &str, out: &mut dyn Sink) -> bool {
-        self.ids.emit(id, "complete", None, true, out)
+    pub fn complete(&mut self, id: &str, serial: OpSerial, out: &mut dyn Sink) -> bool {
+        self.ids.emit(id, serial, "complete", None, true, out)
     }
 
     /// Closes with `code` and `reason`, telling the app.

@@ -34,7 +34,7 @@ pub mod transport_ws;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
-pub use ids::Ids;
+pub use ids::{fresh_serial, Ids, OpSerial};
 pub use legacy_ws::LegacyWs;
 pub use output::{
     cut_reason, write_json_str, AppEvent, Event, Outgoing, Output, Payload, Sink, MAX_REASON,
@@ -191,18 +191,32 @@ impl Session {
 
     /// A result for operation `id` (`next`, legacy `data`), payload bytes framed as given.
     /// False when `id` is not active (the client completed it): nothing is sent.
-    pub fn next(&mut self, id: &str, payload: &Bytes, out: &mut dyn Sink) -> bool {
-        each!(self, s => s.next(id, payload, out), false)
+    /// `serial` is the operation's (from its `Subscribe` event), or 0 for whichever holds `id`:
+    /// an answer for an operation that ended, whose id is now another's, is dropped too.
+    pub fn next(
+        &mut self,
+        id: &str,
+        serial: OpSerial,
+        payload: &Bytes,
+        out: &mut dyn Sink,
+    ) -> bool {
+        each!(self, s => s.next(id, serial, payload, out), false)
     }
 
     /// Operation `id` failed: `error` with `errors` as given; frees the id.
-    pub fn error(&mut self, id: &str, errors: &Bytes, out: &mut dyn Sink) -> bool {
-        each!(self, s => s.error(id, errors, out), false)
+    pub fn error(
+        &mut self,
+        id: &str,
+        serial: OpSerial,
+        errors: &Bytes,
+        out: &mut dyn Sink,
+    ) -> bool {
+        each!(self, s => s.error(id, serial, errors, out), false)
     }
 
     /// Operation `id` ended: `complete`; frees the id.
-    pub fn complete(&mut self, id: &str, out: &mut dyn Sink) -> bool {
-        each!(self, s => s.complete(id, out), false)
+    pub fn complete(&mut self, id: &str, serial: OpSerial, out: &mut dyn Sink) -> bool {
+        each!(self, s => s.complete(id, serial, out), false)
     }
 
     /// An internal error (a hook threw): 4500 with `message`, or legacy `connection_error`
@@ -236,9 +250,14 @@ impl Session {
         each!(self, s => s.acknowledged(), false)
     }
 
-    /// Whether operation `id` is active (results for it may be sent).
-    pub fn is_active(&self, id: &str) -> bool {
-        each!(self, s => s.is_active(id), false)
+    /// The serial of the operation holding `id`, if it is active.
+    pub fn serial(&self, id: &str) -> Option<OpSerial> {
+        each!(self, s => s.serial(id), None)
+    }
+
+    /// Whether `id` is held by operation `serial` (0: by any), so results for it may be sent.
+    pub fn is_active(&self, id: &str, serial: OpSerial) -> bool {
+        each!(self, s => s.is_active(id, serial), false)
     }
 
     /// Active operations.

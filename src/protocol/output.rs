@@ -9,6 +9,8 @@
 use bytes::Bytes;
 use serde_json::value::RawValue;
 
+use super::ids::OpSerial;
+
 /// The longest close reason a close frame can carry (125-byte payload minus the code).
 pub const MAX_REASON: usize = 123;
 
@@ -32,7 +34,12 @@ pub enum AppEvent<'a> {
     Init { payload: Option<&'a RawValue> },
     /// Start an operation. `payload` is the raw JSON object (`query`, `variables`,
     /// `operationName`, `extensions`), already checked for the field types.
-    Subscribe { id: &'a str, payload: &'a RawValue },
+    /// `serial` names this operation (an id may be reused once it is free; see `ids.rs`).
+    Subscribe {
+        id: &'a str,
+        serial: OpSerial,
+        payload: &'a RawValue,
+    },
     /// The client stopped an active operation: end its source stream, send nothing more.
     Complete { id: &'a str },
     /// The connection is over (whoever closed it); every operation of it ends. Emitted once.
@@ -186,7 +193,7 @@ impl From<AppEvent<'_>> for Event {
             AppEvent::Init { payload } => Event::Init {
                 payload: payload.map(|p| p.get().to_owned()),
             },
-            AppEvent::Subscribe { id, payload } => Event::Subscribe {
+            AppEvent::Subscribe { id, payload, .. } => Event::Subscribe {
                 id: id.to_owned(),
                 payload: payload.get().to_owned(),
             },

@@ -36,7 +36,7 @@ use bytes::Bytes;
 use std::borrow::Cow;
 use std::time::Instant;
 
-use super::ids::Ids;
+use super::ids::{Ids, OpSerial};
 use super::output::{AppEvent, Outgoing, Payload, Sink};
 use super::parse::{self, BadMessage};
 use super::{close_codes as code, end, too_many_operations, Settings};
@@ -87,8 +87,12 @@ impl TransportWs {
     }
 
     /// Whether operation `id` is active.
-    pub fn is_active(&self, id: &str) -> bool {
-        self.ids.contains(id)
+    pub fn serial(&self, id: &str) -> Option<OpSerial> {
+        self.ids.serial(id)
+    }
+
+    pub fn is_active(&self, id: &str, serial: OpSerial) -> bool {
+        self.ids.is_active(id, serial)
     }
 
     /// How many operations are active.
@@ -162,8 +166,13 @@ impl TransportWs {
                     });
                     return Ok(());
                 }
-                self.ids.insert(&id);
-                out.app(AppEvent::Subscribe { id: &id, payload });
+                if let Some(serial) = self.ids.insert(&id) {
+                    out.app(AppEvent::Subscribe {
+                        id: &id,
+                        serial,
+                        payload,
+                    });
+                }
             }
             "complete" => {
                 let id = msg.id(true).map_err(bad)?;
@@ -216,19 +225,31 @@ impl TransportWs {
 
     /// A result for operation `id`: `{"id":<id>,"type":"next","payload":` + `payload` + `}`.
     /// Returns whether it was sent (false: `id` is not active).
-    pub fn next(&mut self, id: &str, payload: &Bytes, out: &mut dyn Sink) -> bool {
-        self.ids.emit(id, "next", Some(payload), false, out)
+    pub fn next(
+        &mut self,
+        id: &str,
+        serial: OpSerial,
+        payload: &Bytes,
+        out: &mut dyn Sink,
+    ) -> bool {
+        self.ids.emit(id, serial, "next", Some(payload), false, out)
     }
 
     /// Operation `id` failed: `error` with `errors` (a JSON array of GraphQL errors, as given);
     /// the id is free again. Returns whether it was sent.
-    pub fn error(&mut self, id: &str, errors: &Bytes, out: &mut dyn Sink) -> bool {
-        self.ids.emit(id, "error", Some(errors), true, out)
+    pub fn error(
+        &mut self,
+        id: &str,
+        serial: OpSerial,
+        errors: &Bytes,
+        out: &mut dyn Sink,
+    ) -> bool {
+        self.ids.emit(id, serial, "error", Some(errors), true, out)
     }
 
     /// Operation `id` is done: `complete`; the id is free again. Returns whether it was sent.
-    pub fn complete(&mut self, id: &str, out: &mut dyn Sink) -> bool {
-        self.ids.emit(id, "complete", None, true, out)
+    pub fn complete(&mut self, id: &str, serial: OpSerial, out: &mut dyn Sink) -> bool {
+        self.ids.emit(id, serial, "complete", None, true, out)
     }
 
     /// Closes with `code` and `reason` (internal error 4500, normal 1000, going away 1001).

@@ -53,8 +53,13 @@ impl protocol::Sink for Collect {
                 headers: Vec::new(),
                 protocol: "",
             },
-            protocol::AppEvent::Subscribe { id, payload } => EventKind::Subscribe {
+            protocol::AppEvent::Subscribe {
+                id,
+                serial,
+                payload,
+            } => EventKind::Subscribe {
                 id: id.to_owned(),
+                serial,
                 payload: payload.get().to_owned(),
             },
             protocol::AppEvent::Complete { id } => EventKind::Complete { id: id.to_owned() },
@@ -188,14 +193,14 @@ impl Reactor {
         self.with_session(key, |s, out| match op {
             SessionOp::AcceptInit(payload) => s.accept_init(payload.as_deref(), now, out),
             SessionOp::RejectInit(message) => s.reject_init(&message, out),
-            SessionOp::Next(id, payload) => {
-                s.next(&id, &payload, out);
+            SessionOp::Next(id, serial, payload) => {
+                s.next(&id, serial, &payload, out);
             }
-            SessionOp::Error(id, errors) => {
-                s.error(&id, &errors, out);
+            SessionOp::Error(id, serial, errors) => {
+                s.error(&id, serial, &errors, out);
             }
-            SessionOp::Complete(id) => {
-                s.complete(&id, out);
+            SessionOp::Complete(id, serial) => {
+                s.complete(&id, serial, out);
             }
             SessionOp::InternalError(message) => s.internal_error(&message, out),
             SessionOp::Close(code, reason) => s.close(code, &reason, out),
@@ -215,8 +220,9 @@ impl Reactor {
                 Some(c)
                     if t.conn.matches_gen(c.gen)
                         && c.state == State::Open
-                        // The id is read from the prefix (borrowed unless it was escaped).
-                        && t.id().is_some_and(|id| c.session.is_active(&id)) => {}
+                        // The id is read from the prefix (borrowed unless it was escaped);
+                        // the serial tells this subscriber from a later one reusing its id.
+                        && t.id().is_some_and(|id| c.session.is_active(&id, t.serial)) => {}
                 _ => continue,
             }
             let prefix = t.prefix.clone();
