@@ -8,21 +8,11 @@ const WebSocket = require('ws');
 const { buildSchema } = require('graphql');
 const { createClient } = require('graphql-ws');
 const { useServer } = require('..');
+const { run } = require('./helpers');
 
 const publicSchema = buildSchema('type Query { who(n: Int): String }');
 const adminSchema = buildSchema('type Query { who(n: Int): String, secret: String }');
 
-/** @param {any} client @param {any} payload */
-function run(client, payload) {
-  return new Promise((resolve) => {
-    const results = [];
-    client.subscribe(payload, {
-      next: (r) => results.push(r),
-      error: (error) => resolve({ results, error }),
-      complete: () => resolve({ results, error: null }),
-    });
-  });
-}
 
 test('schema as a function: per connection and operation, with graphql-ws’s arguments', async (t) => {
   /** @type {any[]} */

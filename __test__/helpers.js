@@ -1,6 +1,6 @@
 'use strict';
 // Test helpers: raw HTTP upgrades and hand-built WebSocket frames over net sockets, for the
-// cases a well-behaved client (ws) never produces.
+// cases a well-behaved client (ws) never produces; polling; one graphql-ws operation run to its end.
 const net = require('node:net');
 const crypto = require('node:crypto');
 
@@ -199,4 +199,20 @@ async function eventually(fn, ms = 3000, what = 'condition') {
   }
 }
 
-module.exports = { upgradeRequest, connect, upgraded, clientFrame, closePayload, parseFrame, fdCount, eventually, KEY };
+/**
+ * Runs one operation on a graphql-ws client to its end: `{ results, error }` (`error` null
+ * when it completed).
+ * @param {any} client a graphql-ws `createClient` client @param {any} payload
+ */
+function run(client, payload) {
+  return new Promise((resolve) => {
+    const results = [];
+    client.subscribe(payload, {
+      next: (r) => results.push(r),
+      error: (error) => resolve({ results, error }),
+      complete: () => resolve({ results, error: null }),
+    });
+  });
+}
+
+module.exports = { upgradeRequest, connect, upgraded, clientFrame, closePayload, parseFrame, fdCount, eventually, run, KEY };

@@ -8,7 +8,7 @@ const WebSocket = require('ws');
 const { buildSchema, GraphQLError, parse: gqlParse } = require('graphql');
 const { createClient } = require('graphql-ws');
 const { useServer } = require('..');
-const { eventually } = require('./helpers');
+const { eventually, run } = require('./helpers');
 
 const sdl = `
   type Query { hello: String, whoami: String, header(name: String!): String, boom: String }
@@ -91,17 +91,6 @@ function setup(t, options = {}, target = {}) {
   return { server, url, client };
 }
 
-/** Runs one operation to its end: { results, error }. */
-function run(client, payload) {
-  return new Promise((resolve) => {
-    const results = [];
-    client.subscribe(payload, {
-      next: (r) => results.push(r),
-      error: (error) => resolve({ results, error }),
-      complete: () => resolve({ results, error: null }),
-    });
-  });
-}
 
 test('a query over the socket, with a lazy and a non-lazy client', async (t) => {
   const { client } = setup(t);
