@@ -71,7 +71,7 @@ impl Frame {
             tail,
             len: 0,
         };
-        f.len = f.payloads().iter().map(|p| f.frame_len(p)).sum();
+        f.len = f.view().wire_len();
         f
     }
 
@@ -93,6 +93,52 @@ impl Frame {
         self.payloads().len()
     }
 
+    /// The same frames, borrowed.
+    pub fn view(&self) -> FrameRef<'_> {
+        FrameRef {
+            opcode: self.opcode,
+            prefix: &self.prefix,
+            payloads: self.payloads(),
+            tail: self.tail,
+        }
+    }
+
+    /// See [`FrameRef::gather`].
+    pub fn gather<'a>(&'a self, skip: usize, out: &mut Gather<'a, '_>) -> bool {
+        self.view().gather(skip, out)
+    }
+}
+
+/// A frame or run of frames by reference: what a [`Frame`] holds, for a writer that sends
+/// straight from the subscriber list and the payloads without queueing (no reference
+/// count is touched).
+#[derive(Clone, Copy)]
+pub struct FrameRef<'a> {
+    pub opcode: Option<OpCode>,
+    pub prefix: &'a [u8],
+    pub payloads: &'a [Bytes],
+    pub tail: &'static [u8],
+}
+
+impl<'a> FrameRef<'a> {
+    /// Nothing (a placeholder in a fixed array).
+    pub const EMPTY: FrameRef<'static> = FrameRef {
+        opcode: None,
+        prefix: b"",
+        payloads: &[],
+        tail: b"",
+    };
+
+    /// Bytes on the wire.
+    pub fn wire_len(&self) -> usize {
+        self.payloads.iter().map(|p| self.frame_len(p)).sum()
+    }
+
+    /// WebSocket messages.
+    pub fn messages(&self) -> usize {
+        self.payloads.len()
+    }
+
     /// The message length (what the header announces) of `payload`'s frame.
     fn message_len(&self, payload: &Bytes) -> usize {
         self.prefix.len() + payload.len() + self.tail.len()
@@ -111,8 +157,8 @@ impl Frame {
     /// short prefixes and tails as bytes to copy (they are glued into one slice with their
     /// neighbours), prefixes and payloads as shared bytes to point at. Stops early,
     /// returning false, when `out` has no room left.
-    pub fn gather<'a>(&'a self, mut skip: usize, out: &mut Gather<'a, '_>) -> bool {
-        for p in self.payloads() {
+    pub fn gather(&self, mut skip: usize, out: &mut Gather<'a, '_>) -> bool {
+        for p in self.payloads {
             let whole = self.frame_len(p);
             if skip >= whole {
                 skip -= whole;
@@ -123,7 +169,7 @@ impl Frame {
                 Some(op) => frame::encode_header(&mut head, true, op, self.message_len(p)),
                 None => 0,
             };
-            let parts: [&[u8]; 4] = [&head[..head_len], &self.prefix, p, self.tail];
+            let parts: [&[u8]; 4] = [&head[..head_len], self.prefix, p, self.tail];
             for (i, bytes) in parts.into_iter().enumerate() {
                 if skip >= bytes.len() {
                     skip -= bytes.len();

@@ -13,7 +13,7 @@ use std::io::{self, IoSlice, Write};
 
 mod entry;
 mod gather;
-pub use entry::Frame;
+pub use entry::{Frame, FrameRef};
 pub use gather::Scratch;
 use gather::{Gather, GLUE};
 
@@ -42,9 +42,64 @@ pub enum Flushed {
     Blocked(usize),
 }
 
+/// Most messages [`write_direct`] sends in one call (its slice list is on the stack).
+pub const DIRECT_MESSAGES: usize = 32;
+
+/// Writes `frames` to `w` now, with nothing queued: for a connection whose queue is empty,
+/// so a fan-out costs one `writev` and no queue, as a hand-built frame would. Returns the
+/// bytes written; fewer than the frames' length when the socket filled up (the caller
+/// queues the rest). At most [`DIRECT_MESSAGES`] messages; more write nothing.
+pub fn write_direct(
+    w: &mut impl Write,
+    frames: &[FrameRef<'_>],
+    scratch: &mut Scratch,
+) -> io::Result<usize> {
+    let messages: usize = frames.iter().map(FrameRef::messages).sum();
+    let (want, blocks) = gather::needs(messages);
+    if messages > DIRECT_MESSAGES {
+        return Ok(0);
+    }
+    let total: usize = frames.iter().map(FrameRef::wire_len).sum();
+    let blocks = scratch.blocks(blocks);
+    let mut written = 0;
+    while written < total {
+        let mut slices = [IoSlice::new(&[]); 3 * DIRECT_MESSAGES + 1];
+        let mut out = Gather::new(&mut slices[..want], blocks);
+        let mut skip = written;
+        for f in frames {
+            let len = f.wire_len();
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            if !f.gather(std::mem::take(&mut skip), &mut out) {
+                break;
+            }
+        }
+        let n = out.finish();
+        match w.write_vectored(&slices[..n]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(k) => written += k,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
+}
+
 impl OutQueue {
     pub fn push(&mut self, frame: Frame) {
         self.bytes += frame.wire_len();
+        self.frames.push_back(frame);
+    }
+
+    /// Queues the rest of an entry whose first `sent` bytes went out already (by
+    /// [`write_direct`]); only into an empty queue, where that entry is the front.
+    pub fn push_rest(&mut self, frame: Frame, sent: usize) {
+        debug_assert!(self.frames.is_empty() && sent < frame.wire_len());
+        self.bytes += frame.wire_len() - sent;
+        self.front_sent = sent;
         self.frames.push_back(frame);
     }
 

@@ -191,3 +191,87 @@ fn a_run_is_one_entry_that_writes_one_frame_per_payload_and_resumes_anywhere() {
         );
     }
 }
+
+/// A direct write sends several subscribers' frames in one `writev` from borrowed parts;
+/// what a full socket refuses is queued from the byte where it stopped, and the stream
+/// comes out whole after a flush, wherever the cut fell.
+#[test]
+fn a_direct_write_sends_what_fits_and_the_queue_carries_on_from_the_cut() {
+    let payloads = [Bytes::from(vec![b'p'; 150]), Bytes::from_static(b"{}")];
+    let prefixes: Vec<Bytes> = (0..3)
+        .map(|i| Bytes::from(format!(r#"{{"id":"{}","payload":"#, "i".repeat(i * 70))))
+        .collect();
+    let mut msgs = Vec::new();
+    for prefix in &prefixes {
+        for p in &payloads {
+            msgs.push([&prefix[..], &p[..], b"}"].concat());
+        }
+    }
+    let want = expected(
+        &msgs
+            .iter()
+            .map(|m| (OpCode::Text, &m[..]))
+            .collect::<Vec<_>>(),
+    );
+    let views: Vec<FrameRef<'_>> = prefixes
+        .iter()
+        .map(|prefix| FrameRef {
+            opcode: Some(OpCode::Text),
+            prefix,
+            payloads: &payloads,
+            tail: b"}",
+        })
+        .collect();
+    for (limit, calls) in [
+        (usize::MAX / 2, 1),
+        (1, 1),
+        (7, 3),
+        (200, 2),
+        (400, 1),
+        (0, 0),
+    ] {
+        let mut w = Trickle {
+            out: Vec::new(),
+            limit,
+            calls,
+        };
+        let sent = write_direct(&mut w, &views, &mut Scratch::default()).unwrap();
+        assert_eq!(sent, w.out.len());
+        assert_eq!(calls == 1 && limit > want.len(), sent == want.len());
+        // Queue the rest as the reactor does: whole entries after the one that was cut.
+        let mut q = OutQueue::default();
+        let mut skip = sent;
+        for (prefix, view) in prefixes.iter().zip(&views) {
+            if skip >= view.wire_len() {
+                skip -= view.wire_len();
+                continue;
+            }
+            let frame = Frame::run(OpCode::Text, prefix.clone(), payloads.to_vec().into(), b"}");
+            assert_eq!(frame.wire_len(), view.wire_len());
+            if skip > 0 {
+                q.push_rest(frame, std::mem::take(&mut skip));
+            } else {
+                q.push(frame);
+            }
+        }
+        assert_eq!(q.bytes(), want.len() - sent, "limit {limit}");
+        w.limit = 1000;
+        w.calls = 1000;
+        q.flush(&mut w, &mut Scratch::default()).unwrap();
+        assert_eq!(w.out, want, "limit {limit}, {calls} calls");
+    }
+    let many = vec![views[0]; DIRECT_MESSAGES / 2 + 1];
+    let mut w = Trickle {
+        out: Vec::new(),
+        limit: usize::MAX / 2,
+        calls: 1,
+    };
+    assert_eq!(
+        write_direct(&mut w, &many, &mut Scratch::default()).unwrap(),
+        0
+    );
+    assert!(
+        w.out.is_empty(),
+        "more than DIRECT_MESSAGES: nothing is written"
+    );
+}

@@ -120,6 +120,15 @@ impl Ids {
         self.serial(id).is_some_and(|held| same_op(held, serial))
     }
 
+    /// Whether operation `serial` still holds its id, told from the serial alone (no id
+    /// compare); None when that takes the id: serial 0, or a set too large to scan.
+    pub fn holds(&self, serial: OpSerial) -> Option<bool> {
+        match &self.0 {
+            Repr::Few(v) if serial != 0 => Some(v.iter().any(|&(_, s)| s == serial)),
+            _ => None,
+        }
+    }
+
     /// Adds `id` for a new operation and returns its serial; None (and no change) when `id`
     /// is already held.
     pub fn insert(&mut self, id: &str) -> Option<OpSerial> {
@@ -234,6 +243,11 @@ mod tests {
             assert_ne!(old, new);
             assert!(!ids.is_active("1", old), "many={many}");
             assert!(ids.is_active("1", new) && ids.is_active("1", 0));
+            // Told from the serial alone while the set is small; else the id must be read.
+            let by_serial = |s| (!many).then_some(s);
+            assert_eq!(ids.holds(old), by_serial(false));
+            assert_eq!(ids.holds(new), by_serial(true));
+            assert_eq!(ids.holds(0), None, "serial 0 needs the id");
             let mut out: Vec<super::super::Output> = Vec::new();
             let payload = Bytes::from_static(b"{}");
             assert!(!ids.emit("1", old, "next", Some(&payload), false, &mut out));

@@ -85,6 +85,10 @@ impl LegacyWs {
         self.ids.is_active(id, serial)
     }
 
+    pub fn holds(&self, serial: OpSerial) -> Option<bool> {
+        self.ids.holds(serial)
+    }
+
     pub fn active(&self) -> usize {
         self.ids.len()
     }

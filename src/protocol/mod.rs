@@ -260,6 +260,12 @@ impl Session {
         each!(self, s => s.is_active(id, serial), false)
     }
 
+    /// Whether operation `serial` is active, told without its id (a scan of serials);
+    /// None when only [`Session::is_active`] can tell.
+    pub fn holds(&self, serial: OpSerial) -> Option<bool> {
+        each!(self, s => s.holds(serial), Some(false))
+    }
+
     /// Active operations.
     pub fn active(&self) -> usize {
         each!(self, s => s.active(), 0)

@@ -95,6 +95,10 @@ impl TransportWs {
         self.ids.is_active(id, serial)
     }
 
+    pub fn holds(&self, serial: OpSerial) -> Option<bool> {
+        self.ids.holds(serial)
+    }
+
     /// How many operations are active.
     pub fn active(&self) -> usize {
         self.ids.len()

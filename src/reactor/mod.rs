@@ -10,6 +10,7 @@
 //! `read` (handshake and frames), `write` (queues, flushing, closing).
 
 mod accept;
+mod fanout;
 mod keepalive;
 mod read;
 mod session;

@@ -6,14 +6,12 @@
 //! `Session::next_deadline`. Events reach JS once per turn ([`Reactor::publish_events`]).
 
 use bytes::Bytes;
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::Reactor;
 use crate::bridge::{AppEvent, ConnId, EventKind, SessionOp};
 use crate::conn::State;
 use crate::frame::OpCode;
-use crate::hub::Target;
 use crate::outq::Frame;
 use crate::protocol::{self, Outgoing};
 
@@ -205,34 +203,6 @@ impl Reactor {
             SessionOp::InternalError(message) => s.internal_error(&message, out),
             SessionOp::Close(code, reason) => s.close(code, &reason, out),
         });
-    }
-
-    /// Trigger updates, in publish order, for one list of targets: every target still
-    /// subscribed gets, per update, its prefix and the shared payload (which carries the
-    /// closing `}`). Updates that arrived together go to each subscriber as one queue
-    /// entry (one lookup, one check, one entry sharing the burst's payload list), not one
-    /// pass over every subscriber per update.
-    pub(crate) fn fan_out(&mut self, payloads: &[Bytes], targets: &[Target]) {
-        let run: Option<Arc<[Bytes]>> = (payloads.len() > 1).then(|| payloads.into());
-        for t in targets {
-            let key = t.conn.key();
-            match self.conns.get(key) {
-                Some(c)
-                    if t.conn.matches_gen(c.gen)
-                        && c.state == State::Open
-                        // The id is read from the prefix (borrowed unless it was escaped);
-                        // the serial tells this subscriber from a later one reusing its id.
-                        && t.id().is_some_and(|id| c.session.is_active(&id, t.serial)) => {}
-                _ => continue,
-            }
-            let prefix = t.prefix.clone();
-            let frame = match (&run, payloads) {
-                (Some(run), _) => Frame::run(OpCode::Text, prefix, run.clone(), b""),
-                (None, [one]) => Frame::parts(OpCode::Text, prefix, one.clone(), b""),
-                (None, _) => return,
-            };
-            self.send(key, frame);
-        }
     }
 
     /// Hands this turn's app events to the JS batch; wakes JS once per empty batch.

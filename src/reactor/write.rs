@@ -17,22 +17,37 @@ use crate::shared::Counters;
 impl Reactor {
     /// Queues a frame (or a run of frames) for `key`; it is written at the end of this turn.
     pub(crate) fn send(&mut self, key: usize, frame: Frame) {
+        let messages = frame.messages();
+        if self
+            .conns
+            .get(key)
+            .is_some_and(|c| c.state != State::Rejected)
+        {
+            Counters::add(&self.counters().messages_out, messages as u64);
+        }
+        self.enqueue(key, frame, 0);
+    }
+
+    /// Queues `frame` minus its first `sent` bytes (already written; only into an empty
+    /// queue), to go out at the end of this turn; a queue past `maxBufferedBytes` closes the
+    /// connection as a slow consumer.
+    pub(super) fn enqueue(&mut self, key: usize, frame: Frame, sent: usize) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
         let q = conn.out.get_or_insert_with(|| self.pool.take_queue());
         let was_empty = q.is_empty();
-        let (added, messages) = (frame.wire_len(), frame.messages());
-        q.push(frame);
+        let added = frame.wire_len() - sent;
+        if sent > 0 {
+            q.push_rest(frame, sent);
+        } else {
+            q.push(frame);
+        }
         let queued = q.bytes();
         if was_empty {
             self.dirty.push(key);
         }
-        let counters = &self.shared.counters[self.id];
-        Counters::add(&counters.queued_bytes, added as u64);
-        if conn.state != State::Rejected {
-            Counters::add(&counters.messages_out, messages as u64);
-        }
+        Counters::add(&self.counters().queued_bytes, added as u64);
         if queued > self.shared.config.max_buffered_bytes {
             self.slow_consumer(key);
         }
