@@ -100,7 +100,7 @@ async function main() {
     log(`warning: the box is already ${(busy * 100).toFixed(0)}% busy before the run ` +
       `(${hogs.map((h) => `${h.comm} pid ${h.pid} nice ${h.nice}`).join(', ') || 'unknown'}); numbers will be noisy`);
   }
-  const ctx = { root: ROOT, target: TARGET, loadgen, log, idleSteps: opts.idle, stormConns: opts.storm, concurrency: opts.concurrency, warmup: 200 };
+  const ctx = { root: ROOT, target: TARGET, loadgen, log, idleSteps: opts.idle, stormConns: opts.storm, concurrency: opts.concurrency, samples: opts.samples, warmup: 200 };
   const runs = [];
   for (let rep = 0; rep < opts.reps; rep++) {
     // Interleave: each repetition visits every server, starting one further along.

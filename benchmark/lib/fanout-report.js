@@ -68,8 +68,9 @@ function fanoutTable(servers, runs) {
     out.push('');
   }
   if (cases.length) {
-    out.push('last ms: the burst\'s first publish (sentAt) → the last delivery of any of its events; p50/p99/max: per-message');
-    out.push('latency (delivery − sentAt); CPU s/1M: server user+sys seconds (/proc/<pid>/stat) per million delivered messages;');
+    out.push('Each burst size is measured several times (--samples). last ms: the burst\'s first publish (sentAt) → the last delivery');
+    out.push('of any of its events, median over the samples; p50/p99: per-message latency (delivery − sentAt) over all their messages;');
+    out.push('max: median over the samples; CPU s/1M: server user+sys seconds (/proc/<pid>/stat) of all samples per million delivered;');
     out.push('÷floor: this row\'s median over the raw-socket floor\'s. Figures are from clean runs only (all delivered exactly once, in order).');
   }
   return out.join('\n');

@@ -28,6 +28,9 @@ const SCENARIOS = ['idle', 'storm', 'fanout', 'idle-gql', 'storm-gql', 'topics']
 /** The peers' ratio column divides by this subwire row: the same schema and options graphql-ws gets. */
 const BASELINE = 'subwire-gql-unshared';
 
+/** Fan-out: a burst size is measured again until `--samples` or this many seconds. */
+const SAMPLE_BUDGET_S = 15;
+
 /** The quick (default) and full profiles. */
 const PROFILES = {
   quick: {
@@ -59,6 +62,7 @@ const HELP = `usage: node benchmark/run.js [options]
   --storm N              echo storm: connections opened (default 19000)
   --concurrency N        handshakes in flight per loadgen process (default 32)
   --fanout NxS[,NxS]     fan-out cases, N connections (2..19000) × S subscriptions each (1..100)
+  --samples N            fan-out: bursts measured per burst size, within ${SAMPLE_BUDGET_S} s each (default 5, 1..20)
   --idle-gql A,B         idle-subscribed: connection counts to measure at (ascending, max 19000)
   --storm-gql N          GraphQL storm: clients doing upgrade + init + subscribe (2..19000)
   --topics N:K:R:S[,…]   many topics: N subscribers (2..19000) over K topics (1..N), R publishes/s (1..100000) for S s (1..60)
@@ -82,7 +86,7 @@ function counts(name, v) {
 function parseArgs(argv) {
   const o = { reps: 1, servers: SERVERS.map((s) => s.key), scenarios: [...SCENARIOS], idle: [10000, 19000],
     storm: 19000, concurrency: 32, fanout: null, idleGql: null, stormGql: null, topics: null, baseline: BASELINE,
-    out: path.join(__dirname, '..', 'results', 'latest.json'), build: true, timeoutMin: null };
+    out: path.join(__dirname, '..', 'results', 'latest.json'), build: true, timeoutMin: null, samples: 5 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -118,6 +122,7 @@ function parseArgs(argv) {
     else if (a === '--out') o.out = path.resolve(val());
     else if (a === '--no-build') o.build = false;
     else if (a === '--timeout-min') o.timeoutMin = Number(val());
+    else if (a === '--samples') o.samples = Number(val());
     else throw new Error(`unknown option ${a}`);
   }
   const unknown = o.servers.filter((k) => !SERVERS.some((s) => s.key === k));
@@ -125,6 +130,7 @@ function parseArgs(argv) {
   if (o.scenarios.some((s) => !SCENARIOS.includes(s))) throw new Error(`--scenarios: among ${SCENARIOS.join(', ')}`);
   if (!SERVERS.some((s) => s.key === o.baseline)) throw new Error(`--baseline: unknown server ${o.baseline}`);
   if (!(o.reps >= 1 && o.reps <= 10)) throw new Error('--reps must be 1..10');
+  if (!(Number.isInteger(o.samples) && o.samples >= 1 && o.samples <= 20)) throw new Error('--samples must be 1..20');
   if (!(o.storm >= 2 && o.storm <= 19000)) throw new Error('--storm must be 2..19000');
   if (o.stormGql != null && !(Number.isInteger(o.stormGql) && o.stormGql >= 2 && o.stormGql <= 19000)) throw new Error('--storm-gql must be 2..19000');
   if (!(o.concurrency >= 1 && o.concurrency <= 2000)) throw new Error('--concurrency must be 1..2000');
@@ -137,4 +143,4 @@ function parseArgs(argv) {
   return o;
 }
 
-module.exports = { SERVERS, SCENARIOS, PROFILES, BASELINE, HELP, parseArgs };
+module.exports = { SERVERS, SCENARIOS, PROFILES, BASELINE, SAMPLE_BUDGET_S, HELP, parseArgs };
