@@ -182,7 +182,7 @@ impl Hub {
             };
             // Each reactor gets its own copy of the (small) payload, with the message's
             // closing `}` appended so a frame is two slices (header and prefix, then this).
-            // Every frame clones and drops its handle, and one reference count shared by
+            // A queued frame clones and drops its handle, and one reference count shared by
             // two reactors would bounce its cache line between cores once per subscriber.
             let mut body = Vec::with_capacity(payload.len() + 1);
             body.extend_from_slice(&payload);

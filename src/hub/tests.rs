@@ -83,8 +83,11 @@ fn add(trigger: TriggerId, conn: ConnId, id: &str, legacy: bool) -> HubEvent {
     }
 }
 
+/// One `Next` taken apart: (conn, prefix) per subscriber, the list, the payload.
+type Taken = (Vec<(ConnId, Arc<[u8]>)>, Arc<Vec<Target>>, Bytes);
+
 /// The (conn, prefix) of each subscriber in an inbox's one `Next`, and its list.
-fn next(rx: &Receiver<Command>) -> (Vec<(ConnId, Bytes)>, Arc<Vec<Target>>, Bytes) {
+fn next(rx: &Receiver<Command>) -> Taken {
     match rx.try_recv() {
         Ok(Command::Next { payload, targets }) => {
             let list = targets.iter().map(|t| (t.conn, t.prefix.clone())).collect();
@@ -119,7 +122,7 @@ fn session(rx: &Receiver<Command>) -> Vec<(ConnId, String, Option<Bytes>)> {
     all
 }
 
-fn prefix(id: &str, legacy: bool) -> Bytes {
+fn prefix(id: &str, legacy: bool) -> Arc<[u8]> {
     Target::new(ConnId(0), id, legacy, 0).prefix
 }
 

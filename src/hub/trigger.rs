@@ -8,7 +8,6 @@
 //! list; who is where is kept by the hub's per-connection lists (`by_conn.rs`), which
 //! [`Trigger::remove_at`] tells when it moves someone.
 
-use bytes::Bytes;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -25,7 +24,7 @@ pub struct Target {
     /// (0: whichever operation holds the id).
     pub serial: OpSerial,
     /// `{"id":<id>,"type":"next","payload":`; the message ends with the payload and `}`.
-    pub prefix: Bytes,
+    pub prefix: Arc<[u8]>,
 }
 
 impl Target {
@@ -227,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_target_is_small_and_knows_its_id() {
-        assert_eq!(std::mem::size_of::<Target>(), 48);
+        assert_eq!(std::mem::size_of::<Target>(), 32);
         let target = Target::new(ConnId(7), "op \"7\"", true, 0);
         assert_eq!(target.id().as_deref(), Some("op \"7\""));
         assert!(target.prefix.ends_with(br#","type":"data","payload":"#));

@@ -14,6 +14,36 @@ use std::sync::Arc;
 use super::gather::{Gather, GLUE_PIECE};
 use crate::frame::{self, OpCode};
 
+/// The bytes before each payload: a `Bytes`, or a subscriber's prefix as the hub keeps it
+/// (an `Arc<[u8]>`: one allocation, its count beside the bytes).
+#[derive(Clone)]
+pub enum Prefix {
+    Bytes(Bytes),
+    Shared(Arc<[u8]>),
+}
+
+impl std::ops::Deref for Prefix {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Prefix::Bytes(b) => b,
+            Prefix::Shared(a) => a,
+        }
+    }
+}
+
+impl From<Bytes> for Prefix {
+    fn from(b: Bytes) -> Self {
+        Prefix::Bytes(b)
+    }
+}
+
+impl From<Arc<[u8]>> for Prefix {
+    fn from(a: Arc<[u8]>) -> Self {
+        Prefix::Shared(a)
+    }
+}
+
 enum Body {
     One(Bytes),
     Run(Arc<[Bytes]>),
@@ -23,7 +53,7 @@ enum Body {
 pub struct Frame {
     /// The WebSocket opcode; `None` for raw bytes with no header (an HTTP response).
     opcode: Option<OpCode>,
-    prefix: Bytes,
+    prefix: Prefix,
     body: Body,
     tail: &'static [u8],
     /// Bytes on the wire, headers included.
@@ -49,21 +79,31 @@ impl Frame {
 
     /// A WebSocket frame whose message is `prefix` + `payload` + `tail`; neither shared
     /// part is copied.
-    pub fn parts(opcode: OpCode, prefix: Bytes, payload: Bytes, tail: &'static [u8]) -> Frame {
-        Frame::new(Some(opcode), prefix, Body::One(payload), tail)
+    pub fn parts(
+        opcode: OpCode,
+        prefix: impl Into<Prefix>,
+        payload: Bytes,
+        tail: &'static [u8],
+    ) -> Frame {
+        Frame::new(Some(opcode), prefix.into(), Body::One(payload), tail)
     }
 
     /// One frame per payload of `run`, each `prefix` + payload + `tail`, in order.
-    pub fn run(opcode: OpCode, prefix: Bytes, run: Arc<[Bytes]>, tail: &'static [u8]) -> Frame {
-        Frame::new(Some(opcode), prefix, Body::Run(run), tail)
+    pub fn run(
+        opcode: OpCode,
+        prefix: impl Into<Prefix>,
+        run: Arc<[Bytes]>,
+        tail: &'static [u8],
+    ) -> Frame {
+        Frame::new(Some(opcode), prefix.into(), Body::Run(run), tail)
     }
 
     /// Raw bytes with no WebSocket header (an HTTP response).
     pub fn raw(bytes: Bytes) -> Frame {
-        Frame::new(None, Bytes::new(), Body::One(bytes), b"")
+        Frame::new(None, Bytes::new().into(), Body::One(bytes), b"")
     }
 
-    fn new(opcode: Option<OpCode>, prefix: Bytes, body: Body, tail: &'static [u8]) -> Frame {
+    fn new(opcode: Option<OpCode>, prefix: Prefix, body: Body, tail: &'static [u8]) -> Frame {
         let mut f = Frame {
             opcode,
             prefix,

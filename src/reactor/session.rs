@@ -32,7 +32,7 @@ impl protocol::Sink for Collect {
                 let mut head = Vec::new();
                 msg.write_head(&mut head);
                 let tail = msg.tail().as_bytes();
-                Frame::parts(OpCode::Text, head.into(), payload.clone(), tail)
+                Frame::parts(OpCode::Text, Bytes::from(head), payload.clone(), tail)
             }
             (None, None) => {
                 let mut buf = Vec::new();
