@@ -6,7 +6,11 @@
 //! in one `writev` straight from the list and the payloads when nothing is queued before
 //! them — no queue, no reference count, no allocation, the way the raw-socket floor writes
 //! a pre-built frame — and only what the socket refuses is queued. A connection with frames
-//! already waiting gets the group appended to its queue, behind them.
+//! already waiting gets the group appended to its queue, behind them; so does every group
+//! of a burst that is not the last of the inbox drain, as the connection may be in the
+//! next trigger's list too and should still get one `writev` for the turn. A group split
+//! in two (a leave's `swap_remove` moved one of them) costs a second `writev`, never a
+//! wrong order.
 
 use bytes::Bytes;
 use std::sync::Arc;
@@ -26,8 +30,9 @@ const GROUP: usize = 16;
 impl Reactor {
     /// Trigger updates, in publish order, for one list of targets: every target still
     /// subscribed gets, per update, its prefix and the shared payload (which carries the
-    /// closing `}`).
-    pub(crate) fn fan_out(&mut self, payloads: &[Bytes], targets: &[Target]) {
+    /// closing `}`). `direct`: nothing more is due to these connections this turn, so a
+    /// group may be written now instead of queued.
+    pub(crate) fn fan_out(&mut self, payloads: &[Bytes], targets: &[Target], direct: bool) {
         if payloads.is_empty() {
             return;
         }
@@ -42,13 +47,19 @@ impl Reactor {
                 .take_while(|t| t.conn == first.conn)
                 .count();
             let (group, tail) = rest.split_at(same);
-            self.fan_out_to(payloads, group, &mut run);
+            self.fan_out_to(payloads, group, direct, &mut run);
             rest = tail;
         }
     }
 
     /// One connection's subscribers in a list (all with the same `conn`).
-    fn fan_out_to(&mut self, payloads: &[Bytes], group: &[Target], run: &mut Option<Arc<[Bytes]>>) {
+    fn fan_out_to(
+        &mut self,
+        payloads: &[Bytes],
+        group: &[Target],
+        direct: bool,
+        run: &mut Option<Arc<[Bytes]>>,
+    ) {
         let key = group[0].conn.key();
         let Some(c) = self.conns.get(key) else {
             return;
@@ -75,7 +86,7 @@ impl Reactor {
         let messages = n * payloads.len();
         Counters::add(&self.counters().messages_out, messages as u64);
         let mut sent = 0;
-        if c.out.is_none() && messages <= DIRECT_MESSAGES {
+        if direct && c.out.is_none() && messages <= DIRECT_MESSAGES {
             match outq::write_direct(&mut &c.sock, &live[..n], &mut self.glue) {
                 Ok(k) => sent = k,
                 Err(_) => {

@@ -233,13 +233,13 @@ impl Reactor {
                         .as_ref()
                         .is_some_and(|held| !Arc::ptr_eq(held, &targets))
                     {
-                        self.fan_out_burst(&mut burst, &mut payloads);
+                        self.fan_out_burst(&mut burst, &mut payloads, false);
                     }
                     payloads.push(payload);
                     burst = Some(targets);
                     continue;
                 }
-                _ => self.fan_out_burst(&mut burst, &mut payloads),
+                _ => self.fan_out_burst(&mut burst, &mut payloads, false),
             }
             match cmd {
                 Command::Broadcast { opcode, payload } => {
@@ -265,7 +265,10 @@ impl Reactor {
                 }
             }
         }
-        self.fan_out_burst(&mut burst, &mut payloads);
+        // The inbox is empty: nothing more reaches a connection this turn, so this last
+        // burst may be written directly (`fanout.rs`); earlier ones are queued, so that a
+        // connection in several triggers' lists still gets one `writev` for the turn.
+        self.fan_out_burst(&mut burst, &mut payloads, true);
         self.burst = payloads;
     }
 
@@ -274,9 +277,10 @@ impl Reactor {
         &mut self,
         burst: &mut Option<Arc<Vec<crate::hub::Target>>>,
         payloads: &mut Vec<Bytes>,
+        last: bool,
     ) {
         if let Some(targets) = burst.take() {
-            self.fan_out(payloads, &targets);
+            self.fan_out(payloads, &targets, last);
         }
         payloads.clear();
     }
