@@ -1,6 +1,6 @@
 'use strict';
 // The hub's bounds: a consumer that stops reading is closed (1008 `slow consumer`) while
-// the others keep up, and 10k subscribe/unsubscribe cycles leave no iterators, triggers,
+// the others keep up, one that pauses and resumes gets everything intact, and 10k subscribe/unsubscribe cycles leave no iterators, triggers,
 // file descriptors or memory behind.
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -98,6 +98,59 @@ test('a consumer that stops reading is closed with 1008 slow consumer; memory st
   assert.equal(healthy.close, null);
   assert.equal(server.stats().triggerSubscriptions, 1);
 });
+
+for (const kind of ['shared', 'projected']) {
+  test(`${kind}: a consumer that pauses until the socket fills gets every event whole, once, in order`, async (t) => {
+    // Three subscriptions on one connection sit side by side in the hub's list: each
+    // publish goes out as one direct write of three frames until the socket fills, then
+    // the rest is queued from the byte where the kernel stopped taking it (src/reactor/fanout.rs).
+    const server = useServer({ schema, shareKey: kind === 'shared' ? () => 'all' : undefined, maxBufferedBytes: 64 << 20 }, { port: 0, path: '/graphql' }, 0);
+    t.after(() => server.dispose());
+    const ws = new WebSocket(`ws://127.0.0.1:${server.address().port}/graphql`, 'graphql-transport-ws');
+    t.after(() => ws.terminate());
+    const ids = ['a', 'b', 'c'];
+    /** @type {Record<string, number[]>} */
+    const seqs = { a: [], b: [], c: [] };
+    const bad = [];
+    let closed = null;
+    const bodyOf = (seq) => 'x'.repeat((seq * 37) % 3000 + 1);
+    ws.on('message', (data) => {
+      const msg = JSON.parse(String(data));
+      if (msg.type === 'connection_ack') {
+        for (const id of ids) ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query: kind === 'shared' ? TICK : RAW, variables: { topic: 'resume' } } }));
+      }
+      if (msg.type !== 'next') return;
+      const tick = msg.payload.data?.[kind === 'shared' ? 'tick' : 'raw'];
+      if (!tick || tick.body !== bodyOf(tick.seq)) return void bad.push(msg);
+      seqs[msg.id].push(tick.seq);
+    });
+    ws.on('close', (code) => (closed = code));
+    ws.on('error', () => {});
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init' })));
+    await eventually(() => server.stats().triggerSubscriptions === 3 || undefined, 5000, 'three subscriptions live');
+    ws._socket.pause();
+    const EVENTS = 4000;
+    let maxQueued = 0;
+    for (let seq = 1; seq <= EVENTS; seq++) {
+      const tick = { seq, body: bodyOf(seq) };
+      const sent = server.stats().messagesOut;
+      publish('resume', kind === 'shared' ? tick : { raw: tick }); // `raw` has the default resolver
+      // Each publish reaches the reactor alone: a direct write of three frames while nothing
+      // is queued, so the one that fills the socket is cut at whatever byte the kernel stopped.
+      while (server.stats().messagesOut < sent + ids.length) await new Promise((r) => setImmediate(r));
+      if (seq % 100 === 0) maxQueued = Math.max(maxQueued, server.stats().queuedBytes);
+    }
+    await eventually(() => (maxQueued = Math.max(maxQueued, server.stats().queuedBytes)) > 0 || undefined, 5000, 'the socket filled');
+    ws._socket.resume();
+    await eventually(() => ids.every((id) => seqs[id].length === EVENTS) || closed || undefined, 30000, 'every event arrived');
+    assert.equal(closed, null, 'the connection stays open');
+    assert.deepEqual(bad, [], 'every body whole');
+    const want = Array.from({ length: EVENTS }, (_, i) => i + 1);
+    for (const id of ids) assert.deepEqual(seqs[id], want, `${id}: every event once, in order`);
+    assert.ok(maxQueued > 0, 'the queue path was taken');
+    await eventually(() => server.stats().queuedBytes === 0 || undefined, 5000, 'the queue drained');
+  });
+}
 
 test('10k subscribe/unsubscribe cycles, shared, unshared and projected, leave nothing behind', async (t) => {
   const server = useServer({ schema, shareKey: (_ctx, msg) => msg.variables.shared ? 'x' : undefined }, { port: 0, path: '/graphql' }, 0);
