@@ -3,7 +3,8 @@
 //!
 //! The prefix is the only place a subscriber's operation id is kept: the hub matches a
 //! leaving subscriber by it and recovers the id for `error`/`complete`, and the reactor
-//! recovers it for its `is_active` check. It is written by [`Outgoing::write_head`], so the
+//! recovers it when the serial alone cannot tell whether the subscriber is still active
+//! (serial 0, or a connection with many ids). It is written by [`Outgoing::write_head`], so the
 //! id sits between a fixed head and one of two tails of equal length, as a JSON string
 //! (serde_json's escaping: `"`, `\` and control characters; nothing else).
 
