@@ -38,9 +38,10 @@ export interface ListenOptions {
   /** Largest HTTP request head, in bytes; over it the answer is 431. Default 8 KiB. */
   maxHeaderBytes?: number;
   /**
-   * Outbound bytes a connection may have waiting. A consumer that falls further behind is
+   * Outbound bytes a connection may have waiting behind the message being written (one
+   * message bigger than this is still sent whole). A consumer that falls further behind is
    * closed with 1008 `slow consumer` (what waited is dropped; `stats().slowConsumers`
-   * counts it). Default 4 MiB.
+   * counts it). A connection's queue holds at most this plus one message. Default 4 MiB.
    */
   maxBufferedBytes?: number;
   /** mode `graphql`: operations one connection may have active; one more gets an `error` for that operation (the socket stays). Default 100. */

@@ -29,8 +29,9 @@ impl Reactor {
     }
 
     /// Queues `frame` minus its first `sent` bytes (already written; only into an empty
-    /// queue), to go out at the end of this turn; a queue past `maxBufferedBytes` closes the
-    /// connection as a slow consumer.
+    /// queue), to go out at the end of this turn; a backlog behind the message being written
+    /// past `maxBufferedBytes` closes the connection as a slow consumer. So a queue holds at
+    /// most the cap plus what is left of one message.
     pub(super) fn enqueue(&mut self, key: usize, frame: Frame, sent: usize) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
@@ -43,17 +44,17 @@ impl Reactor {
         } else {
             q.push(frame);
         }
-        let queued = q.bytes();
+        let over = q.over(self.shared.config.max_buffered_bytes);
         if was_empty {
             self.dirty.push(key);
         }
         Counters::add(&self.counters().queued_bytes, added as u64);
-        if queued > self.shared.config.max_buffered_bytes {
+        if over {
             self.slow_consumer(key);
         }
     }
 
-    /// A connection's queue passed `maxBufferedBytes`: what waits is dropped (memory stays
+    /// A connection's backlog passed `maxBufferedBytes`: what waits is dropped (memory stays
     /// bounded), the app hears `Closed` with 1008 `slow consumer`, and a close frame with
     /// that code goes out after any frame already started; a peer that never reads again
     /// is dropped by the close timeout.
