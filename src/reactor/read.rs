@@ -96,7 +96,7 @@ impl Reactor {
         match self.conns[key].state {
             State::Handshake { over_limit } => self.handshake(key, data, over_limit),
             State::Open | State::Closing => self.frames(key, data),
-            State::Closed | State::Rejected => (data.len(), 0),
+            State::Closed | State::Rejected | State::Failed => (data.len(), 0),
         }
     }
 
@@ -214,7 +214,8 @@ impl Reactor {
             Ok(p) => (p.consumed, p.need),
             Err(code) => {
                 if closing {
-                    self.drop_conn(key);
+                    // Our close frame is out or queued already: nothing more is owed.
+                    self.linger(key);
                 } else {
                     self.fail(key, code, reason_for(code));
                 }
@@ -226,8 +227,12 @@ impl Reactor {
     fn apply(&mut self, key: usize) {
         let mut actions = std::mem::take(&mut self.actions);
         for action in actions.drain(..) {
-            if !self.conns.contains(key) {
-                break;
+            // A failure while applying (a slow consumer) ends what this read may still send;
+            // a peer close is still heard while our own close is under way.
+            match self.conns.get(key).map(|c| c.state) {
+                Some(State::Open) => {}
+                Some(State::Closing) if matches!(action, Action::PeerClose(..)) => {}
+                _ => break,
             }
             match action {
                 Action::Data(_, ref p)

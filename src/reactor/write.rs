@@ -36,6 +36,9 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
+        if conn.state == State::Failed {
+            return; // its close frame is the last thing it gets
+        }
         let q = conn.out.get_or_insert_with(|| self.pool.take_queue());
         let was_empty = q.is_empty();
         let added = frame.wire_len() - sent;
@@ -154,17 +157,42 @@ impl Reactor {
             State::Closed => self.drop_conn(key),
             // Our close frame or HTTP error is out: half-close so the peer sees the end,
             // and keep reading until it hangs up (or the close timeout drops it).
-            State::Closing | State::Rejected => {
+            State::Closing | State::Rejected | State::Failed => {
                 let _ = conn.sock.shutdown(Shutdown::Write);
             }
             State::Open | State::Handshake { .. } => {}
         }
     }
 
-    /// The transport failed (a bad frame): the session hears it, then the close starts.
+    /// The transport failed (a bad frame, a slow consumer): the session hears it, the close
+    /// frame is queued, and the connection lingers until the peer hangs up.
     pub(crate) fn fail(&mut self, key: usize, code: u16, reason: &str) {
         self.notify_closed(key, code, reason);
         self.close_frame(key, code, reason);
+        if self
+            .conns
+            .get(key)
+            .is_some_and(|c| c.state == State::Closing)
+        {
+            self.linger(key);
+        }
+    }
+
+    /// Stops reading frames for good: input is discarded from now on, the write side is shut
+    /// once what is queued (our close frame) is flushed, and the socket is dropped when the
+    /// peer hangs up or the close timeout passes — never while its bytes are still arriving,
+    /// which would turn the close into a reset that destroys the close frame in flight.
+    pub(crate) fn linger(&mut self, key: usize) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        conn.state = State::Failed;
+        // A message being assembled is dropped with the reader; nothing is parsed any more.
+        conn.reader = crate::message::Reader::default();
+        if conn.out.is_none() {
+            let _ = conn.sock.shutdown(Shutdown::Write);
+        }
+        self.arm(key, self.shared.config.close_timeout);
     }
 
     /// Starts the closing handshake with `code`; a connection not yet upgraded just closes.
@@ -173,7 +201,7 @@ impl Reactor {
             return;
         };
         if conn.state != State::Open {
-            if !matches!(conn.state, State::Closing | State::Closed) {
+            if !matches!(conn.state, State::Closing | State::Closed | State::Failed) {
                 self.drop_conn(key);
             }
             return;
