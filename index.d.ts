@@ -29,6 +29,12 @@ export interface ListenOptions {
   keepAlive?: number;
   /** `reuseport` (default): a listening socket per reactor; `shared`: one socket polled by all; `none`: no listener (useServer's attach mode hands sockets over). */
   listener?: 'reuseport' | 'shared' | 'none';
+  /**
+   * Share the port with other servers, in this process or others (same user), that set it
+   * too; the kernel spreads connections over all of them (Node's `listen({ reusePort })`).
+   * Default false: a port already in use, by anyone, throws `ERR_SUBWIRE_ADDR_IN_USE`.
+   */
+  reusePort?: boolean;
   /** Reactor threads; default: the number of cores. */
   reactors?: number;
   /** Connections (handshaking + open) beyond which upgrade requests get 503. Default 100 000. */
@@ -305,6 +311,8 @@ export interface ListenTarget {
   host?: string;
   /** Default `/`. */
   path?: string;
+  /** Share the port with other servers that set it too (see {@link ListenOptions.reusePort}); default false: a port in use throws `ERR_SUBWIRE_ADDR_IN_USE`. */
+  reusePort?: boolean;
   server?: undefined;
 }
 /**
