@@ -151,6 +151,16 @@ impl Reader {
         Ok(())
     }
 
+    /// Validates the next piece of the text message in progress; `last`: its final bytes (a
+    /// code point may not stop there), after which the state is clean for the next message.
+    fn check_text(&mut self, piece: &[u8], last: bool) -> Result<(), u16> {
+        let result = self.utf8.feed(piece, last);
+        if last {
+            self.utf8 = utf8::Validator::default();
+        }
+        result.map_err(|_| close::INVALID_DATA)
+    }
+
     /// Message-level checks that need only the header: sequencing and the size limit. Returns
     /// the whole frame's length (header + payload).
     fn check(&self, h: &frame::Header, max_payload: usize) -> Result<usize, u16> {
@@ -246,18 +256,6 @@ impl Reader {
             OpCode::Ping => Ok(on(Message::Ping(payload))),
             OpCode::Pong => Ok(on(Message::Pong(payload))),
         }
-    }
-}
-
-impl Reader {
-    /// Validates the next piece of the text message in progress; `last`: its final bytes (a
-    /// code point may not stop there), after which the state is clean for the next message.
-    fn check_text(&mut self, piece: &[u8], last: bool) -> Result<(), u16> {
-        let result = self.utf8.feed(piece, last);
-        if last {
-            self.utf8 = utf8::Validator::default();
-        }
-        result.map_err(|_| close::INVALID_DATA)
     }
 }
 

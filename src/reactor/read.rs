@@ -274,7 +274,7 @@ impl Reactor {
                 let (code, reason) = match &payload[..] {
                     [hi, lo, reason @ ..] => (
                         u16::from_be_bytes([*hi, *lo]),
-                        // The reader validated it; "" cannot happen.
+                        // Validated by the reader: the fallback is never taken.
                         std::str::from_utf8(reason).unwrap_or_default(),
                     ),
                     _ => (1005, ""),
