@@ -29,6 +29,12 @@ export interface ListenOptions {
   keepAlive?: number;
   /** `reuseport` (default): a listening socket per reactor; `shared`: one socket polled by all; `none`: no listener (useServer's attach mode hands sockets over). */
   listener?: 'reuseport' | 'shared' | 'none';
+  /**
+   * Share the port with other servers, in this process or others (same user), that set it
+   * too; the kernel spreads connections over all of them (Node's `listen({ reusePort })`).
+   * Default false: a port already in use, by anyone, throws `ERR_SUBWIRE_ADDR_IN_USE`.
+   */
+  reusePort?: boolean;
   /** Reactor threads; default: the number of cores. */
   reactors?: number;
   /** Connections (handshaking + open) beyond which upgrade requests get 503. Default 100 000. */
@@ -38,9 +44,10 @@ export interface ListenOptions {
   /** Largest HTTP request head, in bytes; over it the answer is 431. Default 8 KiB. */
   maxHeaderBytes?: number;
   /**
-   * Outbound bytes a connection may have waiting. A consumer that falls further behind is
+   * Outbound bytes a connection may have waiting behind the message being written (one
+   * message bigger than this is still sent whole). A consumer that falls further behind is
    * closed with 1008 `slow consumer` (what waited is dropped; `stats().slowConsumers`
-   * counts it). Default 4 MiB.
+   * counts it). A connection's queue holds at most this plus one message. Default 4 MiB.
    */
   maxBufferedBytes?: number;
   /** mode `graphql`: operations one connection may have active; one more gets an `error` for that operation (the socket stays). Default 100. */
@@ -304,6 +311,8 @@ export interface ListenTarget {
   host?: string;
   /** Default `/`. */
   path?: string;
+  /** Share the port with other servers that set it too (see {@link ListenOptions.reusePort}); default false: a port in use throws `ERR_SUBWIRE_ADDR_IN_USE`. */
+  reusePort?: boolean;
   server?: undefined;
 }
 /**

@@ -93,6 +93,7 @@ function nativeOptions(options) {
   for (const k of ['host', 'path', 'mode', 'listener']) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw invalidOption(`option ${k} must be a string`);
   }
+  if (o.reusePort !== undefined && typeof o.reusePort !== 'boolean') throw invalidOption('option reusePort must be a boolean');
   if (o.onError !== undefined && typeof o.onError !== 'function') throw invalidOption('option onError must be a function');
   if (o.onEvents !== undefined && typeof o.onEvents !== 'function') throw invalidOption('option onEvents must be a function');
   if (o.mode === 'graphql' && typeof o.onEvents !== 'function') {
@@ -104,6 +105,7 @@ function nativeOptions(options) {
     path: o.path,
     mode: o.mode,
     listener: o.listener,
+    reusePort: o.reusePort,
     reactors: o.reactors,
     maxConnections: o.maxConnections,
     maxPayload: o.maxPayload,

@@ -44,7 +44,7 @@ test('echoes text and binary messages of every length form to a ws client', asyn
   ws.close(1000, 'bye');
   const [code, reason] = await new Promise((r) => ws.once('close', (c, why) => r([c, String(why)])));
   assert.equal(code, 1000, 'our close code is echoed back');
-  assert.equal(reason, '');
+  assert.equal(reason, 'bye', 'and our reason, as ws echoes it');
   await eventually(() => server.stats().connections === 0, 3000, 'the server to drop the closed connection');
 });
 

@@ -26,6 +26,12 @@ const cases = [
     1007,
     () => clientFrame({ fin: false, payload: Buffer.from([0xff]) }),
   ],
+  [
+    // Autobahn 6.4.3: the frame's end never comes; F4 90 is past U+10FFFF, which is certain at once.
+    'invalid UTF-8 in a text frame whose end has not arrived',
+    1007,
+    () => clientFrame({ payload: Buffer.concat([Buffer.from('κόσμε'), Buffer.from([0xf4, 0x90, 0x80, 0x80]), Buffer.alloc(500, 97)]) }).subarray(0, 8 + 13),
+  ],
   ['message over maxPayload', 1009, () => clientFrame({ payload: Buffer.alloc(2048, 97) })],
   [
     'fragments adding up over maxPayload',
@@ -95,5 +101,43 @@ test('a peer that never answers our close frame is dropped after closeTimeout', 
   // We keep our side open and silent; the server must not wait forever.
   assert.equal(server.stats().connections, 1);
   await eventually(() => server.stats().connections === 0, 2000, 'the close timeout to drop the peer');
+  p.destroy();
+});
+
+test('a frame over maxPayload with more bytes behind it in one write: the client still gets what came before and the 1009 close', async (t) => {
+  // After failing a connection the server must not drop the socket while bytes still
+  // arrive: the kernel would answer with a reset and destroy the close frame in flight.
+  const server = listen({ port: 0, maxPayload: 1024, closeTimeout: 3000 });
+  t.after(() => server.dispose());
+  for (let round = 0; round < 5; round++) {
+    const p = await upgraded(server.address().port);
+    const big = clientFrame({ opcode: 2, payload: Buffer.alloc(1 << 20, 7) });
+    p.write(Buffer.concat([clientFrame({ payload: 'before' }), big, clientFrame({ payload: 'after' })]));
+    const echo = await p.frame();
+    assert.deepEqual([echo.opcode, String(echo.payload)], [1, 'before'], 'the message before the bad frame is answered');
+    assert.deepEqual(await p.closeFrame(), { code: 1009, reason: 'message too big' });
+    assert.equal(p.buf.length, 0, 'nothing after the close frame');
+    await p.until(() => (p.ended ? true : undefined), 2000, 'the server to shut its write side');
+    // The connection lingers, discarding what still comes, until we hang up.
+    p.write(Buffer.alloc(64 << 10, 1));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(p.closed, false, 'not reset while we still send');
+    assert.equal(server.stats().connections, 1);
+    p.socket.end();
+    await eventually(() => server.stats().connections === 0, 2000, 'the server to drop it once we hung up');
+    await p.until(() => (p.closed ? true : undefined), 2000, 'our socket to close');
+    p.destroy();
+  }
+});
+
+test('a lingering connection whose peer never hangs up is dropped after closeTimeout', async (t) => {
+  const server = listen({ port: 0, closeTimeout: 300 });
+  t.after(() => server.dispose());
+  const p = await upgraded(server.address().port);
+  p.write(clientFrame({ opcode: 3 }));
+  assert.equal((await p.closeFrame()).code, 1002);
+  await p.until(() => (p.ended ? true : undefined), 2000, 'the server to shut its write side');
+  assert.equal(server.stats().connections, 1);
+  await eventually(() => server.stats().connections === 0, 2000, 'the close timeout to drop it');
   p.destroy();
 });

@@ -152,6 +152,76 @@ for (const kind of ['shared', 'projected']) {
   });
 }
 
+for (const kind of ['shared', 'projected']) {
+  test(`${kind}: one event bigger than maxBufferedBytes reaches every subscriber; a stalled one is cut once a backlog builds`, async (t) => {
+    // The cap is on the backlog behind the message being written (DESIGN.md "Backpressure"):
+    // one message bigger than it is still sent whole; a queue holds at most the cap plus
+    // what is left of one message.
+    const cap = 64 * 1024;
+    const closes = [];
+    const server = useServer(
+      { schema, shareKey: kind === 'shared' ? () => 'all' : undefined, maxBufferedBytes: cap, onClose: (_ctx, code, reason) => void closes.push([code, reason]) },
+      { port: 0, path: '/graphql' },
+      0,
+    );
+    t.after(() => server.dispose());
+    const field = kind === 'shared' ? 'tick' : 'raw';
+    const clients = ['a', 'b', 'c'].map(() => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.address().port}/graphql`, 'graphql-transport-ws');
+      const c = { ws, ticks: [], close: null };
+      ws.on('message', (data) => {
+        const msg = JSON.parse(String(data));
+        if (msg.type === 'connection_ack') ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: kind === 'shared' ? TICK : RAW, variables: { topic: 'big' } } }));
+        if (msg.type === 'next') c.ticks.push(msg.payload);
+      });
+      ws.on('close', (code, reason) => (c.close = { code, reason: String(reason) }));
+      ws.on('error', () => {});
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init' })));
+      t.after(() => ws.terminate());
+      return c;
+    });
+    await eventually(() => server.stats().triggerSubscriptions === 3 || undefined, 5000, 'three subscribers');
+    const pub = (tick) => publish('big', kind === 'shared' ? tick : { raw: tick });
+    // 8 MiB: far more than the kernel's socket buffers take at once, so most of it waits in
+    // subwire's queue, 128 times the cap.
+    const huge = { seq: 0, body: 'h'.repeat(8 << 20) };
+    pub(huge);
+    await eventually(() => clients.every((c) => c.ticks.length === 1 || c.close) || undefined, 30000, 'the big event everywhere');
+    for (const c of clients) {
+      assert.equal(c.close, null, 'nobody was cut for one big message');
+      assert.deepEqual(c.ticks[0], { data: { [field]: huge } });
+    }
+    assert.equal(server.stats().slowConsumers, 0);
+    assert.deepEqual(closes, []);
+
+    // Now one stops reading: events of 4 times the cap pile up behind the one being written.
+    const [stalled, ...healthy] = clients;
+    stalled.ws._socket.pause();
+    const body = 'b'.repeat(4 * cap);
+    const message = body.length + 200; // one frame of it, id and JSON around the body
+    let maxQueued = 0;
+    let seq = 0;
+    while (server.stats().slowConsumers === 0 && seq < 2000) {
+      seq++;
+      pub({ seq, body });
+      await eventually(() => healthy.every((c) => c.ticks.length === seq + 1) || undefined, 10000, `healthy ones got ${seq}`);
+      maxQueued = Math.max(maxQueued, server.stats().queuedBytes);
+    }
+    t.diagnostic(`cut after ${seq} events of ${body.length} bytes; max queued ${maxQueued}`);
+    assert.equal(server.stats().slowConsumers, 1, `the stalled one was cut (after ${seq} events)`);
+    assert.ok(maxQueued <= clients.length * (cap + message), `queued bytes stay within cap + one message per connection (max seen ${maxQueued})`);
+    assert.deepEqual(closes, [[1008, 'slow consumer']]);
+    stalled.ws._socket.resume();
+    await eventually(() => stalled.close || undefined, 10000, 'the stalled client sees its close');
+    assert.deepEqual(stalled.close, { code: 1008, reason: 'slow consumer' });
+    for (const [i, tick] of stalled.ticks.entries()) assert.deepEqual(tick, { data: { [field]: i === 0 ? huge : { seq: i, body } } }, 'what arrived is whole, in order');
+    for (const c of healthy) {
+      assert.equal(c.close, null);
+      assert.deepEqual(c.ticks.map((p) => p.data[field].seq), Array.from({ length: seq + 1 }, (_, i) => i));
+    }
+  });
+}
+
 test('10k subscribe/unsubscribe cycles, shared, unshared and projected, leave nothing behind', async (t) => {
   const server = useServer({ schema, shareKey: (_ctx, msg) => msg.variables.shared ? 'x' : undefined }, { port: 0, path: '/graphql' }, 0);
   const url = `ws://127.0.0.1:${server.address().port}/graphql`;

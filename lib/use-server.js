@@ -70,7 +70,7 @@ function pubsubStats() {
 /**
  * Starts a graphql-ws v6 compatible server on a Rust-owned listener.
  * @param {import('../index').ServerOptions} options graphql-ws `ServerOptions` plus subwire's limits
- * @param {import('../index').ServerTarget} target `{ port, host?, path? }`
+ * @param {import('../index').ServerTarget} target `{ port, host?, path?, reusePort? }` or `{ server, path? }`
  * @param {number} [keepAlive] WebSocket ping interval in ms (0 or Infinity: off)
  * @returns {import('../index').Server}
  */
@@ -81,6 +81,9 @@ function useServer(options, target, keepAlive = 12_000) {
   }
   const httpServer = target.server;
   if (httpServer !== undefined) checkAttachable(httpServer);
+  if (httpServer !== undefined && target.reusePort !== undefined) {
+    throw codedError('ERR_SUBWIRE_INVALID_OPTION', 'useServer(options, { server }): reusePort is for subwire\'s own listener; the http.Server owns its port (listen it with reusePort)', TypeError);
+  }
   const { listen } = require('../index.js');
   const graphql = require('graphql');
   const {
@@ -386,7 +389,7 @@ function useServer(options, target, keepAlive = 12_000) {
     ...limits,
     ...(httpServer !== undefined
       ? { listener: 'none', path: target.path ?? '*' }
-      : { port: target.port, host: target.host, path: target.path }),
+      : { port: target.port, host: target.host, path: target.path, reusePort: target.reusePort }),
     mode: 'graphql',
     keepAlive: msOption('keepAlive', keepAlive, 12_000),
     connectionInitWaitTimeout: msOption('connectionInitWaitTimeout', options.connectionInitWaitTimeout, 3000),

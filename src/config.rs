@@ -35,6 +35,9 @@ pub struct Config {
     pub path: String,
     pub mode: Mode,
     pub listener: ListenerMode,
+    /// Share the port with other servers (this process or others, same user) that opt in
+    /// too (`reusePort`). Off: a port in use fails with `ERR_SUBWIRE_ADDR_IN_USE`.
+    pub reuse_port: bool,
     /// Reactor threads (default: available cores).
     pub reactors: usize,
     /// Upgraded plus handshaking connections; beyond it requests get 503.
@@ -75,6 +78,7 @@ impl Default for Config {
             path: "/".into(),
             mode: Mode::Echo,
             listener: ListenerMode::ReusePort,
+            reuse_port: false,
             reactors: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_connections: 100_000,
             max_payload: 1 << 20,

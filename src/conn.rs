@@ -23,6 +23,13 @@ pub enum State {
     Closing,
     /// The peer closed and we answered; the socket closes once our close frame is flushed.
     Closed,
+    /// We failed the connection (1002, 1007, 1009, 1008 slow consumer, or a bad frame while
+    /// closing): our close frame, if one is owed, is queued; input is read and discarded
+    /// unparsed; once the queue is flushed the write side is shut, and the socket is dropped
+    /// when the peer hangs up or the close timeout passes. Dropping it while input is still
+    /// arriving would make the kernel answer with a reset, which destroys the close frame
+    /// (and anything before it) still on its way (a lingering close).
+    Failed,
     /// An HTTP error response is queued: flush it, half-close, drain until the peer hangs up.
     Rejected,
 }

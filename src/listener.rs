@@ -2,6 +2,15 @@
 //!
 //! Called once by [`crate::server::Server::start`] on the JS thread, so a bind failure
 //! reaches `useServer()`/`listen()` as a synchronous error with a code.
+//!
+//! A port in use fails with `ERR_SUBWIRE_ADDR_IN_USE` unless the app opted in to sharing it
+//! (`reusePort: true`, Node's `listen({ reusePort })` name), although the reactors' own
+//! sockets share the port through `SO_REUSEPORT`: the first socket binds without it, so the
+//! kernel refuses the bind if anyone holds the port (a subwire server of this or another
+//! process, a `net.Server`), and only then, before `listen`, sets it so its siblings can
+//! join. There is no window between a check and the bind: the bind is the check. What
+//! remains: a server that opts in can still join one that did not (same user), as the
+//! kernel sees `SO_REUSEPORT` on its sockets.
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -27,14 +36,30 @@ pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, SubwireError> {
     Ok(SocketAddr::new(ip, port))
 }
 
-fn bind_one(addr: SocketAddr, reuse_port: bool) -> std::io::Result<std::net::TcpListener> {
+/// How a listening socket treats `SO_REUSEPORT`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reuse {
+    /// Not at all: the port is this socket's alone.
+    No,
+    /// Set after an exclusive bind: the port must be free, and our next sockets may join.
+    AfterBind,
+    /// Set before binding: joins whoever holds the port with it (same user).
+    Join,
+}
+
+fn bind_one(addr: SocketAddr, reuse: Reuse) -> std::io::Result<std::net::TcpListener> {
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_reuse_address(true)?;
-    if reuse_port {
+    if reuse == Reuse::Join {
         sock.set_reuse_port(true)?;
     }
     sock.set_nonblocking(true)?;
     sock.bind(&addr.into())?;
+    if reuse == Reuse::AfterBind {
+        // The kernel checks SO_REUSEPORT of the sockets already bound when the next one
+        // binds, and groups listeners when they listen: both come after this.
+        sock.set_reuse_port(true)?;
+    }
     sock.listen(BACKLOG)?;
     Ok(sock.into())
 }
@@ -51,16 +76,21 @@ pub fn bind(
     }
     let addr = resolve(&config.host, config.port)?;
     let shown = addr.to_string();
-    let reuse = config.listener == ListenerMode::ReusePort && count > 1;
-    let first = bind_one(addr, reuse).map_err(|e| SubwireError::from_bind(&e, &shown))?;
+    let group = config.listener == ListenerMode::ReusePort && count > 1;
+    let first_reuse = match (config.reuse_port, group) {
+        (true, _) => Reuse::Join,
+        (false, true) => Reuse::AfterBind,
+        (false, false) => Reuse::No,
+    };
+    let first = bind_one(addr, first_reuse).map_err(|e| SubwireError::from_bind(&e, &shown))?;
     let local = first
         .local_addr()
         .map_err(|e| SubwireError::new(Code::Io, format!("cannot read the bound address: {e}")))?;
     let mut out = Vec::with_capacity(count);
     for _ in 1..count {
-        let next = if reuse {
+        let next = if group {
             // Same port as the first (port 0 has been resolved to a real one by now).
-            bind_one(local, true)
+            bind_one(local, Reuse::Join)
         } else {
             first.try_clone()
         };
@@ -95,6 +125,61 @@ mod tests {
         };
         let err = bind(&cfg, 1).unwrap_err();
         assert_eq!(err.code, Code::AddrInUse, "{err}");
+    }
+
+    #[test]
+    fn a_port_held_by_another_reuseport_group_is_in_use_unless_both_opt_in() {
+        let cfg = Config {
+            reactors: 2,
+            ..Config::default()
+        };
+        let (held, addr) = bind(&cfg, 2).unwrap();
+        let port = addr.unwrap().port();
+        let again = Config {
+            port,
+            ..cfg.clone()
+        };
+        for count in [1, 2, 3] {
+            let err = bind(&again, count).unwrap_err();
+            assert_eq!(err.code, Code::AddrInUse, "{count} reactors: {err}");
+        }
+        let shared = Config {
+            listener: ListenerMode::Shared,
+            ..again.clone()
+        };
+        assert_eq!(bind(&shared, 2).unwrap_err().code, Code::AddrInUse);
+        drop(held);
+        // Both opted in: the second joins the first's group.
+        let open = Config {
+            reuse_port: true,
+            ..again
+        };
+        let (a, _) = bind(&open, 2).unwrap();
+        let (b, _) = bind(&open, 2).unwrap();
+        assert_eq!((a.len(), b.len()), (2, 2));
+        // One that did not opt in still finds the port in use.
+        let closed = Config {
+            reuse_port: false,
+            ..open
+        };
+        assert_eq!(bind(&closed, 2).unwrap_err().code, Code::AddrInUse);
+    }
+
+    #[test]
+    fn the_reactors_sockets_still_form_one_group_that_spreads_connections() {
+        // The first socket sets SO_REUSEPORT only after its bind: it must still be grouped
+        // with its siblings, or one of them would get every connection.
+        let (ls, addr) = bind(&Config::default(), 2).unwrap();
+        let clients: Vec<_> = (0..64)
+            .map(|_| std::net::TcpStream::connect(addr.unwrap()).unwrap())
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let accepted: Vec<usize> = ls
+            .iter()
+            .map(|l| std::iter::from_fn(|| l.accept().ok()).count())
+            .collect();
+        assert_eq!(accepted.iter().sum::<usize>(), clients.len());
+        assert!(accepted.iter().all(|&n| n > 0), "spread {accepted:?}");
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! One connection's read side, sans-IO: client frames → messages.
 //!
-//! Owns the per-connection read state: nothing (8 bytes) unless a fragmented message is being
-//! assembled. The reactor calls [`Reader::feed`] on bytes read from an upgraded socket and keeps
-//! only the unconsumed tail (an incomplete frame). Unfragmented frames — the hot path — are
-//! unmasked in place and delivered straight from the caller's buffer, with no copy and no
-//! allocation; only fragments are copied, into a boxed assembly buffer that exists while the
-//! message is in progress. Frame-level rules are [`crate::frame`]'s, UTF-8 across fragments is
-//! [`crate::utf8`]'s; this module adds sequencing, the size limit and close-frame checks.
+//! Owns the per-connection read state: 16 bytes, plus an assembly buffer only while a
+//! fragmented message is in progress. The reactor calls [`Reader::feed`] on bytes read from an
+//! upgraded socket and keeps only the unconsumed tail (an incomplete frame). Unfragmented
+//! frames — the hot path — are unmasked in place and delivered straight from the caller's
+//! buffer, with no copy and no allocation; only fragments are copied, into a boxed assembly
+//! buffer that exists while the message is in progress. Frame-level rules are
+//! [`crate::frame`]'s, UTF-8 is [`crate::utf8`]'s, checked as the bytes arrive: a text frame
+//! whose end has not arrived yet is unmasked and validated up to where it has, so invalid
+//! UTF-8 fails with 1007 as soon as it is certain. This module adds sequencing, the size
+//! limit and close-frame checks.
 
 use crate::frame::{self, close, OpCode};
 use crate::utf8;
@@ -35,11 +38,17 @@ pub struct Progress {
     pub need: usize,
 }
 
-/// Per-connection reader. 8 bytes: the state exists only while a fragmented message is in
-/// progress.
+/// Per-connection reader. 16 bytes: the assembly state exists only while a fragmented message
+/// is in progress.
 #[derive(Debug, Default)]
 pub struct Reader {
     frag: Option<Box<Fragmented>>,
+    /// Payload bytes of the incomplete text frame at the start of the caller's kept bytes that
+    /// are already unmasked (in the caller's buffer, in place) and validated; 0 otherwise.
+    seen: u32,
+    /// UTF-8 state of the text message in progress: fragmented, or in a frame still arriving.
+    /// Default (empty) whenever no text message is in progress.
+    utf8: utf8::Validator,
 }
 
 /// A fragmented message being assembled.
@@ -47,7 +56,6 @@ pub struct Reader {
 struct Fragmented {
     data: Vec<u8>,
     text: bool,
-    utf8: utf8::Validator,
 }
 
 /// Initial capacity of an assembly buffer (bounded by `max_payload`), when the first fragment
@@ -68,11 +76,14 @@ impl Reader {
     /// calling `on` for each complete message or control frame in order. Stops early when `on`
     /// returns false (the caller saw Close or wants to stop) — then `consumed` covers that frame.
     ///
-    /// Returns how many bytes were consumed; the rest (an incomplete frame, still masked) the
-    /// caller keeps and passes again, prefixed, with more bytes.
+    /// Returns how many bytes were consumed; the rest (an incomplete frame) the caller keeps
+    /// as it is — the part of a text frame already checked is unmasked in place and this
+    /// reader remembers how far — and passes again, prefixed, with more bytes.
     /// `Err(code)` = fail the connection with this close code (messages before the bad frame
-    /// have been delivered). Data messages over `max_payload` bytes fail with 1009 as soon as a
-    /// header claims it, before the payload arrives; control frames are bounded at 125 bytes.
+    /// have been delivered); the reader is then spent. Data messages over `max_payload` bytes
+    /// fail with 1009 as soon as a header claims it, before the payload arrives; control
+    /// frames are bounded at 125 bytes; invalid UTF-8 fails with 1007 as soon as the bytes
+    /// that prove it are in, whether or not their frame is complete.
     pub fn feed(
         &mut self,
         buf: &mut [u8],
@@ -89,21 +100,65 @@ impl Reader {
                 });
             };
             let total = self.check(&h, max_payload)?;
+            let seen = self.seen as usize;
             let Some(payload) = rest.get_mut(h.header_len..total) else {
+                if self.is_text(&h) {
+                    let arrived = rest.get_mut(h.header_len..).unwrap_or_default();
+                    self.check_arrived(arrived, &h)?;
+                }
                 return Ok(Progress {
                     consumed: pos,
                     need: total,
                 });
             };
-            frame::unmask(payload, h.mask, 0);
+            self.seen = 0;
+            if let Some(unseen) = payload.get_mut(seen..) {
+                frame::unmask(unseen, h.mask, seen);
+            }
             pos += total;
-            if !self.deliver(&h, payload, max_payload, on)? {
+            if !self.deliver(&h, payload, seen, max_payload, on)? {
                 return Ok(Progress {
                     consumed: pos,
                     need: 0,
                 });
             }
         }
+    }
+
+    /// Whether the frame `h` carries text: a text frame, or a continuation of a text message.
+    fn is_text(&self, h: &frame::Header) -> bool {
+        match h.opcode {
+            OpCode::Text => true,
+            OpCode::Continuation => self.frag.as_ref().is_some_and(|f| f.text),
+            _ => false,
+        }
+    }
+
+    /// The payload bytes that have `arrived` of a text frame whose end has not: unmasks and
+    /// validates those not seen before, so invalid UTF-8 fails now rather than at the end.
+    fn check_arrived(&mut self, arrived: &mut [u8], h: &frame::Header) -> Result<(), u16> {
+        // Past 4 GiB of one frame (a `max_payload` that large) the rest waits for the end.
+        let upto = arrived.len().min(u32::MAX as usize);
+        let seen = self.seen as usize;
+        let Some(fresh) = arrived.get_mut(seen..upto) else {
+            return Ok(());
+        };
+        frame::unmask(fresh, h.mask, seen);
+        self.utf8
+            .feed(fresh, false)
+            .map_err(|_| close::INVALID_DATA)?;
+        self.seen = upto as u32;
+        Ok(())
+    }
+
+    /// Validates the next piece of the text message in progress; `last`: its final bytes (a
+    /// code point may not stop there), after which the state is clean for the next message.
+    fn check_text(&mut self, piece: &[u8], last: bool) -> Result<(), u16> {
+        let result = self.utf8.feed(piece, last);
+        if last {
+            self.utf8 = utf8::Validator::default();
+        }
+        result.map_err(|_| close::INVALID_DATA)
     }
 
     /// Message-level checks that need only the header: sequencing and the size limit. Returns
@@ -127,41 +182,46 @@ impl Reader {
             .ok_or(close::TOO_BIG)
     }
 
-    /// Handles one whole, unmasked frame that passed [`Reader::check`]. Returns what `on`
-    /// returned (true if it was not called).
+    /// Handles one whole, unmasked frame that passed [`Reader::check`]; its first `seen`
+    /// payload bytes were validated as they arrived (text only). Returns what `on` returned
+    /// (true if it was not called).
     fn deliver(
         &mut self,
         h: &frame::Header,
         payload: &[u8],
+        seen: usize,
         max_payload: usize,
         on: &mut dyn FnMut(Message<'_>) -> bool,
     ) -> Result<bool, u16> {
+        let unseen = payload.get(seen..).unwrap_or_default();
         match h.opcode {
             OpCode::Text if h.fin => {
+                if seen > 0 {
+                    self.check_text(unseen, true)?;
+                }
+                // The whole payload again for a frame that arrived in pieces: a &str
+                // without `unsafe`; one pass for the usual frame that arrived whole.
                 let text = std::str::from_utf8(payload).map_err(|_| close::INVALID_DATA)?;
                 Ok(on(Message::Text(text)))
             }
             OpCode::Binary if h.fin => Ok(on(Message::Binary(payload))),
             OpCode::Text | OpCode::Binary => {
                 let text = h.opcode == OpCode::Text;
-                let mut utf8 = utf8::Validator::default();
                 if text {
-                    utf8.feed(payload, false).map_err(|_| close::INVALID_DATA)?;
+                    self.check_text(unseen, false)?;
                 }
                 let cap = payload.len().max(FRAGMENT_CAPACITY).min(max_payload);
                 let mut data = Vec::with_capacity(cap.max(payload.len()));
                 data.extend_from_slice(payload);
-                self.frag = Some(Box::new(Fragmented { data, text, utf8 }));
+                self.frag = Some(Box::new(Fragmented { data, text }));
                 Ok(true)
             }
             OpCode::Continuation => {
                 let f = self.frag.as_mut().ok_or(close::PROTOCOL_ERROR)?;
-                if f.text {
-                    f.utf8
-                        .feed(payload, h.fin)
-                        .map_err(|_| close::INVALID_DATA)?;
-                }
                 append(&mut f.data, payload, max_payload);
+                if f.text {
+                    self.check_text(unseen, h.fin)?;
+                }
                 if !h.fin {
                     return Ok(true);
                 }
@@ -169,7 +229,7 @@ impl Reader {
                     return Err(close::PROTOCOL_ERROR); // unreachable: checked above
                 };
                 if f.text {
-                    // Already validated fragment by fragment; this second pass over the whole
+                    // Already validated piece by piece; this second pass over the whole
                     // message (fragmented text only) buys a &str without `unsafe`.
                     let text = std::str::from_utf8(&f.data).map_err(|_| close::INVALID_DATA)?;
                     Ok(on(Message::Text(text)))

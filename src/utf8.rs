@@ -1,10 +1,12 @@
-//! Incremental UTF-8 validation of a text message that arrives in fragments.
+//! Incremental UTF-8 validation of a text message that arrives in pieces.
 //!
-//! Owns nothing but the (at most 3) bytes of a code point split across two fragments.
-//! Called by [`crate::message::Reader`] for each fragment of a fragmented text message, so an
-//! invalid message fails with 1007 at the first fragment that makes it certainly invalid, not at
-//! the end. The byte work is `std::str::from_utf8`; `Utf8Error::{valid_up_to, error_len}` tell
-//! an invalid sequence (reject now) from an incomplete tail (carry it into the next fragment).
+//! Owns nothing but the (at most 3) bytes of a code point split across two pieces: 4 bytes in
+//! all. Called by [`crate::message::Reader`] for each piece of a text message as it arrives —
+//! the fragments of a fragmented message, and the bytes of a frame whose end has not arrived
+//! yet — so an invalid message fails with 1007 at the first byte that makes it certainly
+//! invalid, not at the end of its frame or message. The byte work is `std::str::from_utf8`;
+//! `Utf8Error::{valid_up_to, error_len}` tell an invalid sequence (reject now) from an
+//! incomplete tail (carry it into the next piece).
 
 use std::str;
 
@@ -12,11 +14,11 @@ use std::str;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Invalid;
 
-/// Validation state carried between fragments: the incomplete code point at the end of the
-/// previous fragment, if any.
+/// Validation state carried between pieces: the incomplete code point at the end of the
+/// previous piece, if any (a valid prefix is at most 3 bytes).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Validator {
-    carry: [u8; 4],
+    carry: [u8; 3],
     carry_len: u8,
 }
 
@@ -33,15 +35,23 @@ impl Validator {
             };
             rest = tail;
             let n = usize::from(self.carry_len);
-            let Some(slot) = self.carry.get_mut(n) else {
+            let mut seq = [0u8; 4];
+            seq[..3].copy_from_slice(&self.carry);
+            let Some(slot) = seq.get_mut(n) else {
                 return Err(Invalid); // unreachable: 4 bytes always complete or break a sequence
             };
             *slot = b;
-            self.carry_len += 1;
-            match str::from_utf8(self.carry.get(..=n).unwrap_or_default()) {
+            match str::from_utf8(seq.get(..=n).unwrap_or_default()) {
                 Ok(_) => self.carry_len = 0,
                 Err(e) if e.error_len().is_some() => return Err(Invalid),
-                Err(_) => {} // still a valid prefix: need more bytes
+                Err(_) => match self.carry.get_mut(n) {
+                    // still a valid prefix (at most 3 bytes): need more bytes
+                    Some(keep) => {
+                        *keep = b;
+                        self.carry_len += 1;
+                    }
+                    None => return Err(Invalid), // unreachable, as above
+                },
             }
         }
         match str::from_utf8(rest) {
@@ -51,7 +61,7 @@ impl Validator {
                 // A valid prefix of a code point (1..=3 bytes) ends the fragment: carry it.
                 let tail = rest.get(e.valid_up_to()..).unwrap_or_default();
                 match self.carry.get_mut(..tail.len()) {
-                    Some(dst) if tail.len() < 4 => {
+                    Some(dst) => {
                         dst.copy_from_slice(tail);
                         self.carry_len = tail.len() as u8;
                         Ok(())
@@ -62,11 +72,13 @@ impl Validator {
         }
     }
 
-    /// True while a code point is split between the fragment fed last and the next one.
+    /// True while a code point is split between the piece fed last and the next one.
     pub fn is_incomplete(&self) -> bool {
         self.carry_len > 0
     }
 }
+
+const _: () = assert!(std::mem::size_of::<Validator>() == 4);
 
 #[cfg(test)]
 mod tests {

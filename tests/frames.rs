@@ -100,10 +100,12 @@ fn done(n: usize) -> Result<Progress, u16> {
 }
 
 #[test]
-fn reader_is_eight_bytes() {
+fn reader_is_sixteen_bytes() {
+    // The assembly box, and for a text frame still arriving how far it was checked plus the
+    // UTF-8 state (a code point split between reads): what failing fast on UTF-8 costs.
     let size = std::mem::size_of::<Reader>();
     println!("size_of::<Reader>() = {size}");
-    assert_eq!(size, 8);
+    assert_eq!(size, 16);
 }
 
 #[test]
@@ -472,6 +474,125 @@ fn byte_at_a_time_yields_the_same_messages() {
     }
     assert!(pending.is_empty());
     assert_eq!(got, want);
+}
+
+/// Feeds `stream` the way a reactor does: `step` new bytes at a time, each time after the bytes
+/// the reader left unconsumed (as it left them: partly unmasked in place). Returns the
+/// messages, and the error with how many bytes of the stream had arrived when it came.
+fn trickle(stream: &[u8], step: usize) -> (Vec<Owned>, Result<(), (u16, usize)>) {
+    let mut r = Reader::default();
+    let mut got = Vec::new();
+    let mut kept: Vec<u8> = Vec::new();
+    let mut arrived = 0;
+    while arrived < stream.len() {
+        let next = (arrived + step).min(stream.len());
+        kept.extend_from_slice(&stream[arrived..next]);
+        arrived = next;
+        let res = r.feed(&mut kept, MAX, &mut |m| {
+            got.push(own(m));
+            true
+        });
+        match res {
+            Ok(p) => drop(kept.drain(..p.consumed)),
+            Err(code) => return (got, Err((code, arrived))),
+        }
+    }
+    assert!(kept.is_empty(), "{} bytes left over", kept.len());
+    (got, Ok(()))
+}
+
+/// Bytes of `payload` after which it is certainly not UTF-8, whatever follows (std's verdict
+/// on each prefix); `None` if every prefix could still become valid.
+fn certain_at(payload: &[u8]) -> Option<usize> {
+    (1..=payload.len())
+        .find(|&n| std::str::from_utf8(&payload[..n]).is_err_and(|e| e.error_len().is_some()))
+}
+
+#[test]
+fn invalid_utf8_inside_a_frame_fails_as_soon_as_it_arrives() {
+    let long_ok = "λ€𝄞z".repeat(40); // > 125 bytes: the 16-bit length form
+    let payloads: Vec<Vec<u8>> = vec![
+        // Autobahn 6.4.3/6.4.4: F4 90 is above U+10FFFF.
+        b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80edited".to_vec(),
+        b"ab\xffcd".to_vec(),
+        b"\xed\xa0\x80 surrogate".to_vec(),
+        b"\xe2\x82A".to_vec(),
+        [long_ok.as_bytes(), b"\xc0\xaf", long_ok.as_bytes()].concat(),
+    ];
+    for payload in &payloads {
+        let bad = certain_at(payload).expect("invalid");
+        for fin in [true, false] {
+            let f = frame(fin, 1, payload);
+            let header = f.len() - payload.len();
+            for step in [1, 2, 3, 7] {
+                let (got, res) = trickle(&f, step);
+                assert!(got.is_empty());
+                let (code, arrived) = res.expect_err("must fail");
+                assert_eq!(code, close::INVALID_DATA);
+                // Failed with the read that brought the byte proving it, not later.
+                let proof = header + bad;
+                assert!(
+                    arrived >= proof && arrived < proof + step,
+                    "{payload:x?} fin {fin} step {step}: failed at {arrived}, proof at {proof}"
+                );
+            }
+        }
+        // The same in a continuation frame of a fragmented text message.
+        let first = frame(false, 1, "ok €".as_bytes());
+        let stream = cat(&[first.clone(), frame(true, 0, payload)]);
+        let header = stream.len() - first.len() - payload.len();
+        let (got, res) = trickle(&stream, 1);
+        assert!(got.is_empty());
+        assert_eq!(
+            res,
+            Err((close::INVALID_DATA, first.len() + header + bad)),
+            "{payload:x?}"
+        );
+    }
+}
+
+#[test]
+fn a_code_point_split_between_reads_and_fragments_is_valid() {
+    let long = "a€𝄞λ".repeat(30);
+    let euro = "€".as_bytes();
+    let stream = cat(&[
+        text(&long),
+        frame(false, 1, &[long.as_bytes(), &euro[..1]].concat()),
+        frame(true, 9, b"in between"),
+        frame(false, 0, &euro[1..2]),
+        frame(true, 0, &[&euro[2..], long.as_bytes()].concat()),
+        frame(true, 2, &[0xff; 200]),
+        text("z"),
+    ]);
+    let want = vec![
+        Owned::Text(long.clone()),
+        Owned::Ping(b"in between".to_vec()),
+        Owned::Text(format!("{long}€{long}")),
+        Owned::Binary(vec![0xff; 200]),
+        Owned::Text("z".into()),
+    ];
+    for step in 1..=17 {
+        assert_eq!(
+            trickle(&stream, step),
+            (want.clone(), Ok(())),
+            "step {step}"
+        );
+    }
+    // Every two-way split.
+    for k in 0..=stream.len() {
+        let mut r = Reader::default();
+        let mut got = Vec::new();
+        let mut on = |m: Message<'_>| {
+            got.push(own(m));
+            true
+        };
+        let mut buf = stream[..k].to_vec();
+        let p = r.feed(&mut buf, MAX, &mut on).unwrap();
+        let mut rest = buf[p.consumed..].to_vec();
+        rest.extend_from_slice(&stream[k..]);
+        assert_eq!(r.feed(&mut rest, MAX, &mut on), done(rest.len()), "k {k}");
+        assert_eq!(got, want, "k {k}");
+    }
 }
 
 #[test]

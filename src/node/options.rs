@@ -20,6 +20,8 @@ pub struct ListenOptions {
     pub mode: Option<String>,
     /// "reuseport" or "shared".
     pub listener: Option<String>,
+    /// Share the port with other servers that set it too (default false: a port in use fails).
+    pub reuse_port: Option<bool>,
     pub reactors: Option<u32>,
     pub max_connections: Option<u32>,
     pub max_payload: Option<u32>,
@@ -88,6 +90,7 @@ pub(super) fn config_from(o: ListenOptions) -> Result<Config> {
         path,
         mode,
         listener,
+        reuse_port: o.reuse_port.unwrap_or(d.reuse_port),
         reactors: o.reactors.map_or(d.reactors, |n| n as usize),
         max_connections: o.max_connections.map_or(d.max_connections, |n| n as usize),
         max_payload: o.max_payload.map_or(d.max_payload, |n| n as usize),

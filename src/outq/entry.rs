@@ -179,6 +179,19 @@ impl<'a> FrameRef<'a> {
         self.payloads.len()
     }
 
+    /// What is left, from byte `skip` of these frames on, of the message that byte belongs
+    /// to (0 past the end).
+    pub fn left_of_message_at(&self, mut skip: usize) -> usize {
+        for p in self.payloads {
+            let len = self.frame_len(p);
+            if skip < len {
+                return len - skip;
+            }
+            skip -= len;
+        }
+        0
+    }
+
     /// The message length (what the header announces) of `payload`'s frame.
     fn message_len(&self, payload: &Bytes) -> usize {
         self.prefix.len() + payload.len() + self.tail.len()

@@ -112,6 +112,24 @@ impl OutQueue {
         self.bytes
     }
 
+    /// Bytes waiting behind the message being written: all of [`OutQueue::bytes`] but what
+    /// is left of the front message (the first one not fully written, started or not). This
+    /// is what `maxBufferedBytes` caps, so one message bigger than the cap still goes out
+    /// whole, while a consumer falling further behind is cut. O(messages in the front entry).
+    pub fn backlog(&self) -> usize {
+        let head = self
+            .frames
+            .front()
+            .map_or(0, |f| f.view().left_of_message_at(self.front_sent));
+        self.bytes - head
+    }
+
+    /// Whether the backlog is over `cap`; costs nothing more than a compare while the whole
+    /// queue is within it.
+    pub fn over(&self, cap: usize) -> bool {
+        self.bytes > cap && self.backlog() > cap
+    }
+
     /// Entries waiting (including a partly written one).
     pub fn frames(&self) -> usize {
         self.frames.len()

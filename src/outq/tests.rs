@@ -275,3 +275,69 @@ fn a_direct_write_sends_what_fits_and_the_queue_carries_on_from_the_cut() {
         "more than DIRECT_MESSAGES: nothing is written"
     );
 }
+
+/// `maxBufferedBytes` caps the backlog behind the message being written, not that message:
+/// whatever is left of the front message (started or not, alone or the first of a run) is
+/// not counted; everything behind it is.
+#[test]
+fn the_backlog_is_what_waits_behind_the_message_being_written() {
+    let big = Bytes::from(vec![b'x'; 10_000]);
+    let small = Bytes::from_static(b"small");
+    let big_wire = 4 + 10_000;
+    let small_wire = 2 + 5;
+    let mut q = OutQueue::default();
+    assert_eq!((q.backlog(), q.over(0)), (0, false));
+    q.push(Frame::ws(OpCode::Text, big.clone()));
+    assert_eq!((q.bytes(), q.backlog()), (big_wire, 0));
+    assert!(
+        !q.over(100),
+        "one message bigger than the cap is not a backlog"
+    );
+    q.push(Frame::ws(OpCode::Text, small.clone()));
+    assert_eq!(q.backlog(), small_wire);
+    assert!(!q.over(small_wire) && q.over(small_wire - 1));
+    // Half of the big one written: still the head.
+    let mut w = Trickle {
+        out: Vec::new(),
+        limit: 5_000,
+        calls: 1,
+    };
+    assert_eq!(
+        q.flush(&mut w, &mut Scratch::default()).unwrap(),
+        Flushed::Blocked(5_000)
+    );
+    assert_eq!(
+        (q.bytes(), q.backlog()),
+        (big_wire - 5_000 + small_wire, small_wire)
+    );
+    // The big one done, the small one started: nothing waits behind it.
+    w.calls = 1;
+    w.limit = big_wire - 5_000 + 1;
+    q.flush(&mut w, &mut Scratch::default()).unwrap();
+    assert_eq!((q.bytes(), q.backlog()), (small_wire - 1, 0));
+
+    // A run: its first message not yet fully written is the head, the others wait.
+    let run: Arc<[Bytes]> = vec![big.clone(), small.clone(), big.clone()].into();
+    let mut q = OutQueue::default();
+    q.push(Frame::run(OpCode::Text, Bytes::new(), run, b""));
+    assert_eq!(q.backlog(), small_wire + big_wire);
+    let mut w = Trickle {
+        out: Vec::new(),
+        limit: big_wire + 3,
+        calls: 1,
+    };
+    q.flush(&mut w, &mut Scratch::default()).unwrap();
+    assert_eq!(
+        q.backlog(),
+        big_wire,
+        "second message started: the third waits"
+    );
+    // The rest of a frame a direct write started is the head too.
+    let mut q = OutQueue::default();
+    q.push_rest(Frame::ws(OpCode::Binary, big.clone()), 1);
+    q.push(Frame::ws(OpCode::Binary, small));
+    assert_eq!(
+        (q.bytes(), q.backlog()),
+        (big_wire - 1 + small_wire, small_wire)
+    );
+}

@@ -301,7 +301,7 @@ impl Reactor {
                     self.with_session(key, |s, out| s.close(close::GOING_AWAY, "Going away", out))
                 }
                 State::Open => self.close_frame(key, close::GOING_AWAY, "server shutting down"),
-                State::Closing | State::Closed => {}
+                State::Closing | State::Closed | State::Failed => {}
                 State::Handshake { .. } | State::Rejected => self.drop_conn(key),
             }
         }
@@ -367,7 +367,10 @@ impl Reactor {
         if conn.counted {
             self.shared.connections.fetch_sub(1, Relaxed);
         }
-        if matches!(conn.state, State::Open | State::Closing | State::Closed) {
+        if matches!(
+            conn.state,
+            State::Open | State::Closing | State::Closed | State::Failed
+        ) {
             Counters::sub(&self.counters().open, 1);
         }
         if let Some(q) = conn.out.take() {

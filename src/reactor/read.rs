@@ -25,8 +25,8 @@ pub(crate) enum Action {
     Data(OpCode, Bytes),
     /// Answer a ping.
     Pong(Bytes),
-    /// The peer sent a close frame with this code.
-    PeerClose(Option<u16>),
+    /// The peer sent a close frame with this payload (code and reason, validated, or empty).
+    PeerClose(Bytes),
 }
 
 impl Reactor {
@@ -96,7 +96,7 @@ impl Reactor {
         match self.conns[key].state {
             State::Handshake { over_limit } => self.handshake(key, data, over_limit),
             State::Open | State::Closing => self.frames(key, data),
-            State::Closed | State::Rejected => (data.len(), 0),
+            State::Closed | State::Rejected | State::Failed => (data.len(), 0),
         }
     }
 
@@ -195,8 +195,13 @@ impl Reactor {
                 }
                 Message::Ping(p) => actions.push(Action::Pong(Bytes::copy_from_slice(p))),
                 Message::Pong(_) => conn_alive = true,
-                Message::Close(code, _) => {
-                    actions.push(Action::PeerClose(code));
+                Message::Close(code, reason) => {
+                    let mut payload = Vec::with_capacity(2 + reason.len());
+                    if let Some(code) = code {
+                        payload.extend_from_slice(&code.to_be_bytes());
+                        payload.extend_from_slice(reason.as_bytes());
+                    }
+                    actions.push(Action::PeerClose(payload.into()));
                     return false;
                 }
             }
@@ -214,7 +219,8 @@ impl Reactor {
             Ok(p) => (p.consumed, p.need),
             Err(code) => {
                 if closing {
-                    self.drop_conn(key);
+                    // Our close frame is out or queued already: nothing more is owed.
+                    self.linger(key);
                 } else {
                     self.fail(key, code, reason_for(code));
                 }
@@ -226,8 +232,12 @@ impl Reactor {
     fn apply(&mut self, key: usize) {
         let mut actions = std::mem::take(&mut self.actions);
         for action in actions.drain(..) {
-            if !self.conns.contains(key) {
-                break;
+            // A failure while applying (a slow consumer) ends what this read may still send;
+            // a peer close is still heard while our own close is under way.
+            match self.conns.get(key).map(|c| c.state) {
+                Some(State::Open) => {}
+                Some(State::Closing) if matches!(action, Action::PeerClose(..)) => {}
+                _ => break,
             }
             match action {
                 Action::Data(_, ref p)
@@ -249,23 +259,29 @@ impl Reactor {
                     }),
                 },
                 Action::Pong(payload) => self.send(key, Frame::ws(OpCode::Pong, payload)),
-                Action::PeerClose(code) => self.on_peer_close(key, code),
+                Action::PeerClose(payload) => self.on_peer_close(key, payload),
             }
         }
         self.actions = actions;
     }
 
     /// The peer's close frame: answer it (we did not start the close) or finish (we did).
-    fn on_peer_close(&mut self, key: usize, code: Option<u16>) {
+    /// The app hears its code and reason (1005 and "" for an empty one); the answer echoes
+    /// both, as ws does.
+    fn on_peer_close(&mut self, key: usize, payload: Bytes) {
         match self.conns[key].state {
             State::Open => {
-                self.notify_closed(key, code.unwrap_or(1005), "");
-                self.conns[key].state = State::Closed;
-                let reply = match code {
-                    Some(c) => Bytes::copy_from_slice(&c.to_be_bytes()),
-                    None => Bytes::new(),
+                let (code, reason) = match &payload[..] {
+                    [hi, lo, reason @ ..] => (
+                        u16::from_be_bytes([*hi, *lo]),
+                        // Validated by the reader: the fallback is never taken.
+                        std::str::from_utf8(reason).unwrap_or_default(),
+                    ),
+                    _ => (1005, ""),
                 };
-                self.send(key, Frame::ws(OpCode::Close, reply));
+                self.notify_closed(key, code, reason);
+                self.conns[key].state = State::Closed;
+                self.send(key, Frame::ws(OpCode::Close, payload));
                 self.arm(key, self.shared.config.close_timeout);
             }
             _ => self.drop_conn(key),

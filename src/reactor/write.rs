@@ -29,12 +29,16 @@ impl Reactor {
     }
 
     /// Queues `frame` minus its first `sent` bytes (already written; only into an empty
-    /// queue), to go out at the end of this turn; a queue past `maxBufferedBytes` closes the
-    /// connection as a slow consumer.
+    /// queue), to go out at the end of this turn; a backlog behind the message being written
+    /// past `maxBufferedBytes` closes the connection as a slow consumer. So a queue holds at
+    /// most the cap plus what is left of one message.
     pub(super) fn enqueue(&mut self, key: usize, frame: Frame, sent: usize) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
+        if conn.state == State::Failed {
+            return; // its close frame is the last thing it gets
+        }
         let q = conn.out.get_or_insert_with(|| self.pool.take_queue());
         let was_empty = q.is_empty();
         let added = frame.wire_len() - sent;
@@ -43,17 +47,17 @@ impl Reactor {
         } else {
             q.push(frame);
         }
-        let queued = q.bytes();
+        let over = q.over(self.shared.config.max_buffered_bytes);
         if was_empty {
             self.dirty.push(key);
         }
         Counters::add(&self.counters().queued_bytes, added as u64);
-        if queued > self.shared.config.max_buffered_bytes {
+        if over {
             self.slow_consumer(key);
         }
     }
 
-    /// A connection's queue passed `maxBufferedBytes`: what waits is dropped (memory stays
+    /// A connection's backlog passed `maxBufferedBytes`: what waits is dropped (memory stays
     /// bounded), the app hears `Closed` with 1008 `slow consumer`, and a close frame with
     /// that code goes out after any frame already started; a peer that never reads again
     /// is dropped by the close timeout.
@@ -153,17 +157,42 @@ impl Reactor {
             State::Closed => self.drop_conn(key),
             // Our close frame or HTTP error is out: half-close so the peer sees the end,
             // and keep reading until it hangs up (or the close timeout drops it).
-            State::Closing | State::Rejected => {
+            State::Closing | State::Rejected | State::Failed => {
                 let _ = conn.sock.shutdown(Shutdown::Write);
             }
             State::Open | State::Handshake { .. } => {}
         }
     }
 
-    /// The transport failed (a bad frame): the session hears it, then the close starts.
+    /// The transport failed (a bad frame, a slow consumer): the session hears it, the close
+    /// frame is queued, and the connection lingers until the peer hangs up.
     pub(crate) fn fail(&mut self, key: usize, code: u16, reason: &str) {
         self.notify_closed(key, code, reason);
         self.close_frame(key, code, reason);
+        if self
+            .conns
+            .get(key)
+            .is_some_and(|c| c.state == State::Closing)
+        {
+            self.linger(key);
+        }
+    }
+
+    /// Stops reading frames for good: input is discarded from now on, the write side is shut
+    /// once what is queued (our close frame) is flushed, and the socket is dropped when the
+    /// peer hangs up or the close timeout passes — never while its bytes are still arriving,
+    /// which would turn the close into a reset that destroys the close frame in flight.
+    pub(crate) fn linger(&mut self, key: usize) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        conn.state = State::Failed;
+        // A message being assembled is dropped with the reader; nothing is parsed any more.
+        conn.reader = crate::message::Reader::default();
+        if conn.out.is_none() {
+            let _ = conn.sock.shutdown(Shutdown::Write);
+        }
+        self.arm(key, self.shared.config.close_timeout);
     }
 
     /// Starts the closing handshake with `code`; a connection not yet upgraded just closes.
@@ -172,7 +201,7 @@ impl Reactor {
             return;
         };
         if conn.state != State::Open {
-            if !matches!(conn.state, State::Closing | State::Closed) {
+            if !matches!(conn.state, State::Closing | State::Closed | State::Failed) {
                 self.drop_conn(key);
             }
             return;
