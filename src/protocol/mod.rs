@@ -18,12 +18,15 @@
 //! Files: `transport_ws.rs` (graphql-transport-ws, graphql-ws v6) and `legacy_ws.rs`
 //! (subscriptions-transport-ws's `graphql-ws`) hold each protocol's rules, messages and
 //! close codes in their module comments; `output.rs` the sink and message encoding;
-//! `parse.rs` message reading; `ids.rs` the id set.
+//! `parse.rs` message reading; `stage.rs` the phases and what each holds (the messages
+//! waiting for the app's decision, then the ids); `ids.rs` the id set.
 //!
 //! Close codes decided here, whatever the protocol: 4406 `Subprotocol not acceptable` when
 //! the client offered neither subprotocol (the upgrade still answers 101, as graphql-ws
-//! does); server-initiated closes ([`Session::close`]: 1000 normal, 1001 on dispose) with the
-//! caller's code and reason. Reasons are always cut to 123 bytes at a UTF-8 boundary.
+//! does); 1008 when more messages than its bounds wait for the app's decision on
+//! `connection_init` (`stage.rs`); server-initiated closes ([`Session::close`]: 1000 normal,
+//! 1001 on dispose) with the caller's code and reason. Reasons are always cut to 123 bytes
+//! at a UTF-8 boundary.
 
 mod ids;
 pub mod legacy_ws;
