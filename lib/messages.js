@@ -1,8 +1,9 @@
 'use strict';
 /**
- * graphql-transport-ws messages in JS, for the graphql-ws options that work on whole
- * messages; used by lib/use-server.js (and, for shared triggers, lib/shared-triggers.js).
- * Without these options nothing here runs: Rust parses and frames every message.
+ * A connection's messages in JS, other than its operations (lib/use-server.js runs those):
+ * `connection_init` and, for the graphql-ws options that work on whole graphql-transport-ws
+ * messages, their reading and writing (shared triggers write through `Sender` too). Without
+ * these options only `init` runs here: Rust parses, answers pings and frames alone.
  *
  * - `jsonMessageReviver` ({@link Reader}): Rust hands each client text over unread; it is
  *   parsed here with the reviver and checked with graphql-ws's rules (graphql-ws 6.4
@@ -21,6 +22,8 @@
  * reviver and replacer apply to payloads only, as before (its messages have other types).
  * @module subwire/lib/messages
  */
+
+const { Conn } = require('./connection.js');
 
 /** graphql-ws's `isObject`: an object that is not an array. @param {unknown} v @returns {v is Record<string, any>} */
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -194,24 +197,73 @@ class Sender {
 }
 
 /**
- * What useServer does with the events these options turn on (per connection, in order).
- * @typedef {{ conn: number, legacy: boolean, closed: boolean, ctx: any }} ConnLike
+ * What useServer does with a connection's events other than its operations': the record
+ * made by its first event, `init` (onConnect, then the ack or 4403), and the events the
+ * options above turn on (`message`, `ping`, `pong`, `refused`). Per connection, in order.
  */
 class MessageEvents {
   /**
-   * @param {{ conns: Map<number, ConnLike>, reader: Reader | null, send: Sender, srv: any,
+   * @param {{ conns: Map<number, any>, srv: any, reviver?: (key: string, value: any) => any,
+   *   replacer?: (key: string, value: any) => any, onConnect?: (ctx: any) => unknown,
    *   onPing?: (ctx: any, payload: unknown) => unknown, onPong?: (ctx: any, payload: unknown) => unknown,
-   *   payloadOf: (c: any, raw: string) => unknown, internalError: (c: any, err: unknown) => void }} deps
+   *   internalError: (c: any, err: unknown) => void }} deps
    */
   constructor(deps) {
     this.deps = deps;
+    /** With a reviver, graphql-transport-ws messages are read here whole. */
+    this.reader = typeof deps.reviver === 'function' ? new Reader(deps.reviver, Boolean(deps.onPong)) : null;
+    this.send = new Sender(deps.srv, deps.replacer);
+  }
+
+  /**
+   * The connection's record (lib/connection.js), made by its first event.
+   * @param {{ conn: number, url?: string, headers?: [string, string][], protocol?: string }} ev
+   */
+  conn(ev) {
+    const { conns } = this.deps;
+    let c = conns.get(ev.conn);
+    if (!c) conns.set(ev.conn, (c = new Conn(ev.conn, ev.protocol === 'graphql-ws', ev.url ?? '', ev.headers)));
+    return c;
+  }
+
+  /**
+   * An event's payload as the app sees it: what the reader kept under the token, or the
+   * JSON parsed (legacy payloads: with the reviver on their own).
+   * @param {{ conn: number, legacy: boolean }} c @param {string} raw
+   */
+  payloadOf(c, raw) {
+    return this.reader && !c.legacy ? this.reader.take(c.conn, raw) : JSON.parse(raw, this.deps.reviver);
+  }
+
+  /** `connection_init`: connectionParams, onConnect, then the ack or 4403. @param {{ conn: number, payload?: string | null }} ev */
+  async init(ev) {
+    const { onConnect, srv, internalError } = this.deps;
+    const c = this.conn(ev);
+    const { ctx } = c;
+    try {
+      ctx.connectionInitReceived = true;
+      if (ev.payload !== undefined && ev.payload !== null) {
+        const params = this.payloadOf(c, ev.payload);
+        if (typeof params === 'object' && params !== null) ctx.connectionParams = params;
+      }
+      const permittedOrPayload = await onConnect?.(ctx);
+      if (c.closed) return;
+      if (permittedOrPayload === false) {
+        srv.reject(c.conn, 'Forbidden');
+        return;
+      }
+      ctx.acknowledged = true;
+      this.send.ack(c, permittedOrPayload);
+    } catch (err) {
+      internalError(c, err);
+    }
   }
 
   /** A client text to read (with a reviver): its envelope goes to Rust, or 4400. @param {{ conn: number, payload: string }} ev */
   text(ev) {
-    const { conns, reader, srv } = this.deps;
+    const { conns, srv } = this.deps;
     const c = conns.get(ev.conn);
-    const r = /** @type {Reader} */ (reader);
+    const r = /** @type {Reader} */ (this.reader);
     // After a refused message the connection is closing: its later ones are not read.
     if (!c || c.closed || r.refused(c.conn)) return;
     const envelope = r.read(c.conn, ev.payload);
@@ -222,13 +274,13 @@ class MessageEvents {
 
   /** `ping`: onPing, then the pong. @param {{ conn: number, payload?: string | null }} ev */
   async ping(ev) {
-    const { conns, onPing, send, payloadOf, internalError } = this.deps;
+    const { conns, onPing, internalError } = this.deps;
     const c = conns.get(ev.conn);
     if (!c || c.closed) return;
     try {
-      const payload = ev.payload == null ? undefined : payloadOf(c, ev.payload);
+      const payload = ev.payload == null ? undefined : this.payloadOf(c, ev.payload);
       await onPing?.(c.ctx, payload);
-      if (!c.closed) send.pong(c, payload);
+      if (!c.closed) this.send.pong(c, payload);
     } catch (err) {
       internalError(c, err);
     }
@@ -236,14 +288,24 @@ class MessageEvents {
 
   /** `pong`: onPong. @param {{ conn: number, payload?: string | null }} ev */
   async pong(ev) {
-    const { conns, onPong, payloadOf, internalError } = this.deps;
+    const { conns, onPong, internalError } = this.deps;
     const c = conns.get(ev.conn);
     if (!c || c.closed) return;
     try {
-      await onPong?.(c.ctx, ev.payload == null ? undefined : payloadOf(c, ev.payload));
+      await onPong?.(c.ctx, ev.payload == null ? undefined : this.payloadOf(c, ev.payload));
     } catch (err) {
       internalError(c, err);
     }
+  }
+
+  /** A subscribe refused as one operation too many: what was kept for it goes. @param {{ conn: number, payload: string }} ev */
+  refused(ev) {
+    this.reader?.take(ev.conn, ev.payload);
+  }
+
+  /** The connection closed: what was kept for it goes. @param {number} conn */
+  forget(conn) {
+    this.reader?.forget(conn);
   }
 }
 

@@ -67,7 +67,7 @@ const { prepareOperation, mapStream } = require('./execution.js');
 const { shutDown } = require('./shutdown.js');
 const { attach, checkAttachable } = require('./attach.js');
 const { Conn } = require('./connection.js');
-const { Reader, Sender, MessageEvents } = require('./messages.js');
+const { MessageEvents } = require('./messages.js');
 
 /** The process-wide topic figures for `stats()`. */
 function pubsubStats() {
@@ -145,44 +145,6 @@ function useServer(options, target, keepAlive = 12_000) {
   /** @param {unknown} v */
   const stringify = (v) => JSON.stringify(v, replacer);
   /**
-   * With a reviver, graphql-transport-ws messages are read whole in JS (lib/messages.js) and
-   * events carry tokens of what was kept; legacy payloads are still revived on their own.
-   */
-  const reader = typeof reviver === 'function' ? new Reader(reviver, Boolean(onPong)) : null;
-  /** An event's payload as the app sees it. @param {Conn} c @param {string} raw */
-  const payloadOf = (c, raw) => (reader && !c.legacy ? reader.take(c.conn, raw) : JSON.parse(raw, reviver));
-
-  /** The connection's record, made by its first event. @param {{ conn: number, url?: string, headers?: [string, string][], protocol?: string }} ev */
-  function connOf(ev) {
-    let c = conns.get(ev.conn);
-    if (!c) conns.set(ev.conn, (c = new Conn(ev.conn, ev.protocol === 'graphql-ws', ev.url ?? '', ev.headers)));
-    return c;
-  }
-
-  /** @param {{ conn: number, payload?: string, url: string, headers: [string, string][], protocol: string }} ev */
-  async function onInit(ev) {
-    const c = connOf(ev);
-    const { ctx } = c;
-    try {
-      ctx.connectionInitReceived = true;
-      if (ev.payload !== undefined && ev.payload !== null) {
-        const params = payloadOf(c, ev.payload);
-        if (isObject(params)) ctx.connectionParams = params;
-      }
-      const permittedOrPayload = await onConnect?.(ctx);
-      if (c.closed) return;
-      if (permittedOrPayload === false) {
-        srv.reject(c.conn, 'Forbidden');
-        return;
-      }
-      ctx.acknowledged = true;
-      send.ack(c, permittedOrPayload);
-    } catch (err) {
-      internalError(c, err);
-    }
-  }
-
-  /**
    * @param {Conn} c @param {string} id @param {number} serial the operation's (Rust drops
    *   answers carrying it once the id is another operation's) @param {string} raw its
    *   payload's JSON (with a reviver: the token of what lib/messages.js kept)
@@ -214,7 +176,7 @@ function useServer(options, target, keepAlive = 12_000) {
     };
 
     try {
-      payload = payloadOf(c, raw);
+      payload = messages.payloadOf(c, raw);
       const prepared = await prepareOperation(execDeps, ctx, id, payload);
       if ('errors' in prepared) return active() ? await emitError(prepared.errors) : undefined;
       const { execArgs, operationAST, normalized } = prepared;
@@ -314,7 +276,7 @@ function useServer(options, target, keepAlive = 12_000) {
   async function onClosed(ev) {
     const c = conns.get(ev.conn);
     conns.delete(ev.conn);
-    reader?.forget(ev.conn);
+    messages.forget(ev.conn);
     if (!c) {
       // closed before connection_init (timeout, 4406, the peer left): graphql-ws still calls onClose
       if (onClose) {
@@ -356,10 +318,10 @@ function useServer(options, target, keepAlive = 12_000) {
     for (const ev of batch) {
       switch (ev.type) {
         case 'init':
-          onInit(ev).catch(logHookError);
+          messages.init(ev).catch(logHookError);
           break;
         case 'opened':
-          connOf(ev);
+          messages.conn(ev);
           break;
         case 'message':
           messages.text(ev);
@@ -371,8 +333,7 @@ function useServer(options, target, keepAlive = 12_000) {
           messages.pong(ev).catch(logHookError);
           break;
         case 'refused':
-          // one operation too many: what was kept for it goes
-          reader?.take(ev.conn, ev.payload);
+          messages.refused(ev);
           break;
         case 'subscribe': {
           const c = conns.get(ev.conn);
@@ -435,13 +396,13 @@ function useServer(options, target, keepAlive = 12_000) {
     connectionInitWaitTimeout: msOption('connectionInitWaitTimeout', options.connectionInitWaitTimeout, 3000),
     headers: options.headers ?? DEFAULT_HEADERS,
     // graphql-transport-ws messages JS must see (lib/messages.js)
-    rawMessages: reader !== null,
+    rawMessages: typeof reviver === 'function',
     forwardPings: Boolean(onPing || replacer),
     forwardPongs: Boolean(onPong),
     onEvents,
   });
-  const send = new Sender(srv, replacer);
-  const messages = new MessageEvents({ conns, reader, send, srv, onPing, onPong, payloadOf, internalError });
+  const messages = new MessageEvents({ conns, srv, reviver, replacer, onConnect, onPing, onPong, internalError });
+  const { send } = messages;
   triggers.deps.srv = srv;
   // A replacer may look at any message, ids included: shared results are framed per
   // subscriber in JS instead of by the hub (one execution per event still).
