@@ -250,7 +250,7 @@ impl LegacyWs {
         payload: &Bytes,
         out: &mut dyn Sink,
     ) -> bool {
-        self.emit(
+        self.stage.emit(
             id,
             serial,
             "data",
@@ -268,7 +268,7 @@ impl LegacyWs {
         errors: &Bytes,
         out: &mut dyn Sink,
     ) -> bool {
-        self.emit(
+        self.stage.emit(
             id,
             serial,
             "error",
@@ -280,7 +280,7 @@ impl LegacyWs {
 
     /// Operation `id` is done: `complete`; the id is free again.
     pub fn complete(&mut self, id: &str, serial: OpSerial, out: &mut dyn Sink) -> bool {
-        self.emit(id, serial, "complete", None, true, out)
+        self.stage.emit(id, serial, "complete", None, true, out)
     }
 
     /// `data`, `error` or `complete` for `id`, written whole by the app.
@@ -293,21 +293,8 @@ impl LegacyWs {
         out: &mut dyn Sink,
     ) -> bool {
         let (kind, ends) = kind.kind(true);
-        self.emit(id, serial, kind, Some(Payload::Whole(message)), ends, out)
-    }
-
-    fn emit(
-        &mut self,
-        id: &str,
-        serial: OpSerial,
-        kind: &'static str,
-        payload: Option<Payload<'_>>,
-        ends: bool,
-        out: &mut dyn Sink,
-    ) -> bool {
         self.stage
-            .ids_mut()
-            .is_some_and(|ids| ids.emit(id, serial, kind, payload, ends, out))
+            .emit(id, serial, kind, Some(Payload::Whole(message)), ends, out)
     }
 
     /// Closes with `code` and `reason`, telling the app.

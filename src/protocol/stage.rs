@@ -6,8 +6,8 @@
 //! while the app decides, the ids only once it accepted, and the enum is as small as `Ids`.
 //!
 //! Messages while deciding: a client may send `subscribe` (legacy `start`) right after
-//! `connection_init`, before the ack (graphql-ws acknowledges as soon as a synchronous
-//! `onConnect` returns; Apollo's legacy client never waits). Such messages, and `complete`/
+//! `connection_init`, before the ack (graphql-ws takes it once `onConnect` has returned, and
+//! closes 4401 before; Apollo's legacy client never waits). Such messages, and `complete`/
 //! `stop` after them so their order holds, are kept here and handled in order right after
 //! the app accepts ([`Stage::acknowledge`]); a rejection or a close drops them. The queue is
 //! allocated only then, and bounded: at most [`max_waiting`] messages (the operation limit
@@ -17,7 +17,8 @@
 
 use std::collections::VecDeque;
 
-use super::ids::Ids;
+use super::ids::{Ids, OpSerial};
+use super::output::{Payload, Sink};
 
 /// The waiting messages' byte bound (their text).
 pub const MAX_WAITING_BYTES: usize = 256 * 1024;
@@ -80,6 +81,21 @@ impl Stage {
             Stage::Acked(ids) => Some(ids),
             _ => None,
         }
+    }
+
+    /// Sends a server message for operation `id` if it is active and held by `serial`
+    /// ([`Ids::emit`]); never before the ack. Returns whether it was sent.
+    pub fn emit(
+        &mut self,
+        id: &str,
+        serial: OpSerial,
+        kind: &'static str,
+        payload: Option<Payload<'_>>,
+        ends: bool,
+        out: &mut dyn Sink,
+    ) -> bool {
+        self.ids_mut()
+            .is_some_and(|ids| ids.emit(id, serial, kind, payload, ends, out))
     }
 
     /// Keeps `text` until the decision. False (nothing kept) when it would pass the bounds,

@@ -329,7 +329,7 @@ impl TransportWs {
         payload: &Bytes,
         out: &mut dyn Sink,
     ) -> bool {
-        self.emit(
+        self.stage.emit(
             id,
             serial,
             "next",
@@ -348,7 +348,7 @@ impl TransportWs {
         errors: &Bytes,
         out: &mut dyn Sink,
     ) -> bool {
-        self.emit(
+        self.stage.emit(
             id,
             serial,
             "error",
@@ -360,7 +360,7 @@ impl TransportWs {
 
     /// Operation `id` is done: `complete`; the id is free again. Returns whether it was sent.
     pub fn complete(&mut self, id: &str, serial: OpSerial, out: &mut dyn Sink) -> bool {
-        self.emit(id, serial, "complete", None, true, out)
+        self.stage.emit(id, serial, "complete", None, true, out)
     }
 
     /// `next`, `error` or `complete` for `id`, written whole by the app.
@@ -373,21 +373,8 @@ impl TransportWs {
         out: &mut dyn Sink,
     ) -> bool {
         let (kind, ends) = kind.kind(false);
-        self.emit(id, serial, kind, Some(Payload::Whole(message)), ends, out)
-    }
-
-    fn emit(
-        &mut self,
-        id: &str,
-        serial: OpSerial,
-        kind: &'static str,
-        payload: Option<Payload<'_>>,
-        ends: bool,
-        out: &mut dyn Sink,
-    ) -> bool {
         self.stage
-            .ids_mut()
-            .is_some_and(|ids| ids.emit(id, serial, kind, payload, ends, out))
+            .emit(id, serial, kind, Some(Payload::Whole(message)), ends, out)
     }
 
     /// Closes with `code` and `reason` (internal error 4500, normal 1000, going away 1001).
