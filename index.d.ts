@@ -50,8 +50,22 @@ export interface ListenOptions {
    * counts it). A connection's queue holds at most this plus one message. Default 4 MiB.
    */
   maxBufferedBytes?: number;
-  /** mode `graphql`: operations one connection may have active; one more gets an `error` for that operation (the socket stays). Default 100. */
+  /**
+   * mode `graphql`: operations one connection may have active; one more gets an `error` for
+   * that operation (the socket stays). Also bounds the messages that may wait while the app
+   * decides on `connection_init` (this + 16, and 256 KiB; past it: close 1008). Default 100.
+   */
   maxSubscriptionsPerConnection?: number;
+  /**
+   * mode `graphql`, graphql-transport-ws: every client text goes to `onEvents` unread as a
+   * `message` event; the app answers each with `clientMessage()` (or closes the connection).
+   * useServer sets it for `jsonMessageReviver`. Default false.
+   */
+  rawMessages?: boolean;
+  /** mode `graphql`, graphql-transport-ws: `ping` messages become `ping` events; the app sends the pong with `pong()`. Default false (Rust answers). */
+  forwardPings?: boolean;
+  /** mode `graphql`, graphql-transport-ws: `pong` messages become `pong` events. Default false. */
+  forwardPongs?: boolean;
   /** Accepted `Origin` values (case-insensitive); others, and requests without one, get 403. An empty list refuses every request. Default: any origin. */
   allowedOrigins?: string[];
   /** Request headers to copy at upgrade for the app's hooks (the only ones copied). */
@@ -66,13 +80,28 @@ export interface ListenOptions {
   _testPanicOn?: string;
 }
 
-/** One connection event of mode `graphql`. `conn` names the connection in the answers. */
+/**
+ * One connection event of mode `graphql`. `conn` names the connection in the answers.
+ * `subscribe`/`complete` a client sent before the ack come after the app's `accept()`, in
+ * order (none if it rejects). With `rawMessages`, every `payload` of init, subscribe, ping,
+ * pong and refused is the token the app put in its `clientMessage()` envelope.
+ */
 export type SessionEvent =
   | { conn: number; type: 'init'; payload?: string; url: string; headers: [string, string][]; protocol: string }
   /** `serial` names this operation: pass it back with its answers (`next`, `error`, `complete`, `triggerAdd`). */
   | { conn: number; type: 'subscribe'; id: string; serial: number; payload: string }
   | { conn: number; type: 'complete'; id: string }
-  | { conn: number; type: 'closed'; code: number; reason: string; acknowledged: boolean };
+  | { conn: number; type: 'closed'; code: number; reason: string; acknowledged: boolean }
+  /** The connection's first event when it is not `init` (what `init` would carry about the request). */
+  | { conn: number; type: 'opened'; url: string; headers: [string, string][]; protocol: string }
+  /** `forwardPings`: answer with `pong()`. `payload`: raw JSON (an object or null), absent when the ping had none. */
+  | { conn: number; type: 'ping'; payload?: string }
+  /** `forwardPongs`. */
+  | { conn: number; type: 'pong'; payload?: string }
+  /** `rawMessages`: a client text, unread. */
+  | { conn: number; type: 'message'; payload: string }
+  /** `rawMessages`: a subscribe refused as one operation too many (`error` was sent); forget what its token kept. */
+  | { conn: number; type: 'refused'; id: string; payload: string };
 
 export interface AddressInfo {
   address: string;
@@ -128,6 +157,22 @@ export declare class TransportServer {
   next(conn: number, id: string, result: unknown, serial?: number): boolean;
   error(conn: number, id: string, errors: unknown, serial?: number): boolean;
   complete(conn: number, id: string, serial?: number): boolean;
+  // Whole messages (graphql-transport-ws) as the app wrote them, sent as they are, under the
+  // same rules as the calls above (e.g. graphql-ws's jsonMessageReplacer).
+  /** Accepts `connection_init`; `message` is the whole `connection_ack`. */
+  acceptMessage(conn: number, message: string): boolean;
+  nextMessage(conn: number, id: string, message: string, serial?: number): boolean;
+  errorMessage(conn: number, id: string, message: string, serial?: number): boolean;
+  completeMessage(conn: number, id: string, message: string, serial?: number): boolean;
+  /** The whole `pong` answering a `ping` event (`forwardPings`). */
+  pong(conn: number, message: string): boolean;
+  /**
+   * `rawMessages`: a client message the app parsed, as its envelope, JSON
+   * `{ type, id?, payload? }`; `payload` is any JSON value of the app's (a token), given back
+   * as the payload of the event the message produces. The session's rules (phases, ids,
+   * close codes) apply as to the client's own message, bar the payload's shape.
+   */
+  clientMessage(conn: number, envelope: string): boolean;
   internalError(conn: number, message: string): boolean;
   closeConnection(conn: number, code: number, reason?: string): boolean;
   // Trigger hub (shared subscriptions): `trigger` is the caller's id, an integer never reused.
@@ -173,7 +218,11 @@ export interface SubscribePayload {
   readonly extensions?: Record<string, unknown> | null;
 }
 
-/** `ctx.extra` of subwire: the upgrade request's URL and the headers asked for in `headers`. */
+/**
+ * `ctx.extra` of subwire: the upgrade request's URL and the headers asked for in `headers`.
+ * Unlike graphql-ws on ws, `request` is not Node's `IncomingMessage` and there is no
+ * `socket`: by design, sockets live in Rust and no JS object exists per socket.
+ */
 export interface Extra {
   readonly request: {
     /** Path and query of the upgrade request, e.g. `/graphql?v=1`. */
@@ -181,11 +230,11 @@ export interface Extra {
     /** The headers named in `options.headers` (lower-case names), when the client sent them. */
     readonly headers: Record<string, string>;
   };
-  /** Sockets live in Rust: there is no JS socket object. */
+  /** Always undefined, by design: sockets live in Rust, there is no JS socket object. */
   readonly socket?: undefined;
 }
 
-/** graphql-ws v6's `Context`. Created at `connection_init` (none for idle connections). */
+/** graphql-ws v6's `Context`. Created by the connection's first message that JS hears of (`connection_init`, or a ping/pong for onPing/onPong; none for idle connections). */
 export interface Context<P extends Record<string, unknown> | undefined = Record<string, unknown> | undefined, E = Extra> {
   readonly connectionInitReceived: boolean;
   readonly acknowledged: boolean;
@@ -224,7 +273,7 @@ export interface GraphQLWsServerOptions<P extends Record<string, unknown> | unde
   onConnect?: (ctx: Context<P, E>) => Awaitable<Record<string, unknown> | boolean | void>;
   /** After an acknowledged connection closed (after its iterators were returned). */
   onDisconnect?: (ctx: Context<P, E>, code?: number, reason?: string) => Awaitable<void>;
-  /** After any connection closed (also those never acknowledged; before init `ctx.extra.request` is undefined). */
+  /** After any connection closed (also those never acknowledged; for one JS never heard from, `ctx.extra.request` is undefined). */
   onClose?: (ctx: Context<P, E>, code?: number, reason?: string) => Awaitable<void>;
   /** Execution args to use, GraphQLErrors to send as `error`, or nothing to let subwire build the args. */
   onSubscribe?: (
@@ -236,9 +285,26 @@ export interface GraphQLWsServerOptions<P extends Record<string, unknown> | unde
   onError?: (ctx: Context<P, E>, id: string, payload: SubscribePayload, errors: readonly GraphQLError[]) => Awaitable<readonly GraphQLFormattedError[] | void>;
   onNext?: (ctx: Context<P, E>, id: string, payload: SubscribePayload, args: ExecutionArgs, result: ExecutionResult) => Awaitable<ExecutionResult | void>;
   onComplete?: (ctx: Context<P, E>, id: string, payload: SubscribePayload) => Awaitable<void>;
-  /** Reviver for the JSON of `connection_init` and `subscribe` payloads (the payload is the root value). */
+  /**
+   * `ping` received (any time, also before `connection_init`): the pong is sent once it
+   * returns, echoing the ping's payload. Setting it sends pings through JS; without it (and
+   * without a replacer or reviver) Rust answers them.
+   */
+  onPing?: (ctx: Context<P, E>, payload?: Record<string, unknown> | null) => Awaitable<void>;
+  /** `pong` received. */
+  onPong?: (ctx: Context<P, E>, payload?: Record<string, unknown> | null) => Awaitable<void>;
+  /**
+   * Reviver for whole client messages, as graphql-ws: `JSON.parse(message, reviver)`, then
+   * graphql-ws's checks (failing ones close 4400 `Invalid message received`). Every message
+   * then passes through JS before Rust's session applies it. Legacy protocol: the
+   * `connection_init` and `start` payloads only.
+   */
   jsonMessageReviver?: (this: any, key: string, value: any) => any;
-  /** Replacer for the JSON subwire sends (`next`/`error` payloads, the ack payload). */
+  /**
+   * Replacer for whole server messages (`connection_ack`, `next`, `error`, `complete`,
+   * `pong`), as graphql-ws: written in JS per message, so projection is off and shared
+   * subscriptions are serialized per subscriber. Legacy protocol: payloads only.
+   */
   jsonMessageReplacer?: (this: any, key: string, value: any) => any;
   /** Send 'Internal server error' instead of a hook's error message in 4500 closes. Default: NODE_ENV === 'production'. */
   isProd?: boolean;

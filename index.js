@@ -96,6 +96,9 @@ function nativeOptions(options) {
   if (o.reusePort !== undefined && typeof o.reusePort !== 'boolean') throw invalidOption('option reusePort must be a boolean');
   if (o.onError !== undefined && typeof o.onError !== 'function') throw invalidOption('option onError must be a function');
   if (o.onEvents !== undefined && typeof o.onEvents !== 'function') throw invalidOption('option onEvents must be a function');
+  for (const k of ['rawMessages', 'forwardPings', 'forwardPongs']) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw invalidOption(`option ${k} must be a boolean`);
+  }
   if (o.mode === 'graphql' && typeof o.onEvents !== 'function') {
     throw invalidOption("mode 'graphql' needs an onEvents(events) function to receive connection events");
   }
@@ -119,6 +122,9 @@ function nativeOptions(options) {
     connectionInitWaitTimeout: o.connectionInitWaitTimeout,
     keepAlive: o.keepAlive,
     maxSubscriptionsPerConnection: o.maxSubscriptionsPerConnection,
+    rawMessages: o.rawMessages,
+    forwardPings: o.forwardPings,
+    forwardPongs: o.forwardPongs,
   };
 }
 
@@ -220,6 +226,39 @@ class TransportServer {
   /** A hook failed: closes with 4500 and `message`. @param {number} conn @param {string} message */
   internalError(conn, message) {
     return this._queue(KIND.internalError, conn, String(message), '');
+  }
+  // Whole messages (graphql-transport-ws), written by the app as they go on the wire, e.g.
+  // with graphql-ws's jsonMessageReplacer; Rust checks nothing in them but applies the same
+  // rules as for the ops above (an id must be active and held by `serial`).
+
+  /** Accepts `connection_init` with this whole `connection_ack` (JSON text). @param {number} conn @param {string} message */
+  acceptMessage(conn, message) {
+    return this._queue(KIND.acceptMessage, conn, String(message), '');
+  }
+  /** The whole `next` message for operation `id`. @param {number} conn @param {string} id @param {string} message @param {number} [serial] */
+  nextMessage(conn, id, message, serial = 0) {
+    return this._queue(KIND.nextMessage, conn, String(id), String(message), serial);
+  }
+  /** The whole `error` message for operation `id` (it ends). @param {number} conn @param {string} id @param {string} message @param {number} [serial] */
+  errorMessage(conn, id, message, serial = 0) {
+    return this._queue(KIND.errorMessage, conn, String(id), String(message), serial);
+  }
+  /** The whole `complete` message for operation `id` (it ends). @param {number} conn @param {string} id @param {string} message @param {number} [serial] */
+  completeMessage(conn, id, message, serial = 0) {
+    return this._queue(KIND.completeMessage, conn, String(id), String(message), serial);
+  }
+  /** The whole `pong` answering a `ping` event (listen option `forwardPings`). @param {number} conn @param {string} message */
+  pong(conn, message) {
+    return this._queue(KIND.pong, conn, String(message), '');
+  }
+  /**
+   * A client message the app parsed itself (listen option `rawMessages`), as its envelope:
+   * JSON `{ type, id?, payload? }` where `payload` is any JSON value of the app's (e.g. a
+   * number naming what it kept), given back in the event the message produces.
+   * @param {number} conn @param {string} envelope
+   */
+  clientMessage(conn, envelope) {
+    return this._queue(KIND.clientMessage, conn, String(envelope), '');
   }
   /** Closes one connection (code 1000 or 3000–4999). @param {number} conn @param {number} code @param {string} [reason] */
   closeConnection(conn, code, reason = '') {

@@ -2,7 +2,8 @@
 /**
  * The JS → Rust outbox of a TransportServer's session answers (index.js).
  *
- * Every answer (accept, reject, next, error, complete, internal error, close) is queued
+ * Every answer (accept, reject, next, error, complete, internal error, close, and their
+ * whole-message forms, pongs and parsed client messages) is queued
  * here in call order and the queue crosses into Rust in ONE native call per 1,024 answers
  * (`NativeServer.batch`), which hands each reactor its share as one command with one
  * wake-up. The flush runs on `process.nextTick`: scheduled from inside a cascade of promise
@@ -19,8 +20,27 @@
  */
 const FLUSH_AT = 1024;
 
-/** Op kinds, as NativeServer.batch reads them. */
-const KIND = { accept: 0, acceptWith: 1, reject: 2, next: 3, error: 4, complete: 5, internalError: 6, close: 7 };
+/**
+ * Op kinds, as NativeServer.batch reads them. `…Message` ops carry the whole message as the
+ * app wrote it (graphql-ws's jsonMessageReplacer); `clientMessage` the envelope of a client
+ * message JS parsed (jsonMessageReviver).
+ */
+const KIND = {
+  accept: 0,
+  acceptWith: 1,
+  reject: 2,
+  next: 3,
+  error: 4,
+  complete: 5,
+  internalError: 6,
+  close: 7,
+  acceptMessage: 8,
+  nextMessage: 9,
+  errorMessage: 10,
+  completeMessage: 11,
+  pong: 12,
+  clientMessage: 13,
+};
 
 /**
  * An operation serial (from a `subscribe` event; 0: whichever operation holds the id), or

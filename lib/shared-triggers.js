@@ -20,6 +20,10 @@
  *   `trigger:<n>`.
  * A hook that throws while the trigger starts closes every attached subscriber's
  * connection with 4500, as it would have closed each one's unshared.
+ *
+ * With a `jsonMessageReplacer` (`deps.framed`), which sees whole messages and so may look
+ * at the id, each event is still executed once, but its message is written per subscriber
+ * in JS (lib/messages.js `Sender`) and the hub is not used.
  * @module subwire/lib/shared-triggers
  */
 
@@ -71,6 +75,15 @@ class SharedSubscriber {
   }
 }
 
+/** A subscriber whose messages JS writes (a replacer is set): it keeps its operation's serial. */
+class FramedSubscriber extends SharedSubscriber {
+  /** @param {Trigger} trigger @param {import('./connection.js').Conn} c @param {string} id @param {any} payload @param {number} serial */
+  constructor(trigger, c, id, payload, serial) {
+    super(trigger, c, id, payload);
+    this.serial = serial;
+  }
+}
+
 /**
  * The context shared hooks (`context` aside) receive instead of a connection's.
  * @typedef {{ shared: true, shareKey: string, triggerId: number, readonly subscribers: number }} TriggerContext
@@ -110,7 +123,8 @@ class Registry {
    * @param {{ srv: any, graphql: typeof import('graphql'), options: any, stringify: (v: unknown) => string,
    *   subscribeTopic: (topic: string, listener: (value: unknown) => void) => () => void,
    *   toGraphQLError: (e: unknown) => any, isAsyncIterable: (v: unknown) => boolean,
-   *   internalError: (c: any, err: unknown) => void, released: (c: any, op: any) => void }} deps
+   *   internalError: (c: any, err: unknown) => void, released: (c: any, op: any) => void,
+   *   framed: import('./messages.js').Sender | null }} deps
    */
   constructor(deps) {
     this.deps = deps;
@@ -173,10 +187,13 @@ class Registry {
    * @param {Trigger} t @param {import('./connection.js').Conn} c @param {{ id: string, serial?: number }} op @param {any} payload
    */
   attach(t, c, op, payload) {
-    const sub = new SharedSubscriber(t, c, op.id, this.deps.options.onComplete ? payload : null);
+    const kept = this.deps.options.onComplete ? payload : null;
+    const sub = this.deps.framed
+      ? new FramedSubscriber(t, c, op.id, kept, op.serial ?? 0)
+      : new SharedSubscriber(t, c, op.id, kept);
     t.subscribers.add(sub);
     c.setOp(sub);
-    this.deps.srv.triggerAdd(t.id, c.conn, op.id, c.legacy, op.serial ?? 0);
+    if (!this.deps.framed) this.deps.srv.triggerAdd(t.id, c.conn, op.id, c.legacy, op.serial ?? 0);
     return sub;
   }
 
@@ -252,7 +269,7 @@ class Registry {
    * @param {Trigger} t @param {SharedSubscriber} first @param {any} payload the first subscriber's subscribe payload
    */
   async start(t, first, payload) {
-    const { srv, graphql, options, stringify, toGraphQLError, isAsyncIterable } = this.deps;
+    const { graphql, options, toGraphQLError, isAsyncIterable } = this.deps;
     const { execArgs } = t;
     const { ctx } = first.c;
     if (!('contextValue' in execArgs)) {
@@ -265,7 +282,7 @@ class Registry {
     t.source = result;
     if (!isAsyncIterable(result)) {
       // An ExecutionResult (e.g. the subscribe resolver failed): every subscriber gets it.
-      if (!t.ended) srv.triggerNext(t.id, stringify(result));
+      if (!t.ended) this.next(t, result);
       return this.end(t, 'complete');
     }
     if (t.ended) {
@@ -278,13 +295,13 @@ class Registry {
       for await (const value of result) {
         const maybe = await options.onNext?.(t.ctx, name, payload, execArgs, value);
         if (t.ended) break;
-        srv.triggerNext(t.id, stringify(maybe || value));
+        this.next(t, maybe || value);
       }
     } catch (err) {
       if (t.ended) return;
       const errors = [toGraphQLError(err)];
       const maybe = await options.onError?.(t.ctx, name, payload, errors);
-      return this.end(t, 'error', stringify(maybe || errors));
+      return this.end(t, 'error', maybe || errors);
     }
     return this.end(t, 'complete');
   }
@@ -296,17 +313,29 @@ class Registry {
     for (const sub of subs) this.deps.internalError(sub.c, err);
   }
 
+  /** One result to every subscriber. @param {Trigger} t @param {unknown} result */
+  next(t, result) {
+    const { srv, stringify, framed } = this.deps;
+    if (!framed) return srv.triggerNext(t.id, stringify(result));
+    for (const sub of t.subscribers) framed.next(sub.c, sub.id, /** @type {FramedSubscriber} */ (sub).serial, result);
+  }
+
   /**
-   * The source ended (`complete`), failed (`error`, with the errors' JSON) or was
-   * abandoned (`null`): the hub tells every subscriber; each leaves.
-   * @param {Trigger} t @param {'complete' | 'error' | null} how @param {string} [errors]
+   * The source ended (`complete`), failed (`error`, with the errors) or was abandoned
+   * (`null`): the hub (or, framed, JS) tells every subscriber; each leaves.
+   * @param {Trigger} t @param {'complete' | 'error' | null} how @param {unknown} [errors]
    */
   async end(t, how, errors) {
     if (t.ended) return;
     this.detach(t);
-    const { srv } = this.deps;
-    if (how === 'complete') srv.triggerComplete(t.id);
-    else if (how === 'error') srv.triggerError(t.id, errors);
+    const { srv, stringify, framed } = this.deps;
+    if (framed && how) {
+      for (const sub of /** @type {Set<FramedSubscriber>} */ (t.subscribers)) {
+        if (how === 'complete') framed.complete(sub.c, sub.id, sub.serial);
+        else framed.error(sub.c, sub.id, sub.serial, errors);
+      }
+    } else if (how === 'complete') srv.triggerComplete(t.id);
+    else if (how === 'error') srv.triggerError(t.id, stringify(errors));
     await Promise.all([...t.subscribers].map((sub) => this.leave(sub, false)));
   }
 
@@ -329,7 +358,7 @@ class Registry {
     const t = sub.trigger;
     const { c } = sub;
     t.subscribers.delete(sub);
-    if (tellHub && !c.closed) this.deps.srv.triggerRemove(t.id, c.conn, sub.id);
+    if (tellHub && !c.closed && !this.deps.framed) this.deps.srv.triggerRemove(t.id, c.conn, sub.id);
     if (t.subscribers.size === 0 && !t.ended) {
       this.detach(t);
       if (t.projected) {

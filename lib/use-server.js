@@ -7,7 +7,10 @@
  * graphql-ws): subprotocol choice, close codes 4400/4401/4406/4408/4409/4429, ping/pong,
  * `ka`, message framing. This file receives the sessions' events in batches (`init`,
  * `subscribe`, `complete`, `closed`) and runs graphql-ws v6's `ServerOptions` over them with
- * the same names, arguments and call order as graphql-ws's `makeServer` (src/server.ts):
+ * the same names, arguments and call order as graphql-ws's `makeServer` (src/server.ts).
+ * The options that need JS per message (`jsonMessageReviver`, `jsonMessageReplacer`,
+ * `onPing`, `onPong`) turn on the matching Rust forwarding, and lib/messages.js reads and
+ * writes those messages whole (graphql-transport-ws); without them Rust does it alone.
  *
  * - init: ctx.connectionInitReceived, connectionParams → onConnect(ctx) → false: reject
  *   (4403), an object: the ack payload; ctx.acknowledged → ack.
@@ -19,6 +22,10 @@
  *   onComplete(ctx, id, payload) and `complete` (only if the client did not complete first).
  * - complete (client): the operation's iterator's `return()`; its loop then ends and calls
  *   onComplete, as in graphql-ws.
+ * - ping: onPing(ctx, payload), then `pong` (echoing a payload); pong: onPong(ctx, payload).
+ *   A connection that sends one before `connection_init` gets its ctx then (`opened`).
+ * - subscribe sent before the ack (right after connection_init) waits in Rust and arrives
+ *   after the ack, in order; it is dropped if onConnect refuses.
  * - closed: `return()` on every live iterator of the connection, onDisconnect(ctx, code,
  *   reason) if acknowledged, then onClose(ctx, code, reason).
  *
@@ -26,9 +33,9 @@
  * outside production, 'Internal server error' in production), as graphql-ws on ws does; a
  * hook that throws in the close path is logged. Nothing here crashes the process.
  *
- * The `ctx` of a connection exists from its `init` event on: an idle upgraded connection
- * costs no JS object. Connections closed before init get a throw-away ctx only if `onClose`
- * is set.
+ * The `ctx` of a connection exists from its first event on (`init`, or `opened` when it is
+ * heard from before its init): an idle upgraded connection costs no JS object. Connections
+ * closed before any event get a throw-away ctx only if `onClose` is set.
  * @module subwire/lib/use-server
  */
 
@@ -60,6 +67,7 @@ const { prepareOperation, mapStream } = require('./execution.js');
 const { shutDown } = require('./shutdown.js');
 const { attach, checkAttachable } = require('./attach.js');
 const { Conn } = require('./connection.js');
+const { MessageEvents } = require('./messages.js');
 
 /** The process-wide topic figures for `stats()`. */
 function pubsubStats() {
@@ -97,6 +105,8 @@ function useServer(options, target, keepAlive = 12_000) {
     onConnect,
     onDisconnect,
     onClose,
+    onPing,
+    onPong,
     onSubscribe,
     onOperation,
     onNext,
@@ -137,34 +147,10 @@ function useServer(options, target, keepAlive = 12_000) {
   };
   /** @param {unknown} v */
   const stringify = (v) => JSON.stringify(v, replacer);
-
-  /** @param {{ conn: number, payload?: string, url: string, headers: [string, string][], protocol: string }} ev */
-  async function onInit(ev) {
-    const c = new Conn(ev.conn, ev.protocol === 'graphql-ws', ev.url, ev.headers);
-    const { ctx } = c;
-    conns.set(ev.conn, c);
-    try {
-      ctx.connectionInitReceived = true;
-      if (ev.payload !== undefined && ev.payload !== null) {
-        const params = JSON.parse(ev.payload, reviver);
-        if (isObject(params)) ctx.connectionParams = params;
-      }
-      const permittedOrPayload = await onConnect?.(ctx);
-      if (c.closed) return;
-      if (permittedOrPayload === false) {
-        srv.reject(c.conn, 'Forbidden');
-        return;
-      }
-      ctx.acknowledged = true;
-      srv.accept(c.conn, isObject(permittedOrPayload) ? stringify(permittedOrPayload) : undefined);
-    } catch (err) {
-      internalError(c, err);
-    }
-  }
-
   /**
    * @param {Conn} c @param {string} id @param {number} serial the operation's (Rust drops
-   *   answers carrying it once the id is another operation's) @param {string} raw
+   *   answers carrying it once the id is another operation's) @param {string} raw its
+   *   payload's JSON (with a reviver: the token of what lib/messages.js kept)
    */
   async function onSubscribeMessage(c, id, serial, raw) {
     const { ctx } = c;
@@ -181,19 +167,19 @@ function useServer(options, target, keepAlive = 12_000) {
 
     const emitNext = async (/** @type {any} */ result, /** @type {any} */ args) => {
       const maybeResult = await onNext?.(ctx, id, payload, args, result);
-      if (active()) srv.next(c.conn, id, stringify(maybeResult || result), serial);
+      if (active()) send.next(c, id, serial, maybeResult || result);
     };
     const emitError = async (/** @type {readonly any[]} */ errors) => {
       const maybeErrors = await onError?.(ctx, id, payload, errors);
-      if (active()) srv.error(c.conn, id, stringify(maybeErrors || errors), serial);
+      if (active()) send.error(c, id, serial, maybeErrors || errors);
     };
     const emitComplete = async (/** @type {boolean} */ notifyClient) => {
       await onComplete?.(ctx, id, payload);
-      if (notifyClient && active()) srv.complete(c.conn, id, serial);
+      if (notifyClient && active()) send.complete(c, id, serial);
     };
 
     try {
-      payload = JSON.parse(raw, reviver);
+      payload = messages.payloadOf(c, raw);
       const prepared = await prepareOperation(execDeps, ctx, id, payload);
       if ('errors' in prepared) return active() ? await emitError(prepared.errors) : undefined;
       const { execArgs, operationAST, normalized } = prepared;
@@ -293,6 +279,7 @@ function useServer(options, target, keepAlive = 12_000) {
   async function onClosed(ev) {
     const c = conns.get(ev.conn);
     conns.delete(ev.conn);
+    messages.forget(ev.conn);
     if (!c) {
       // closed before connection_init (timeout, 4406, the peer left): graphql-ws still calls onClose
       if (onClose) {
@@ -334,7 +321,22 @@ function useServer(options, target, keepAlive = 12_000) {
     for (const ev of batch) {
       switch (ev.type) {
         case 'init':
-          onInit(ev).catch(logHookError);
+          messages.init(ev).catch(logHookError);
+          break;
+        case 'opened':
+          messages.conn(ev);
+          break;
+        case 'message':
+          messages.text(ev);
+          break;
+        case 'ping':
+          messages.ping(ev).catch(logHookError);
+          break;
+        case 'pong':
+          messages.pong(ev).catch(logHookError);
+          break;
+        case 'refused':
+          messages.refused(ev);
           break;
         case 'subscribe': {
           const c = conns.get(ev.conn);
@@ -364,9 +366,10 @@ function useServer(options, target, keepAlive = 12_000) {
   /**
    * Unshared subscriptions may be projected in Rust (lib/projection.js) when nothing of the
    * app runs per event or around execution: no onNext/onError/onOperation, graphql-js's
-   * own subscribe/execute. `projection: false` turns it off.
+   * own subscribe/execute, no replacer (it writes whole messages, and may look at any of
+   * them). `projection: false` turns it off.
    */
-  const projectable = options.projection !== false && !onNext && !onError && !onOperation && !subscribe && !execute;
+  const projectable = options.projection !== false && !onNext && !onError && !onOperation && !subscribe && !execute && !replacer;
   const triggers = new Registry({
     srv: /** @type {any} */ (null),
     graphql,
@@ -376,6 +379,7 @@ function useServer(options, target, keepAlive = 12_000) {
     isAsyncIterable,
     internalError,
     subscribeTopic,
+    framed: null,
     released: (/** @type {Conn} */ c, /** @type {Op} */ op) => {
       release(c, op);
       liveOps -= 1;
@@ -394,9 +398,18 @@ function useServer(options, target, keepAlive = 12_000) {
     keepAlive: msOption('keepAlive', keepAlive, 12_000),
     connectionInitWaitTimeout: msOption('connectionInitWaitTimeout', options.connectionInitWaitTimeout, 3000),
     headers: options.headers ?? DEFAULT_HEADERS,
+    // graphql-transport-ws messages JS must see (lib/messages.js)
+    rawMessages: typeof reviver === 'function',
+    forwardPings: Boolean(onPing || replacer),
+    forwardPongs: Boolean(onPong),
     onEvents,
   });
+  const messages = new MessageEvents({ conns, srv, reviver, replacer, onConnect, onPing, onPong, internalError });
+  const { send } = messages;
   triggers.deps.srv = srv;
+  // A replacer may look at any message, ids included: shared results are framed per
+  // subscriber in JS instead of by the hub (one execution per event still).
+  if (replacer) triggers.deps.framed = send;
   const detach =
     httpServer === undefined
       ? () => {}

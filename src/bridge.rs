@@ -10,7 +10,7 @@ use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::protocol::OpSerial;
+use crate::protocol::{OpSerial, WholeKind};
 
 /// A connection's id as JS sees it: reactor (6 bits) | slab key (22 bits) | generation
 /// (25 bits) — 53 bits, so it is an exact JS number. The generation tells a reused slot
@@ -59,6 +59,22 @@ pub enum EventKind {
     },
     /// The client completed (or stopped) operation `id`.
     Complete { id: String },
+    /// The connection's first event when it is not `Init` (a `Message`, `Ping` or `Pong`
+    /// before `connection_init`): what `Init` would have carried about the upgrade request.
+    Opened {
+        url: String,
+        headers: Vec<(String, String)>,
+        protocol: &'static str,
+    },
+    /// A graphql-transport-ws `ping` for the app to answer (raw JSON payload, if any).
+    Ping { payload: Option<String> },
+    /// A graphql-transport-ws `pong` for the app (raw JSON payload, if any).
+    Pong { payload: Option<String> },
+    /// A client message, unread (the app parses messages itself).
+    Message { text: String },
+    /// An app-parsed `subscribe` refused as one operation too many; `payload` is the app's
+    /// token from its envelope.
+    Refused { id: String, payload: String },
     /// The connection closed, whoever closed it; sent once.
     Closed {
         code: u16,
@@ -87,6 +103,15 @@ pub enum SessionOp {
     Error(String, OpSerial, Bytes),
     /// Operation `id` ended.
     Complete(String, OpSerial),
+    /// Accept `connection_init` with this whole `connection_ack` (graphql-transport-ws).
+    AcceptInitWhole(Bytes),
+    /// `next`/`error`/`complete` for operation `id` (with its serial), the whole message as
+    /// the app wrote it.
+    Whole(WholeKind, String, OpSerial, Bytes),
+    /// The app's whole `pong`, after a `Ping` event.
+    Pong(Bytes),
+    /// A client message the app parsed, as its envelope (`Session::on_app_message`).
+    AppMessage(String),
     /// A hook threw: 4500 (legacy: `connection_error`, then 1011).
     InternalError(String),
     /// Close the connection with this code and reason.

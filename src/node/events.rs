@@ -12,13 +12,15 @@ use crate::bridge::{AppEvent, EventKind};
 pub struct JsAppEvent {
     /// The connection's id (an exact integer).
     pub conn: f64,
-    /// "init" | "subscribe" | "complete" | "closed"
+    /// "init" | "subscribe" | "complete" | "closed" | "opened" | "ping" | "pong" |
+    /// "message" | "refused"
     #[napi(js_name = "type")]
     pub kind: String,
     pub id: Option<String>,
     /// "subscribe": the operation's serial, to pass back with its answers (ids may be reused).
     pub serial: Option<u32>,
-    /// Raw JSON: the init payload or the subscribe payload.
+    /// Raw JSON: the init, subscribe, ping or pong payload (with raw messages: the token of
+    /// the envelope); "message": the client's text.
     pub payload: Option<String>,
     pub url: Option<String>,
     /// Requested headers as `[name, value]` pairs.
@@ -69,6 +71,33 @@ pub(super) fn js_event(ev: AppEvent) -> JsAppEvent {
         EventKind::Complete { id } => {
             out.kind = "complete".into();
             out.id = Some(id);
+        }
+        EventKind::Opened {
+            url,
+            headers,
+            protocol,
+        } => {
+            out.kind = "opened".into();
+            out.url = Some(url);
+            out.headers = Some(headers.into_iter().map(|(n, v)| vec![n, v]).collect());
+            out.protocol = Some(protocol.into());
+        }
+        EventKind::Ping { payload } => {
+            out.kind = "ping".into();
+            out.payload = payload;
+        }
+        EventKind::Pong { payload } => {
+            out.kind = "pong".into();
+            out.payload = payload;
+        }
+        EventKind::Message { text } => {
+            out.kind = "message".into();
+            out.payload = Some(text);
+        }
+        EventKind::Refused { id, payload } => {
+            out.kind = "refused".into();
+            out.id = Some(id);
+            out.payload = Some(payload);
         }
         EventKind::Closed {
             code,

@@ -26,6 +26,7 @@ use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::error::{Code, SubwireError};
 use crate::frame::OpCode;
 use crate::project::Plan;
+use crate::protocol::WholeKind;
 use crate::server::Server;
 use crate::shared::Sink;
 use events::{js_event, JsAppEvent};
@@ -260,8 +261,11 @@ impl NativeServer {
     /// connection `conns[i]` with string arguments `a[i]`, `b[i]`: 0 accept, 1 accept with
     /// the ack payload `a`, 2 reject (`a`: message), 3 next (`a`: id, `b`: result JSON),
     /// 4 error (`a`: id, `b`: errors JSON), 5 complete (`a`: id), 6 internal error (`a`:
-    /// message), 7 close (`a`: reason, `b`: code). `serials[i]` is the operation's serial for
-    /// 3–5 (0: whichever holds the id). The strings move into Rust, not copied again.
+    /// message), 7 close (`a`: reason, `b`: code); whole messages as JS wrote them: 8 accept
+    /// (`a`: the `connection_ack`), 9 next, 10 error, 11 complete (`a`: id, `b`: the
+    /// message), 12 pong (`a`: the `pong`); 13 a client message JS parsed (`a`: its
+    /// envelope). `serials[i]` is the operation's serial for 3–5 and 9–11 (0: whichever
+    /// holds the id). The strings move into Rust, not copied again.
     #[napi]
     pub fn batch(
         &self,
@@ -290,6 +294,12 @@ impl NativeServer {
                 5 => SessionOp::Complete(a, serial),
                 6 => SessionOp::InternalError(a),
                 7 => SessionOp::Close(close_code(b.parse().unwrap_or(0))?, a),
+                8 => SessionOp::AcceptInitWhole(Bytes::from(a.into_bytes())),
+                9 => SessionOp::Whole(WholeKind::Next, a, serial, Bytes::from(b.into_bytes())),
+                10 => SessionOp::Whole(WholeKind::Error, a, serial, Bytes::from(b.into_bytes())),
+                11 => SessionOp::Whole(WholeKind::Complete, a, serial, Bytes::from(b.into_bytes())),
+                12 => SessionOp::Pong(Bytes::from(a.into_bytes())),
+                13 => SessionOp::AppMessage(a),
                 k => return Err(invalid(format!("batch: op kind {k} is unknown"))),
             };
             ops.push((conn, op));

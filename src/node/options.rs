@@ -41,6 +41,14 @@ pub struct ListenOptions {
     pub keep_alive: Option<u32>,
     /// GraphQL mode: active operations one connection may hold (default 100).
     pub max_subscriptions_per_connection: Option<u32>,
+    /// GraphQL mode, graphql-transport-ws: client messages go to JS unread (`message`
+    /// events), JS answers with `clientMessage` envelopes (graphql-ws's `jsonMessageReviver`).
+    pub raw_messages: Option<bool>,
+    /// GraphQL mode, graphql-transport-ws: `ping` messages become `ping` events and JS sends
+    /// the pong (`onPing`, a replacer).
+    pub forward_pings: Option<bool>,
+    /// GraphQL mode, graphql-transport-ws: `pong` messages become `pong` events (`onPong`).
+    pub forward_pongs: Option<bool>,
 }
 
 /// Milliseconds where 0 means "never".
@@ -120,6 +128,12 @@ pub(super) fn config_from(o: ListenOptions) -> Result<Config> {
             max_operations: o
                 .max_subscriptions_per_connection
                 .unwrap_or(d.session.max_operations),
+            app: crate::protocol::AppHandles {
+                parse: o.raw_messages.unwrap_or(false),
+                // The pong echoes the payload as the app read it.
+                ping: o.forward_pings.unwrap_or(false) || o.raw_messages.unwrap_or(false),
+                pong: o.forward_pongs.unwrap_or(false),
+            },
         },
         ..d
     })

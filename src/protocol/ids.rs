@@ -15,7 +15,6 @@
 //! as ids come from clients), so a connection with thousands stays O(1) per lookup. When the
 //! last id goes, the memory goes with it.
 
-use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
@@ -68,13 +67,14 @@ impl Default for Ids {
 impl Ids {
     /// Sends a server message of `kind` for operation `id` with serial `serial` (0: whichever
     /// holds `id`) if it is active (both protocols' `next`/`data`, `error`, `complete`);
-    /// `ends` frees the id. Returns whether it was sent.
+    /// `ends` frees the id. `payload` is framed as given, or is the whole message
+    /// ([`Payload::Whole`]). Returns whether it was sent.
     pub fn emit(
         &mut self,
         id: &str,
         serial: OpSerial,
         kind: &'static str,
-        payload: Option<&Bytes>,
+        payload: Option<Payload<'_>>,
         ends: bool,
         out: &mut dyn Sink,
     ) -> bool {
@@ -86,7 +86,7 @@ impl Ids {
             out.send(Outgoing {
                 id: Some(id),
                 kind,
-                payload: payload.map(Payload::Shared),
+                payload,
             });
         }
         active
@@ -192,6 +192,7 @@ impl Ids {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     #[test]
     fn grows_into_a_set_and_frees_when_empty() {
@@ -250,13 +251,14 @@ mod tests {
             assert_eq!(ids.holds(0), None, "serial 0 needs the id");
             let mut out: Vec<super::super::Output> = Vec::new();
             let payload = Bytes::from_static(b"{}");
-            assert!(!ids.emit("1", old, "next", Some(&payload), false, &mut out));
+            let payload = Some(Payload::Shared(&payload));
+            assert!(!ids.emit("1", old, "next", payload, false, &mut out));
             assert!(!ids.emit("1", old, "complete", None, true, &mut out));
             assert!(
                 out.is_empty() && ids.contains("1"),
                 "the old operation's end leaves the new one be"
             );
-            assert!(ids.emit("1", new, "next", Some(&payload), false, &mut out));
+            assert!(ids.emit("1", new, "next", payload, false, &mut out));
             assert!(ids.emit("1", 0, "complete", None, true, &mut out));
             assert_eq!(out.len(), 2);
             assert!(!ids.contains("1"));

@@ -16,8 +16,10 @@
 //! {message} (with the id when it is a string); a `start` with a bad payload gets `error`
 //! for its id. Where this session is stricter than that server, on purpose:
 //! - `start` before any `connection_init` gets `error` for its id (that server would run it
-//!   without ever asking `onConnect`); `start` while the app decides goes to the app, which
-//!   must wait for its own decision (Apollo's client sends `start` right after init, unacked);
+//!   without ever asking `onConnect`); `start` and `stop` while the app decides wait and are
+//!   handled right after the ack, in order (Apollo's client sends `start` right after init,
+//!   unacked; that server too waits for its init promise), dropped if the app rejects
+//!   (`stage.rs`; past its bounds: close 1008);
 //! - no `connection_init` within the init timeout closes with 4408 `Connection
 //!   initialisation timeout`, so idle sockets that never speak do not stay forever.
 //!
@@ -30,30 +32,22 @@
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
-use super::ids::{Ids, OpSerial};
+use super::ids::OpSerial;
 use super::output::{AppEvent, Outgoing, Payload, Sink};
 use super::parse::{self, BadMessage};
-use super::{close_codes as code, end, too_many_operations, Settings};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    AwaitInit,
-    Deciding,
-    Acked,
-    Closed,
-}
+use super::stage::{max_waiting, Stage, TOO_MANY_WAITING};
+use super::{close_codes as code, end, too_many_operations, Settings, WholeKind};
 
 /// One legacy connection.
 #[derive(Debug)]
 pub struct LegacyWs {
     /// Init timeout before the ack, next `ka` after it.
     deadline: Option<Instant>,
-    ids: Ids,
+    stage: Stage,
     /// `ka` interval in milliseconds; 0: no `ka`.
     keep_alive_ms: u32,
     /// `maxSubscriptionsPerConnection`.
     max_ops: u32,
-    phase: Phase,
 }
 
 impl LegacyWs {
@@ -62,35 +56,43 @@ impl LegacyWs {
         let ms = settings.keep_alive.map_or(0, |d| d.as_millis());
         LegacyWs {
             deadline: settings.init_timeout.and_then(|d| now.checked_add(d)),
-            ids: Ids::default(),
+            stage: Stage::AwaitInit,
             keep_alive_ms: u32::try_from(ms).unwrap_or(u32::MAX),
             max_ops: settings.max_operations,
-            phase: Phase::AwaitInit,
         }
     }
 
     pub fn is_closed(&self) -> bool {
-        self.phase == Phase::Closed
+        self.stage.is_closed()
     }
 
     pub fn acknowledged(&self) -> bool {
-        self.phase == Phase::Acked
+        self.stage.is_acked()
     }
 
     pub fn serial(&self, id: &str) -> Option<OpSerial> {
-        self.ids.serial(id)
+        self.stage.ids().and_then(|ids| ids.serial(id))
     }
 
     pub fn is_active(&self, id: &str, serial: OpSerial) -> bool {
-        self.ids.is_active(id, serial)
+        self.stage
+            .ids()
+            .is_some_and(|ids| ids.is_active(id, serial))
     }
 
     pub fn holds(&self, serial: OpSerial) -> Option<bool> {
-        self.ids.holds(serial)
+        self.stage
+            .ids()
+            .map_or(Some(false), |ids| ids.holds(serial))
     }
 
     pub fn active(&self) -> usize {
-        self.ids.len()
+        self.stage.ids().map_or(0, |ids| ids.len())
+    }
+
+    /// How many messages wait for the app's decision on `connection_init`.
+    pub fn waiting(&self) -> usize {
+        self.stage.waiting()
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -102,24 +104,24 @@ impl LegacyWs {
         let Some(due) = self.deadline.filter(|d| now >= *d) else {
             return;
         };
-        match self.phase {
-            Phase::AwaitInit => {
+        match self.stage {
+            Stage::AwaitInit => {
                 self.close(code::INIT_TIMEOUT, "Connection initialisation timeout", out)
             }
-            Phase::Acked => {
+            Stage::Acked(_) => {
                 out.send(Outgoing::bare("ka"));
                 let every = Duration::from_millis(self.keep_alive_ms.into());
                 // After a stall, resume from now rather than sending a burst of `ka`.
                 let next = due.checked_add(every).filter(|n| *n > now);
                 self.deadline = next.or_else(|| now.checked_add(every));
             }
-            Phase::Deciding | Phase::Closed => {}
+            Stage::Deciding(_) | Stage::Closed => {}
         }
     }
 
     /// One text message from the client.
     pub fn on_text(&mut self, text: &str, out: &mut dyn Sink) {
-        if self.phase == Phase::Closed {
+        if self.is_closed() {
             return;
         }
         let msg = match parse::message(text) {
@@ -128,15 +130,15 @@ impl LegacyWs {
             Err(BadMessage::Shape(r)) => return send_error(None, "error", &r, out),
         };
         match &*msg.kind {
-            "connection_init" => match self.phase {
-                Phase::AwaitInit => {
-                    self.phase = Phase::Deciding;
+            "connection_init" => match self.stage {
+                Stage::AwaitInit => {
+                    self.stage = Stage::Deciding(None);
                     self.deadline = None;
                     let payload = msg.payload.filter(|p| p.get() != "null");
                     out.app(AppEvent::Init { payload });
                 }
-                Phase::Acked => out.send(Outgoing::bare("connection_ack")),
-                Phase::Deciding | Phase::Closed => {}
+                Stage::Acked(_) => out.send(Outgoing::bare("connection_ack")),
+                Stage::Deciding(_) | Stage::Closed => {}
             },
             "start" => {
                 let id = match msg.id(false) {
@@ -147,19 +149,27 @@ impl LegacyWs {
                     Ok(p) => p,
                     Err(r) => return send_error(Some(&id), "error", &r, out),
                 };
-                if self.phase == Phase::AwaitInit {
-                    let r = "'connection_init' must come before 'start'";
-                    return send_error(Some(&id), "error", r, out);
+                match self.stage {
+                    Stage::AwaitInit => {
+                        let r = "'connection_init' must come before 'start'";
+                        return send_error(Some(&id), "error", r, out);
+                    }
+                    Stage::Deciding(_) => return self.wait(text, out),
+                    _ => {}
                 }
-                if self.ids.contains(&id) {
+                let max_ops = self.max_ops;
+                let Some(ids) = self.stage.ids_mut() else {
+                    return;
+                };
+                if ids.contains(&id) {
                     // A restart: the old operation ends, a new one (new serial) begins.
                     out.app(AppEvent::Complete { id: &id });
-                    self.ids.remove(&id);
-                } else if self.ids.len() >= self.max_ops as usize {
-                    let r = too_many_operations(self.max_ops, false);
+                    ids.remove(&id);
+                } else if ids.len() >= max_ops as usize {
+                    let r = too_many_operations(max_ops, false);
                     return send_error(Some(&id), "error", &r, out);
                 }
-                if let Some(serial) = self.ids.insert(&id) {
+                if let Some(serial) = ids.insert(&id) {
                     out.app(AppEvent::Subscribe {
                         id: &id,
                         serial,
@@ -168,8 +178,12 @@ impl LegacyWs {
                 }
             }
             "stop" => {
+                if self.stage.is_deciding() {
+                    // After a start that waits, it must wait too.
+                    return self.wait(text, out);
+                }
                 if let Ok(id) = msg.id(false) {
-                    if self.ids.remove(&id) {
+                    if self.stage.ids_mut().is_some_and(|ids| ids.remove(&id)) {
                         out.app(AppEvent::Complete { id: &id });
                     }
                 }
@@ -183,31 +197,46 @@ impl LegacyWs {
         }
     }
 
+    /// Keeps a message that needs the app's decision on `connection_init`; past the bounds,
+    /// closes with 1008.
+    fn wait(&mut self, text: &str, out: &mut dyn Sink) {
+        if !self.stage.hold(text, max_waiting(self.max_ops)) {
+            self.close(code::POLICY_VIOLATION, TOO_MANY_WAITING, out);
+        }
+    }
+
     /// The app accepted `connection_init`: `connection_ack`, then `ka` at once and every
-    /// keep-alive interval from `now`. Ignored unless a decision was pending.
+    /// keep-alive interval from `now`; then the messages that waited, in order. Ignored
+    /// unless a decision was pending.
     pub fn accept_init(&mut self, now: Instant, out: &mut dyn Sink) {
-        if self.phase != Phase::Deciding {
+        if !self.stage.is_deciding() {
             return;
         }
-        self.phase = Phase::Acked;
+        let waited = self.stage.acknowledge();
         out.send(Outgoing::bare("connection_ack"));
         if self.keep_alive_ms > 0 {
             out.send(Outgoing::bare("ka"));
             let every = Duration::from_millis(self.keep_alive_ms.into());
             self.deadline = now.checked_add(every);
         }
+        for text in waited {
+            if self.is_closed() {
+                break;
+            }
+            self.on_text(&text, out);
+        }
     }
 
     /// The app rejected `connection_init`: `connection_error` {message}, then close 1011.
     pub fn reject_init(&mut self, message: &str, out: &mut dyn Sink) {
-        if self.phase == Phase::Deciding {
+        if self.stage.is_deciding() {
             self.internal_error(message, out);
         }
     }
 
     /// Something failed on the server: `connection_error` {message}, then close 1011.
     pub fn internal_error(&mut self, message: &str, out: &mut dyn Sink) {
-        if self.phase != Phase::Closed {
+        if !self.is_closed() {
             send_error(None, "connection_error", message, out);
             self.close(code::INTERNAL, "", out);
         }
@@ -221,7 +250,14 @@ impl LegacyWs {
         payload: &Bytes,
         out: &mut dyn Sink,
     ) -> bool {
-        self.ids.emit(id, serial, "data", Some(payload), false, out)
+        self.stage.emit(
+            id,
+            serial,
+            "data",
+            Some(Payload::Shared(payload)),
+            false,
+            out,
+        )
     }
 
     /// Operation `id` failed: `error` with `errors` as given; the id is free again.
@@ -232,17 +268,38 @@ impl LegacyWs {
         errors: &Bytes,
         out: &mut dyn Sink,
     ) -> bool {
-        self.ids.emit(id, serial, "error", Some(errors), true, out)
+        self.stage.emit(
+            id,
+            serial,
+            "error",
+            Some(Payload::Shared(errors)),
+            true,
+            out,
+        )
     }
 
     /// Operation `id` is done: `complete`; the id is free again.
     pub fn complete(&mut self, id: &str, serial: OpSerial, out: &mut dyn Sink) -> bool {
-        self.ids.emit(id, serial, "complete", None, true, out)
+        self.stage.emit(id, serial, "complete", None, true, out)
+    }
+
+    /// `data`, `error` or `complete` for `id`, written whole by the app.
+    pub fn send_whole(
+        &mut self,
+        kind: WholeKind,
+        id: &str,
+        serial: OpSerial,
+        message: &Bytes,
+        out: &mut dyn Sink,
+    ) -> bool {
+        let (kind, ends) = kind.kind(true);
+        self.stage
+            .emit(id, serial, kind, Some(Payload::Whole(message)), ends, out)
     }
 
     /// Closes with `code` and `reason`, telling the app.
     pub fn close(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
-        if self.phase != Phase::Closed {
+        if !self.is_closed() {
             let acked = self.acknowledged();
             self.shut();
             end(out, code, reason, acked, true);
@@ -251,7 +308,7 @@ impl LegacyWs {
 
     /// The WebSocket ended without the session closing it: tells the app, once.
     pub fn transport_closed(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
-        if self.phase != Phase::Closed {
+        if !self.is_closed() {
             let acked = self.acknowledged();
             self.shut();
             end(out, code, reason, acked, false);
@@ -259,9 +316,8 @@ impl LegacyWs {
     }
 
     fn shut(&mut self) {
-        self.phase = Phase::Closed;
+        self.stage = Stage::Closed;
         self.deadline = None;
-        self.ids.clear();
     }
 }
 

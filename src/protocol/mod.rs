@@ -18,17 +18,21 @@
 //! Files: `transport_ws.rs` (graphql-transport-ws, graphql-ws v6) and `legacy_ws.rs`
 //! (subscriptions-transport-ws's `graphql-ws`) hold each protocol's rules, messages and
 //! close codes in their module comments; `output.rs` the sink and message encoding;
-//! `parse.rs` message reading; `ids.rs` the id set.
+//! `parse.rs` message reading; `stage.rs` the phases and what each holds (the messages
+//! waiting for the app's decision, then the ids); `ids.rs` the id set.
 //!
 //! Close codes decided here, whatever the protocol: 4406 `Subprotocol not acceptable` when
 //! the client offered neither subprotocol (the upgrade still answers 101, as graphql-ws
-//! does); server-initiated closes ([`Session::close`]: 1000 normal, 1001 on dispose) with the
-//! caller's code and reason. Reasons are always cut to 123 bytes at a UTF-8 boundary.
+//! does); 1008 when more messages than its bounds wait for the app's decision on
+//! `connection_init` (`stage.rs`); server-initiated closes ([`Session::close`]: 1000 normal,
+//! 1001 on dispose) with the caller's code and reason. Reasons are always cut to 123 bytes
+//! at a UTF-8 boundary.
 
 mod ids;
 pub mod legacy_ws;
 mod output;
 mod parse;
+mod stage;
 pub mod transport_ws;
 
 use bytes::Bytes;
@@ -39,6 +43,7 @@ pub use legacy_ws::LegacyWs;
 pub use output::{
     cut_reason, write_json_str, AppEvent, Event, Outgoing, Output, Payload, Sink, MAX_REASON,
 };
+pub use stage::{max_waiting, EXTRA_WAITING, MAX_WAITING_BYTES, TOO_MANY_WAITING};
 pub use transport_ws::TransportWs;
 
 /// graphql-ws v6's subprotocol.
@@ -50,6 +55,8 @@ pub const GRAPHQL_WS: &str = "graphql-ws";
 pub mod close_codes {
     pub const NORMAL: u16 = 1000;
     pub const GOING_AWAY: u16 = 1001;
+    /// Too many messages before the app's decision on `connection_init` (`stage.rs`).
+    pub const POLICY_VIOLATION: u16 = 1008;
     /// Legacy protocol: rejected init or internal error (as subscriptions-transport-ws).
     pub const INTERNAL: u16 = 1011;
     pub const BAD_REQUEST: u16 = 4400;
@@ -92,6 +99,9 @@ pub struct Settings {
     /// `maxSubscriptionsPerConnection` (default 100): a `subscribe` beyond it gets an
     /// `error` for that operation; the connection stays open.
     pub max_operations: u32,
+    /// What the app does itself on graphql-transport-ws connections (default: nothing, the
+    /// session answers alone and JS sees only init, subscribe, complete and close).
+    pub app: AppHandles,
 }
 
 impl Default for Settings {
@@ -100,8 +110,25 @@ impl Default for Settings {
             init_timeout: Some(Duration::from_secs(3)),
             keep_alive: Some(Duration::from_secs(12)),
             max_operations: 100,
+            app: AppHandles::default(),
         }
     }
+}
+
+/// graphql-transport-ws work the app takes over from the session, for graphql-ws options
+/// that need JavaScript (the legacy protocol has no such messages and ignores these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AppHandles {
+    /// `jsonMessageReviver`: every client message goes to the app unread
+    /// ([`AppEvent::Message`]); the app parses and checks it and hands the session its
+    /// envelope ([`Session::on_app_message`]), so phases, ids and close codes are still
+    /// decided here.
+    pub parse: bool,
+    /// `onPing` (or a replacer, or a reviver: the pong is then the app's to write): `ping`
+    /// becomes [`AppEvent::Ping`] and the app sends the pong ([`Session::pong`]).
+    pub ping: bool,
+    /// `onPong`: `pong` becomes [`AppEvent::Pong`].
+    pub pong: bool,
 }
 
 /// One connection's protocol session.
@@ -159,6 +186,26 @@ impl Session {
         each!(self, s => s.on_text(text, out), ())
     }
 
+    /// A client message the app read itself ([`AppHandles::parse`]), as its envelope:
+    /// `{"type":…,"id"?:…,"payload"?:<token>}`. The session applies its rules as to a client
+    /// message, except the payload's shape (the app checked it); `<token>` (any JSON value,
+    /// e.g. a number naming what the app kept) comes back as the payload of the event the
+    /// message produces (`Init`, `Subscribe`, `Ping`, `Pong`, `Refused`).
+    /// graphql-transport-ws only; ignored otherwise.
+    pub fn on_app_message(&mut self, envelope: &str, out: &mut dyn Sink) {
+        if let Session::TransportWs(s) = self {
+            s.on_app_message(envelope, out);
+        }
+    }
+
+    /// The app's `pong` (after a [`AppEvent::Ping`]): the whole message as it wrote it.
+    /// graphql-transport-ws only; nothing once closed.
+    pub fn pong(&mut self, message: &Bytes, out: &mut dyn Sink) {
+        if let Session::TransportWs(s) = self {
+            s.pong(message, out);
+        }
+    }
+
     /// The one instant at which [`Session::on_timeout`] has something to do, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
         each!(self, s => s.next_deadline(), None)
@@ -170,10 +217,21 @@ impl Session {
     }
 
     /// The app accepted the connection. `payload` (a JSON object, as the app serialized it)
-    /// goes into graphql-transport-ws's `connection_ack`; the legacy ack has none.
+    /// goes into graphql-transport-ws's `connection_ack`; the legacy ack has none. Messages
+    /// that waited for the decision are handled right after the ack, in order.
     pub fn accept_init(&mut self, payload: Option<&str>, now: Instant, out: &mut dyn Sink) {
         match self {
-            Session::TransportWs(s) => s.accept_init(payload, out),
+            Session::TransportWs(s) => s.accept_init(payload.map(Payload::Json), out),
+            Session::LegacyWs(s) => s.accept_init(now, out),
+            Session::Done => {}
+        }
+    }
+
+    /// [`Session::accept_init`] with the whole `connection_ack` as the app wrote it
+    /// (graphql-transport-ws; the legacy protocol sends its own ack).
+    pub fn accept_init_whole(&mut self, message: &Bytes, now: Instant, out: &mut dyn Sink) {
+        match self {
+            Session::TransportWs(s) => s.accept_init(Some(Payload::Whole(message)), out),
             Session::LegacyWs(s) => s.accept_init(now, out),
             Session::Done => {}
         }
@@ -217,6 +275,21 @@ impl Session {
     /// Operation `id` ended: `complete`; frees the id.
     pub fn complete(&mut self, id: &str, serial: OpSerial, out: &mut dyn Sink) -> bool {
         each!(self, s => s.complete(id, serial, out), false)
+    }
+
+    /// `next`, `error` or `complete` (`kind`) for operation `id`, the whole message as the
+    /// app wrote it (graphql-ws's `jsonMessageReplacer`). Sent, and the id freed for
+    /// `error`/`complete`, exactly as by [`Session::next`], [`Session::error`] and
+    /// [`Session::complete`]: only while `id` is held by `serial`.
+    pub fn send_whole(
+        &mut self,
+        kind: WholeKind,
+        id: &str,
+        serial: OpSerial,
+        message: &Bytes,
+        out: &mut dyn Sink,
+    ) -> bool {
+        each!(self, s => s.send_whole(kind, id, serial, message, out), false)
     }
 
     /// An internal error (a hook threw): 4500 with `message`, or legacy `connection_error`
@@ -269,6 +342,26 @@ impl Session {
     /// Active operations.
     pub fn active(&self) -> usize {
         each!(self, s => s.active(), 0)
+    }
+}
+
+/// Which operation message a whole app-written message is ([`Session::send_whole`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WholeKind {
+    Next,
+    Error,
+    Complete,
+}
+
+impl WholeKind {
+    /// Its `type` (legacy: `data` for `next`) and whether it ends the operation.
+    fn kind(self, legacy: bool) -> (&'static str, bool) {
+        match self {
+            WholeKind::Next if legacy => ("data", false),
+            WholeKind::Next => ("next", false),
+            WholeKind::Error => ("error", true),
+            WholeKind::Complete => ("complete", true),
+        }
     }
 }
 

@@ -42,6 +42,18 @@ pub enum AppEvent<'a> {
     },
     /// The client stopped an active operation: end its source stream, send nothing more.
     Complete { id: &'a str },
+    /// graphql-transport-ws `ping`, when the app answers pings itself (`AppHandles::ping`):
+    /// it sends the pong (`Session::pong`). `payload`: the raw JSON (an object or `null`),
+    /// `None` when absent.
+    Ping { payload: Option<&'a RawValue> },
+    /// graphql-transport-ws `pong`, when the app wants to hear of them (`AppHandles::pong`).
+    Pong { payload: Option<&'a RawValue> },
+    /// A client text message, unread, when the app parses messages itself
+    /// (`AppHandles::parse`); it answers with `Session::on_app_message`.
+    Message { text: &'a str },
+    /// An app-parsed `subscribe` that starts no operation but stays open (one operation too
+    /// many: the session sent `error`): the app may forget what it kept for `payload`.
+    Refused { id: &'a str, payload: &'a RawValue },
     /// The connection is over (whoever closed it); every operation of it ends. Emitted once.
     Closed {
         code: u16,
@@ -60,6 +72,9 @@ pub enum Payload<'a> {
     Shared(&'a Bytes),
     /// `{"message":<this text as a JSON string>}`, the legacy protocol's error shape.
     Message(&'a str),
+    /// The WHOLE message, as the app serialized it (graphql-ws's `jsonMessageReplacer`
+    /// applies to the whole message): `id` and `kind` are only for the session's books.
+    Whole(&'a Bytes),
 }
 
 /// One outgoing message: `{"id":<id>,"type":<kind>,"payload":<payload>}`, with `id` and
@@ -95,6 +110,14 @@ impl<'a> Outgoing<'a> {
         })
     }
 
+    /// The whole message, when the app wrote it (send it as it is; nothing is framed around).
+    pub fn whole(&self) -> Option<&'a Bytes> {
+        match self.payload {
+            Some(Payload::Whole(b)) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The shared payload, if the message carries one: a sink that keeps [`Bytes`] frames
     /// queues `head`, a clone of this, and [`Outgoing::tail`] instead of copying it.
     pub fn shared(&self) -> Option<&'a Bytes> {
@@ -113,8 +136,12 @@ impl<'a> Outgoing<'a> {
         }
     }
 
-    /// Appends everything before the shared payload: the whole message when there is none.
+    /// Appends everything before the shared payload: the whole message when there is none
+    /// (nothing for a [`Payload::Whole`] message: see [`Outgoing::encode`]).
     pub fn write_head(&self, buf: &mut Vec<u8>) {
+        if self.whole().is_some() {
+            return;
+        }
         buf.push(b'{');
         if let Some(id) = self.id {
             buf.extend_from_slice(br#""id":"#);
@@ -130,7 +157,7 @@ impl<'a> Outgoing<'a> {
                 buf.extend_from_slice(br#","payload":"#);
                 match p {
                     Payload::Json(json) => buf.extend_from_slice(json.as_bytes()),
-                    Payload::Shared(_) => return,
+                    Payload::Shared(_) | Payload::Whole(_) => return,
                     Payload::Message(text) => {
                         buf.extend_from_slice(br#"{"message":"#);
                         write_json_str(buf, text);
@@ -144,6 +171,9 @@ impl<'a> Outgoing<'a> {
 
     /// Appends the whole message.
     pub fn encode(&self, buf: &mut Vec<u8>) {
+        if let Some(whole) = self.whole() {
+            return buf.extend_from_slice(whole);
+        }
         self.write_head(buf);
         if let Some(shared) = self.shared() {
             buf.extend_from_slice(shared);
@@ -180,6 +210,19 @@ pub enum Event {
     Complete {
         id: String,
     },
+    Ping {
+        payload: Option<String>,
+    },
+    Pong {
+        payload: Option<String>,
+    },
+    Message {
+        text: String,
+    },
+    Refused {
+        id: String,
+        payload: String,
+    },
     Closed {
         code: u16,
         reason: String,
@@ -198,6 +241,19 @@ impl From<AppEvent<'_>> for Event {
                 payload: payload.get().to_owned(),
             },
             AppEvent::Complete { id } => Event::Complete { id: id.to_owned() },
+            AppEvent::Ping { payload } => Event::Ping {
+                payload: payload.map(|p| p.get().to_owned()),
+            },
+            AppEvent::Pong { payload } => Event::Pong {
+                payload: payload.map(|p| p.get().to_owned()),
+            },
+            AppEvent::Message { text } => Event::Message {
+                text: text.to_owned(),
+            },
+            AppEvent::Refused { id, payload } => Event::Refused {
+                id: id.to_owned(),
+                payload: payload.get().to_owned(),
+            },
             AppEvent::Closed {
                 code,
                 reason,
@@ -279,6 +335,17 @@ mod tests {
             text(err),
             r#"{"type":"connection_error","payload":{"message":"no\nway"}}"#
         );
+        let whole = Bytes::from_static(br#"{"type":"CONNECTION_ACK"}"#);
+        let w = Outgoing {
+            id: Some("1"),
+            kind: "next",
+            payload: Some(Payload::Whole(&whole)),
+        };
+        assert_eq!(text(w), r#"{"type":"CONNECTION_ACK"}"#, "sent as it is");
+        assert!(w.shared().is_none() && w.as_static().is_none());
+        let mut head = Vec::new();
+        w.write_head(&mut head);
+        assert!(head.is_empty());
         for kind in ["connection_ack", "pong", "ping", "ka"] {
             let o = Outgoing::bare(kind);
             assert_eq!(o.as_static().unwrap(), text(o));

@@ -8,7 +8,19 @@
 //! {id}, `ping` {payload?: object}, `pong` {payload?: object}.
 //! Server → client: `connection_ack` {payload?: object}, `next` {id, payload}, `error` {id,
 //! payload: GraphQL errors}, `complete` {id}, `pong` (answered here, with the ping's payload
-//! echoed when it had one; never a JS round trip).
+//! echoed when it had one; never a JS round trip, unless the app answers pings itself).
+//!
+//! What the app may take over ([`super::AppHandles`], for graphql-ws options that need
+//! JavaScript): reading every message (`jsonMessageReviver`: the text goes to the app as
+//! [`AppEvent::Message`], and the app hands back an envelope whose payload is a token of its
+//! own, [`TransportWs::on_app_message`]; the rules below still apply to it, bar the
+//! payload's shape), answering pings ([`AppEvent::Ping`], then [`TransportWs::pong`]), and
+//! hearing pongs ([`AppEvent::Pong`]). Server messages may come whole from the app
+//! (`jsonMessageReplacer`: [`Payload::Whole`]), with the same id rules.
+//!
+//! While the app decides on `connection_init`, `subscribe` and `complete` wait in order and
+//! are handled right after the ack (`stage.rs`; past its bounds: 1008); `ping`, `pong` and
+//! a second `connection_init` are handled at once, as graphql-ws does.
 //!
 //! Close codes (reasons as graphql-ws sends them, except 4400's, which says what was wrong):
 //! - 4400 `<what was wrong>`: not JSON; not an object; `type` missing, empty or not a string;
@@ -17,7 +29,7 @@
 //!   object or null for `connection_init`/`ping`/`pong`; for `subscribe` not an object, or
 //!   `query` not a string, or `variables`/`extensions` not objects, or `operationName` not a
 //!   string, when present and not null). A message is checked before the state is.
-//! - 4401 `Unauthorized`: `subscribe` before the app accepted the connection.
+//! - 4401 `Unauthorized`: `subscribe` before `connection_init`.
 //! - 4403 `Forbidden`: the app rejected `connection_init` (`reject_init`).
 //! - 4408 `Connection initialisation timeout`: no `connection_init` within the init timeout
 //!   (the deadline stops counting when `connection_init` arrives, even if the app is slow).
@@ -33,75 +45,83 @@
 //! it first), as graphql-ws does.
 
 use bytes::Bytes;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::time::Instant;
 
-use super::ids::{Ids, OpSerial};
+use super::ids::OpSerial;
 use super::output::{AppEvent, Outgoing, Payload, Sink};
 use super::parse::{self, BadMessage};
-use super::{close_codes as code, end, too_many_operations, Settings};
-
-/// Where the connection is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Waiting for `connection_init` (the init deadline runs).
-    AwaitInit,
-    /// `connection_init` went to the app; waiting for its decision.
-    Deciding,
-    /// The app accepted: operations may run.
-    Acked,
-    /// Closed; every input is ignored.
-    Closed,
-}
+use super::stage::{max_waiting, Stage, TOO_MANY_WAITING};
+use super::{close_codes as code, end, too_many_operations, AppHandles, Settings, WholeKind};
 
 /// One graphql-transport-ws connection.
 #[derive(Debug)]
 pub struct TransportWs {
     deadline: Option<Instant>,
-    ids: Ids,
-    phase: Phase,
+    stage: Stage,
     /// `maxSubscriptionsPerConnection`.
     max_ops: u32,
+    app: AppHandles,
 }
 
 /// A failure that closes the connection.
 struct Fail(u16, Cow<'static, str>);
+
+/// A payload that must be an object or absent/null; an app envelope's is the app's token,
+/// passed back as it is.
+fn optional<'a>(msg: &parse::Msg<'a>, checked: bool) -> Result<Option<&'a RawValue>, String> {
+    if checked {
+        Ok(msg.payload)
+    } else {
+        msg.optional_object()
+    }
+}
 
 impl TransportWs {
     /// A connection whose WebSocket opened at `now`.
     pub fn new(settings: &Settings, now: Instant) -> Self {
         TransportWs {
             deadline: settings.init_timeout.and_then(|d| now.checked_add(d)),
-            ids: Ids::default(),
-            phase: Phase::AwaitInit,
+            stage: Stage::AwaitInit,
             max_ops: settings.max_operations,
+            app: settings.app,
         }
     }
 
     pub fn is_closed(&self) -> bool {
-        self.phase == Phase::Closed
+        self.stage.is_closed()
     }
 
     pub fn acknowledged(&self) -> bool {
-        self.phase == Phase::Acked
+        self.stage.is_acked()
     }
 
-    /// Whether operation `id` is active.
+    /// The serial of the operation holding `id`, if it is active.
     pub fn serial(&self, id: &str) -> Option<OpSerial> {
-        self.ids.serial(id)
+        self.stage.ids().and_then(|ids| ids.serial(id))
     }
 
     pub fn is_active(&self, id: &str, serial: OpSerial) -> bool {
-        self.ids.is_active(id, serial)
+        self.stage
+            .ids()
+            .is_some_and(|ids| ids.is_active(id, serial))
     }
 
     pub fn holds(&self, serial: OpSerial) -> Option<bool> {
-        self.ids.holds(serial)
+        self.stage
+            .ids()
+            .map_or(Some(false), |ids| ids.holds(serial))
     }
 
     /// How many operations are active.
     pub fn active(&self) -> usize {
-        self.ids.len()
+        self.stage.ids().map_or(0, |ids| ids.len())
+    }
+
+    /// How many messages wait for the app's decision on `connection_init`.
+    pub fn waiting(&self) -> usize {
+        self.stage.waiting()
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -110,7 +130,7 @@ impl TransportWs {
 
     /// Closes with 4408 if the init deadline has passed without `connection_init`.
     pub fn on_timeout(&mut self, now: Instant, out: &mut dyn Sink) {
-        if self.phase == Phase::AwaitInit && self.deadline.is_some_and(|d| now >= d) {
+        if matches!(self.stage, Stage::AwaitInit) && self.deadline.is_some_and(|d| now >= d) {
             self.fail(
                 Fail(
                     code::INIT_TIMEOUT,
@@ -121,56 +141,86 @@ impl TransportWs {
         }
     }
 
-    /// One text message from the client.
+    /// One text message from the client (to the app unread, when it parses messages).
     pub fn on_text(&mut self, text: &str, out: &mut dyn Sink) {
-        if self.phase == Phase::Closed {
+        if self.is_closed() {
             return;
         }
-        if let Err(f) = self.handle(text, out) {
+        if self.app.parse {
+            return out.app(AppEvent::Message { text });
+        }
+        self.input(text, false, out);
+    }
+
+    /// A client message the app parsed and checked, as its envelope (see
+    /// [`super::Session::on_app_message`]).
+    pub fn on_app_message(&mut self, envelope: &str, out: &mut dyn Sink) {
+        if !self.is_closed() {
+            self.input(envelope, true, out);
+        }
+    }
+
+    /// Handles one message; `checked`: an app envelope, whose payload is the app's token.
+    fn input(&mut self, text: &str, checked: bool, out: &mut dyn Sink) {
+        if let Err(f) = self.handle(text, checked, out) {
             self.fail(f, out);
         }
     }
 
-    fn handle(&mut self, text: &str, out: &mut dyn Sink) -> Result<(), Fail> {
+    fn handle(&mut self, text: &str, checked: bool, out: &mut dyn Sink) -> Result<(), Fail> {
         let msg = parse::message(text).map_err(|e| match e {
             BadMessage::Syntax(r) | BadMessage::Shape(r) => Fail(code::BAD_REQUEST, r.into()),
         })?;
         let bad = |r: String| Fail(code::BAD_REQUEST, r.into());
         match &*msg.kind {
             "connection_init" => {
-                let payload = msg.optional_object().map_err(bad)?;
-                if self.phase != Phase::AwaitInit {
+                let payload = optional(&msg, checked).map_err(bad)?;
+                if !matches!(self.stage, Stage::AwaitInit) {
                     return Err(Fail(
                         code::TOO_MANY_INITS,
                         "Too many initialisation requests".into(),
                     ));
                 }
-                self.phase = Phase::Deciding;
+                self.stage = Stage::Deciding(None);
                 self.deadline = None;
                 out.app(AppEvent::Init { payload });
             }
             "subscribe" => {
                 let id = msg.id(true).map_err(bad)?;
-                let payload = msg.operation().map_err(bad)?;
-                if self.phase != Phase::Acked {
-                    return Err(Fail(code::UNAUTHORIZED, "Unauthorized".into()));
+                let payload = match msg.payload {
+                    Some(token) if checked => token,
+                    _ => msg.operation().map_err(bad)?,
+                };
+                match &self.stage {
+                    Stage::AwaitInit => {
+                        return Err(Fail(code::UNAUTHORIZED, "Unauthorized".into()))
+                    }
+                    Stage::Deciding(_) => return self.wait(text),
+                    _ => {}
                 }
-                if self.ids.contains(&id) {
+                let max_ops = self.max_ops;
+                let Some(ids) = self.stage.ids_mut() else {
+                    return Ok(());
+                };
+                if ids.contains(&id) {
                     return Err(Fail(
                         code::SUBSCRIBER_EXISTS,
                         format!("Subscriber for {id} already exists").into(),
                     ));
                 }
-                if self.ids.len() >= self.max_ops as usize {
-                    let errors = too_many_operations(self.max_ops, true);
+                if ids.len() >= max_ops as usize {
+                    let errors = too_many_operations(max_ops, true);
                     out.send(Outgoing {
                         id: Some(&id),
                         kind: "error",
                         payload: Some(Payload::Json(&errors)),
                     });
+                    if checked {
+                        out.app(AppEvent::Refused { id: &id, payload });
+                    }
                     return Ok(());
                 }
-                if let Some(serial) = self.ids.insert(&id) {
+                if let Some(serial) = ids.insert(&id) {
                     out.app(AppEvent::Subscribe {
                         id: &id,
                         serial,
@@ -180,20 +230,36 @@ impl TransportWs {
             }
             "complete" => {
                 let id = msg.id(true).map_err(bad)?;
-                if self.ids.remove(&id) {
+                if self.stage.is_deciding() {
+                    // After a subscribe that waits, it must wait too.
+                    return self.wait(text);
+                }
+                if self.stage.ids_mut().is_some_and(|ids| ids.remove(&id)) {
                     out.app(AppEvent::Complete { id: &id });
                 }
             }
             "ping" => {
-                let payload = msg.optional_object().map_err(bad)?;
-                out.send(Outgoing {
-                    id: None,
-                    kind: "pong",
-                    payload: payload.map(|p| Payload::Json(p.get())),
-                });
+                let payload = optional(&msg, checked).map_err(bad)?;
+                if self.app.ping {
+                    // As the client sent it (`null` too): the app passes it to onPing.
+                    out.app(AppEvent::Ping {
+                        payload: msg.payload,
+                    });
+                } else {
+                    out.send(Outgoing {
+                        id: None,
+                        kind: "pong",
+                        payload: payload.map(|p| Payload::Json(p.get())),
+                    });
+                }
             }
             "pong" => {
-                msg.optional_object().map_err(bad)?;
+                optional(&msg, checked).map_err(bad)?;
+                if self.app.pong {
+                    out.app(AppEvent::Pong {
+                        payload: msg.payload,
+                    });
+                }
             }
             "connection_ack" | "next" | "error" => {
                 return Err(bad(format!(
@@ -206,24 +272,51 @@ impl TransportWs {
         Ok(())
     }
 
-    /// The app accepted `connection_init`: `connection_ack`, with `payload` (a JSON object,
-    /// as given, not checked) when there is one. Ignored unless a decision was pending.
-    pub fn accept_init(&mut self, payload: Option<&str>, out: &mut dyn Sink) {
-        if self.phase != Phase::Deciding {
+    /// Keeps a message that needs the app's decision on `connection_init`.
+    fn wait(&mut self, text: &str) -> Result<(), Fail> {
+        if self.stage.hold(text, max_waiting(self.max_ops)) {
+            Ok(())
+        } else {
+            Err(Fail(code::POLICY_VIOLATION, TOO_MANY_WAITING.into()))
+        }
+    }
+
+    /// The app accepted `connection_init`: `connection_ack`, with `ack` (a JSON object, as
+    /// given, not checked; or the whole message) when there is one; then the messages that
+    /// waited, in order. Ignored unless a decision was pending.
+    pub fn accept_init(&mut self, ack: Option<Payload<'_>>, out: &mut dyn Sink) {
+        if !self.stage.is_deciding() {
             return;
         }
-        self.phase = Phase::Acked;
+        let waited = self.stage.acknowledge();
         out.send(Outgoing {
             id: None,
             kind: "connection_ack",
-            payload: payload.map(Payload::Json),
+            payload: ack,
         });
+        for text in waited {
+            if self.is_closed() {
+                break;
+            }
+            self.input(&text, self.app.parse, out);
+        }
     }
 
     /// The app rejected `connection_init`: close 4403 `Forbidden`.
     pub fn reject_init(&mut self, out: &mut dyn Sink) {
-        if self.phase == Phase::Deciding {
+        if self.stage.is_deciding() {
             self.fail(Fail(code::FORBIDDEN, "Forbidden".into()), out);
+        }
+    }
+
+    /// The app's answer to a `ping` it was given: `message` is the whole `pong`.
+    pub fn pong(&mut self, message: &Bytes, out: &mut dyn Sink) {
+        if !self.is_closed() {
+            out.send(Outgoing {
+                id: None,
+                kind: "pong",
+                payload: Some(Payload::Whole(message)),
+            });
         }
     }
 
@@ -236,7 +329,14 @@ impl TransportWs {
         payload: &Bytes,
         out: &mut dyn Sink,
     ) -> bool {
-        self.ids.emit(id, serial, "next", Some(payload), false, out)
+        self.stage.emit(
+            id,
+            serial,
+            "next",
+            Some(Payload::Shared(payload)),
+            false,
+            out,
+        )
     }
 
     /// Operation `id` failed: `error` with `errors` (a JSON array of GraphQL errors, as given);
@@ -248,17 +348,38 @@ impl TransportWs {
         errors: &Bytes,
         out: &mut dyn Sink,
     ) -> bool {
-        self.ids.emit(id, serial, "error", Some(errors), true, out)
+        self.stage.emit(
+            id,
+            serial,
+            "error",
+            Some(Payload::Shared(errors)),
+            true,
+            out,
+        )
     }
 
     /// Operation `id` is done: `complete`; the id is free again. Returns whether it was sent.
     pub fn complete(&mut self, id: &str, serial: OpSerial, out: &mut dyn Sink) -> bool {
-        self.ids.emit(id, serial, "complete", None, true, out)
+        self.stage.emit(id, serial, "complete", None, true, out)
+    }
+
+    /// `next`, `error` or `complete` for `id`, written whole by the app.
+    pub fn send_whole(
+        &mut self,
+        kind: WholeKind,
+        id: &str,
+        serial: OpSerial,
+        message: &Bytes,
+        out: &mut dyn Sink,
+    ) -> bool {
+        let (kind, ends) = kind.kind(false);
+        self.stage
+            .emit(id, serial, kind, Some(Payload::Whole(message)), ends, out)
     }
 
     /// Closes with `code` and `reason` (internal error 4500, normal 1000, going away 1001).
     pub fn close(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
-        if self.phase != Phase::Closed {
+        if !self.is_closed() {
             let acked = self.acknowledged();
             self.shut();
             end(out, code, reason, acked, true);
@@ -268,7 +389,7 @@ impl TransportWs {
     /// The WebSocket ended without the session closing it (peer close frame, socket error):
     /// tells the app, once.
     pub fn transport_closed(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
-        if self.phase != Phase::Closed {
+        if !self.is_closed() {
             let acked = self.acknowledged();
             self.shut();
             end(out, code, reason, acked, false);
@@ -280,8 +401,7 @@ impl TransportWs {
     }
 
     fn shut(&mut self) {
-        self.phase = Phase::Closed;
+        self.stage = Stage::Closed;
         self.deadline = None;
-        self.ids.clear();
     }
 }

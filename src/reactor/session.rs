@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::Reactor;
 use crate::bridge::{AppEvent, ConnId, EventKind, SessionOp};
-use crate::conn::State;
+use crate::conn::{ConnInfo, State};
 use crate::frame::OpCode;
 use crate::outq::Frame;
 use crate::protocol::{self, Outgoing};
@@ -25,6 +25,10 @@ pub(crate) struct Collect {
 
 impl protocol::Sink for Collect {
     fn send(&mut self, msg: Outgoing<'_>) {
+        if let Some(whole) = msg.whole() {
+            // The app wrote the whole message: sent as it is, not copied.
+            return self.frames.push(Frame::ws(OpCode::Text, whole.clone()));
+        }
         let frame = match (msg.as_static(), msg.shared()) {
             (Some(s), _) => Frame::ws(OpCode::Text, Bytes::from_static(s.as_bytes())),
             // The app's payload is framed around, not copied.
@@ -61,6 +65,19 @@ impl protocol::Sink for Collect {
                 payload: payload.get().to_owned(),
             },
             protocol::AppEvent::Complete { id } => EventKind::Complete { id: id.to_owned() },
+            protocol::AppEvent::Ping { payload } => EventKind::Ping {
+                payload: payload.map(|p| p.get().to_owned()),
+            },
+            protocol::AppEvent::Pong { payload } => EventKind::Pong {
+                payload: payload.map(|p| p.get().to_owned()),
+            },
+            protocol::AppEvent::Message { text } => EventKind::Message {
+                text: text.to_owned(),
+            },
+            protocol::AppEvent::Refused { id, payload } => EventKind::Refused {
+                id: id.to_owned(),
+                payload: payload.get().to_owned(),
+            },
             protocol::AppEvent::Closed {
                 code,
                 reason,
@@ -113,26 +130,29 @@ impl Reactor {
         out.frames.clear();
         for mut kind in out.events.drain(..) {
             let Some(conn) = id else { break };
-            if let EventKind::Init {
-                url,
-                headers,
-                protocol,
-                ..
-            } = &mut kind
-            {
-                // The request details travel with the first init, then the connection
-                // stops holding them.
-                if let Some(info) = self.conns.get_mut(key).and_then(|c| c.info.take()) {
-                    *url = info.url.into();
-                    *protocol = info.protocol.unwrap_or("");
-                    *headers = info
-                        .headers
-                        .into_iter()
-                        .map(|(i, v)| {
-                            let name = self.shared.config.headers[i].clone();
-                            (name, String::from_utf8_lossy(&v).into_owned())
-                        })
-                        .collect();
+            // The request details travel with the connection's first event (`Init`, or an
+            // `Opened` before any other), then the connection stops holding them.
+            let first = match &kind {
+                EventKind::Closed { .. } => None,
+                _ => self.conns.get_mut(key).and_then(|c| c.info.take()),
+            };
+            if let Some(info) = first {
+                let (url, headers, protocol) = self.request_details(*info);
+                match &mut kind {
+                    EventKind::Init {
+                        url: u,
+                        headers: h,
+                        protocol: p,
+                        ..
+                    } => (*u, *h, *p) = (url, headers, protocol),
+                    _ => self.pending_events.push(AppEvent {
+                        conn,
+                        kind: EventKind::Opened {
+                            url,
+                            headers,
+                            protocol,
+                        },
+                    }),
                 }
             }
             self.pending_events.push(AppEvent { conn, kind });
@@ -142,6 +162,19 @@ impl Reactor {
         }
         self.collect = out;
         self.rearm_session(key);
+    }
+
+    /// The upgrade request's url, requested headers (named) and subprotocol, as events carry them.
+    fn request_details(&self, info: ConnInfo) -> (String, Vec<(String, String)>, &'static str) {
+        let headers = info
+            .headers
+            .into_iter()
+            .map(|(i, v)| {
+                let name = self.shared.config.headers[i].clone();
+                (name, String::from_utf8_lossy(&v).into_owned())
+            })
+            .collect();
+        (info.url.into(), headers, info.protocol.unwrap_or(""))
     }
 
     /// Keeps the connection's one deadline in step with its session's.
@@ -200,6 +233,12 @@ impl Reactor {
             SessionOp::Complete(id, serial) => {
                 s.complete(&id, serial, out);
             }
+            SessionOp::AcceptInitWhole(message) => s.accept_init_whole(&message, now, out),
+            SessionOp::Whole(kind, id, serial, message) => {
+                s.send_whole(kind, &id, serial, &message, out);
+            }
+            SessionOp::Pong(message) => s.pong(&message, out),
+            SessionOp::AppMessage(envelope) => s.on_app_message(&envelope, out),
             SessionOp::InternalError(message) => s.internal_error(&message, out),
             SessionOp::Close(code, reason) => s.close(code, &reason, out),
         });

@@ -172,19 +172,19 @@ fn init_timeout_closes_4408_at_the_deadline_not_before() {
 }
 
 #[test]
-fn subscribe_before_ack_closes_4401() {
+fn subscribe_before_init_closes_4401() {
     let sub = r#"{"id":"1","type":"subscribe","payload":{"query":"{ a }"}}"#;
     let mut c = Client::transport();
     assert_eq!(
         c.text(sub),
         closed(code::UNAUTHORIZED, "Unauthorized", false)
     );
+    // After `connection_init` it waits for the app's decision instead (waiting.rs).
     let mut c = Client::transport();
     c.text(r#"{"type":"connection_init"}"#);
-    assert_eq!(
-        c.text(sub),
-        closed(code::UNAUTHORIZED, "Unauthorized", false)
-    );
+    assert!(c.text(sub).is_empty());
+    c.s.reject_init("no", &mut c.out);
+    assert_eq!(c.take(), closed(code::FORBIDDEN, "Forbidden", false));
     // The message is checked first: a malformed subscribe before the ack is a 4400.
     let mut c = Client::transport();
     let out = c.text(r#"{"id":"1","type":"subscribe"}"#);
