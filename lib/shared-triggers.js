@@ -169,13 +169,15 @@ class Registry {
 
   /**
    * The subscriber takes `op`'s place in its connection; the hub gets its serial, so it
-   * never reaches a later operation that reuses the id.
+   * never reaches a later operation that reuses the id. The connection now has hub
+   * subscribers: its close must tell the hub (`triggerRemoveClient`).
    * @param {Trigger} t @param {import('./connection.js').Conn} c @param {{ id: string, serial?: number }} op @param {any} payload
    */
   attach(t, c, op, payload) {
     const sub = new SharedSubscriber(t, c, op.id, this.deps.options.onComplete ? payload : null);
     t.subscribers.add(sub);
     c.setOp(sub);
+    c.shared = true;
     this.deps.srv.triggerAdd(t.id, c.conn, op.id, c.legacy, op.serial ?? 0);
     return sub;
   }

@@ -198,7 +198,6 @@ function useServer(options, target, keepAlive = 12_000) {
         const key = await shareKey(ctx, payload, execArgs);
         if (typeof key === 'string' && active()) {
           shared = true;
-          c.shared = true;
           triggers.join(c, op, payload, execArgs, key, normalized);
           return;
         }
