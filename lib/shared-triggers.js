@@ -23,6 +23,8 @@
  * @module subwire/lib/shared-triggers
  */
 
+const { nextPayload } = require('./next-payload.js');
+
 /** @param {unknown} v JSON with object keys sorted, so `{a,b}` and `{b,a}` share. */
 function stableJson(v) {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
@@ -227,7 +229,7 @@ class Registry {
     this.fallbacks++;
     const result = graphql.execute({ ...t.execArgs, rootValue: value });
     const send = (/** @type {any} */ r) => {
-      if (!t.ended) srv.triggerNext(t.id, stringify(r));
+      if (!t.ended) srv.triggerNext(t.id, stringify(nextPayload(r)));
     };
     if (typeof (/** @type {any} */ (result)?.then) !== 'function') return send(result);
     const pending = Promise.resolve(result)
@@ -267,7 +269,7 @@ class Registry {
     t.source = result;
     if (!isAsyncIterable(result)) {
       // An ExecutionResult (e.g. the subscribe resolver failed): every subscriber gets it.
-      if (!t.ended) srv.triggerNext(t.id, stringify(result));
+      if (!t.ended) srv.triggerNext(t.id, stringify(nextPayload(result)));
       return this.end(t, 'complete');
     }
     if (t.ended) {
@@ -280,7 +282,7 @@ class Registry {
       for await (const value of result) {
         const maybe = await options.onNext?.(t.ctx, name, payload, execArgs, value);
         if (t.ended) break;
-        srv.triggerNext(t.id, stringify(maybe || value));
+        srv.triggerNext(t.id, stringify(maybe || nextPayload(value)));
       }
     } catch (err) {
       if (t.ended) return;

@@ -56,6 +56,7 @@ const { DocCache } = require('./doc-cache.js');
 const { Registry } = require('./shared-triggers.js');
 const { publishToTopic, topicStats, subscribeTopic, topicsOf } = require('./pubsub.js');
 const { planFor } = require('./projection.js');
+const { nextPayload } = require('./next-payload.js');
 const { prepareOperation, mapStream } = require('./execution.js');
 const { shutDown } = require('./shutdown.js');
 const { attach, checkAttachable } = require('./attach.js');
@@ -178,7 +179,7 @@ function useServer(options, target, keepAlive = 12_000) {
 
     const emitNext = async (/** @type {any} */ result, /** @type {any} */ args) => {
       const maybeResult = await onNext?.(ctx, id, payload, args, result);
-      if (active()) srv.next(c.conn, id, stringify(maybeResult || result), serial);
+      if (active()) srv.next(c.conn, id, stringify(maybeResult || nextPayload(result)), serial);
     };
     const emitError = async (/** @type {readonly any[]} */ errors) => {
       const maybeErrors = await onError?.(ctx, id, payload, errors);
