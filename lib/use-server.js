@@ -55,7 +55,7 @@ const { codedError, isObject, isAsyncIterable, isAsyncGenerator, limitCloseReaso
 const { DocCache } = require('./doc-cache.js');
 const { Registry } = require('./shared-triggers.js');
 const { publishToTopic, topicStats, subscribeTopic, topicsOf } = require('./pubsub.js');
-const { planFor } = require('./projection.js');
+const { projectionFor } = require('./projection.js');
 const { nextPayload } = require('./next-payload.js');
 const { prepareOperation, mapStream } = require('./execution.js');
 const { shutDown } = require('./shutdown.js');
@@ -194,12 +194,12 @@ function useServer(options, target, keepAlive = 12_000) {
       payload = JSON.parse(raw, reviver);
       const prepared = await prepareOperation(execDeps, ctx, id, payload);
       if ('errors' in prepared) return active() ? await emitError(prepared.errors) : undefined;
-      const { execArgs, operationAST, normalized } = prepared;
+      const { execArgs, operationAST } = prepared;
       if (shareKey && operationAST.operation === 'subscription') {
         const key = await shareKey(ctx, payload, execArgs);
         if (typeof key === 'string' && active()) {
           shared = true;
-          triggers.join(c, op, payload, execArgs, key, normalized);
+          triggers.join(c, op, payload, execArgs, key);
           return;
         }
       }
@@ -209,9 +209,7 @@ function useServer(options, target, keepAlive = 12_000) {
       /** @type {any} */
       let operationResult;
       const plan =
-        projectable && operationAST.operation === 'subscription'
-          ? planFor(graphql, execArgs.schema, execArgs.document, execArgs.operationName)
-          : null;
+        projectable && operationAST.operation === 'subscription' ? projectionFor(graphql, execArgs) : null;
       if (plan) {
         // Run the resolver's subscribe() as graphql would; a subwire topic stream is then
         // served by projection in Rust, anything else is mapped through execute() as usual.
@@ -361,9 +359,10 @@ function useServer(options, target, keepAlive = 12_000) {
   /**
    * Unshared subscriptions may be projected in Rust (lib/projection.js) when nothing of the
    * app runs per event or around execution: no onNext/onError/onOperation, graphql-js's
-   * own subscribe/execute. `projection: false` turns it off.
+   * own subscribe/execute, no jsonMessageReplacer (Rust writes the JSON). `projection: false`
+   * turns it off.
    */
-  const projectable = options.projection !== false && !onNext && !onError && !onOperation && !subscribe && !execute;
+  const projectable = options.projection !== false && !onNext && !onError && !onOperation && !subscribe && !execute && !replacer;
   const triggers = new Registry({
     srv: /** @type {any} */ (null),
     graphql,
