@@ -329,8 +329,8 @@ export interface SubwireOptions
   headers?: string[];
   /**
    * Opt-in sharing across connections. Return a string and every subscription with the same
-   * string, schema, normalized document (whitespace and comments do not count), operation
-   * name and variables joins one trigger: its source stream starts once (context() and
+   * string, schema, query text (the locations in errors point into it), operation name and
+   * variables joins one trigger: its source stream starts once (context() and
    * subscribe() run for the first subscriber only), each event is executed, passed to onNext,
    * serialized and handed to Rust once, and Rust writes the same bytes to every subscriber.
    * Return undefined (the default) for graphql-ws's per-subscriber behaviour. Only for
@@ -347,11 +347,13 @@ export interface SubwireOptions
    * Projection (default on): an unshared subscription whose source is a subwire PubSub topic
    * and whose selected fields all use graphql-js's default resolver with built-in scalar or
    * plain enum leaves is served by Rust straight from the published payload's JSON — no JS
-   * execution per event, and identical such subscriptions share the work. Off when the app
-   * sets onNext, onError, onOperation, subscribe or execute. Results equal graphql-js's for
-   * JSON payloads; events the projection cannot do exactly (a null in a non-null field, a
-   * value graphql-js would coerce) are executed by graphql-js. The payload is read as
-   * `JSON.stringify` writes it (getters, methods and toJSON apply). `false` turns it off.
+   * execution per event, and identical such subscriptions (same query text, operation name
+   * and variables) share the work. Off when the app sets onNext, onError, onOperation,
+   * subscribe, execute or jsonMessageReplacer. Results equal graphql-js's for any payload:
+   * an event plain JSON cannot carry exactly (Dates, class instances, getters, methods,
+   * toJSON, BigInt, NaN, a null in a non-null field, a value graphql-js would coerce…) is
+   * executed by graphql-js instead (counted in `stats().projectionFallbacks`). `false`
+   * turns it off.
    */
   projection?: boolean;
 }

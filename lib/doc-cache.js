@@ -5,8 +5,7 @@
  * Used by useServer() (lib/use-server.js) when the app keeps graphql-js's own `parse` and
  * `validate`: a reconnect storm of 100k identical subscribes then parses and validates
  * once, not 100k times. An entry holds the document and its normalized text
- * (`print(document)`: whitespace and comments do not matter), which is what shared
- * triggers are keyed by. Validation results hang off the document and the
+ * (`print(document)`: whitespace and comments do not matter). Validation results hang off the document and the
  * schema weakly, so they go when either goes.
  * @module subwire/lib/doc-cache
  */

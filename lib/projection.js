@@ -13,18 +13,40 @@
  * write `{"data":…}` for each published payload without a JS execution, and every
  * subscription with the same plan and topics shares that work (nothing per-connection can
  * change the result). Anything else gets `null` and runs through graphql-js as usual.
+ *
+ * A plan comes with its checker (lib/projection-check.js), which decides per published
+ * event whether the projection of that event is exact.
  * @module subwire/lib/projection
  */
 
-/** @typedef {import('graphql')} GraphQL */
+const { compileCheck } = require('./projection-check.js');
 
-/** plans per schema and document (`null`: does not qualify). @type {WeakMap<object, WeakMap<object, Map<string, string | null>>>} */
+/** @typedef {import('graphql')} GraphQL */
+/**
+ * A compiled plan: its JSON text (Rust's `Plan`, also part of the trigger key) and its
+ * per-event checker (PROJECT, ONCE or EACH, see lib/projection-check.js).
+ * @typedef {{ json: string, check: (payload: unknown) => number }} Projection
+ */
+
+/** plans per schema and document (`null`: does not qualify). @type {WeakMap<object, WeakMap<object, Map<string, Projection | null>>>} */
 const cache = new WeakMap();
 
 /**
- * The plan (JSON text) for `document`'s operation `operationName` against `schema`, or null.
+ * The projection of a subscription's execution arguments, or null when graphql-js must run
+ * it: the plan of its operation, unless the app replaced graphql-js's default resolver.
+ * @param {GraphQL} graphql @param {any} execArgs
+ */
+function projectionFor(graphql, execArgs) {
+  const { fieldResolver } = execArgs;
+  if (fieldResolver != null && fieldResolver !== graphql.defaultFieldResolver) return null;
+  return planFor(graphql, execArgs.schema, execArgs.document, execArgs.operationName);
+}
+
+/**
+ * The plan for `document`'s operation `operationName` against `schema`, or null.
  * @param {GraphQL} graphql @param {import('graphql').GraphQLSchema} schema
  * @param {import('graphql').DocumentNode} document @param {string | null | undefined} operationName
+ * @returns {Projection | null}
  */
 function planFor(graphql, schema, document, operationName) {
   let bySchema = cache.get(schema);
@@ -40,7 +62,7 @@ function planFor(graphql, schema, document, operationName) {
   return plan;
 }
 
-/** @param {GraphQL} graphql @param {any} schema @param {any} document @param {any} operationName @returns {string | null} */
+/** @param {GraphQL} graphql @param {any} schema @param {any} document @param {any} operationName @returns {Projection | null} */
 function compile(graphql, schema, document, operationName) {
   if (document.definitions.some((d) => d.kind === graphql.Kind.FRAGMENT_DEFINITION)) return null;
   const op = graphql.getOperationAST(document, operationName);
@@ -52,7 +74,8 @@ function compile(graphql, schema, document, operationName) {
   if (!field || field.resolve) return null;
   const node = nodeFor(graphql, field.type, sel[0]);
   if (!node) return null;
-  return JSON.stringify({ key: (sel[0].alias ?? sel[0].name).value, name: sel[0].name.value, node });
+  const plan = { key: (sel[0].alias ?? sel[0].name).value, name: sel[0].name.value, node };
+  return { json: JSON.stringify(plan), check: compileCheck(plan) };
 }
 
 const SCALARS = /** @type {const} */ ([
@@ -105,4 +128,4 @@ function nodeFor(graphql, type, fieldNode) {
   return { k: 'obj', nn, fields };
 }
 
-module.exports = { planFor };
+module.exports = { planFor, projectionFor };

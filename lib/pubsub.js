@@ -109,6 +109,14 @@ function subscribeTopic(topic, listener) {
   };
 }
 
+/**
+ * The number of the publish being delivered (or the last one): listeners called by one
+ * publish see the same number, so one payload's JSON can be reused across them.
+ */
+function publishSerial() {
+  return publishCount;
+}
+
 /** Topics with listeners, listeners, publish calls so far. @returns {{ topics: number, listeners: number, publishes: number }} */
 function topicStats() {
   return { topics: topicListeners.size, listeners: listenerCount, publishes: publishCount };
@@ -327,4 +335,4 @@ function topicsOf(it) {
   return it instanceof TopicIterator ? it.topics : null;
 }
 
-module.exports = { PubSub, createPubSub, publishToTopic, subscribeTopic, topicStats, topicsOf, topicListeners, DEFAULT_MAX_QUEUED };
+module.exports = { PubSub, createPubSub, publishToTopic, subscribeTopic, topicStats, topicsOf, topicListeners, publishSerial, DEFAULT_MAX_QUEUED };

@@ -3,8 +3,9 @@
  * Shared triggers: the JS half of the trigger hub (src/hub/ is the Rust half).
  *
  * useServer() (lib/use-server.js) hands a subscription here when the app's `shareKey`
- * returned a string for it. Subscriptions with the same schema, share key, normalized
- * document, operation name and variables join one trigger, across connections. The first
+ * returned a string for it. Subscriptions with the same schema, share key, document text,
+ * operation name and variables join one trigger, across connections (the text, not just
+ * the document's shape: the locations in a result's errors are the client's own). The first
  * one starts the source stream (`context()` and graphql `subscribe()` run once); each
  * event is executed once, passed to `onNext` once, serialized once and crosses into Rust
  * once (`triggerNext`), where the hub writes the same bytes to every subscriber with only
@@ -24,8 +25,14 @@
  * With a `jsonMessageReplacer` (`deps.framed`), which sees whole messages and so may look
  * at the id, each event is still executed once, but its message is written per subscriber
  * in JS (lib/messages.js `Sender`) and the hub is not used.
+ *
+ * Projected triggers (lib/projected-triggers.js) live in the same registry and use the
+ * same subscribers and leaving; what differs is where their events come from.
  * @module subwire/lib/shared-triggers
  */
+
+const { nextPayload } = require('./next-payload.js');
+const { Projector } = require('./projected-triggers.js');
 
 /** @param {unknown} v JSON with object keys sorted, so `{a,b}` and `{b,a}` share. */
 function stableJson(v) {
@@ -45,12 +52,18 @@ function stableJson(v) {
  * holds one per shared subscription (the subscribe payload only when `onComplete` needs it).
  */
 class SharedSubscriber {
-  /** @param {Trigger} trigger @param {import('./connection.js').Conn} c @param {string} id @param {any} payload */
-  constructor(trigger, c, id, payload) {
+  /**
+   * @param {Trigger} trigger @param {import('./connection.js').Conn} c @param {string} id
+   * @param {number} serial the operation's (lib/outbox.js) @param {any} payload
+   */
+  constructor(trigger, c, id, serial, payload) {
     this.trigger = trigger;
     this.c = c;
     this.id = id;
+    this.serial = serial;
     this.payload = payload;
+    /** Projected: the subscription's contextValue (a fallback execution may need it). @type {unknown} */
+    this.context = undefined;
     /** @type {Promise<void> | null} */
     this.left = null;
   }
@@ -75,15 +88,6 @@ class SharedSubscriber {
   }
 }
 
-/** A subscriber whose messages JS writes (a replacer is set): it keeps its operation's serial. */
-class FramedSubscriber extends SharedSubscriber {
-  /** @param {Trigger} trigger @param {import('./connection.js').Conn} c @param {string} id @param {any} payload @param {number} serial */
-  constructor(trigger, c, id, payload, serial) {
-    super(trigger, c, id, payload);
-    this.serial = serial;
-  }
-}
-
 /**
  * The context shared hooks (`context` aside) receive instead of a connection's.
  * @typedef {{ shared: true, shareKey: string, triggerId: number, readonly subscribers: number }} TriggerContext
@@ -101,10 +105,12 @@ class Trigger {
     /** @type {any} */
     this.source = null;
     this.ended = false;
+    /** Projected triggers: the plan and its checker. @type {import('./projection.js').Projection | null} */
+    this.projection = null;
     /** Projected triggers: the topic unsubscribe functions. @type {(() => void)[] | null} */
     this.projected = null;
-    /** Projected triggers: an event executing in JS, later ones wait for it. @type {Promise<void> | null} */
-    this.pending = null;
+    /** Projected triggers: events waiting for one that graphql-js is executing. @type {unknown[] | null} */
+    this.waiting = null;
     const self = this;
     /** @type {TriggerContext} */
     this.ctx = {
@@ -130,52 +136,65 @@ class Registry {
     this.deps = deps;
     /** @type {WeakMap<object, Map<string, Trigger>>} */
     this.bySchema = new WeakMap();
-    /** @type {WeakMap<object, string>} normalized text of documents not from the cache */
+    /** @type {WeakMap<object, string>} printed text of documents without a source */
     this.printed = new WeakMap();
     this.nextId = 1;
     this.live = 0;
-    /** Projected events that graphql-js had to execute. */
-    this.fallbacks = 0;
-    /** The last projected payload and its JSON (a publish reaching several triggers serializes once). */
-    this.lastValue = undefined;
-    /** @type {string | undefined} */
-    this.lastJson = undefined;
+    this.projector = new Projector(this);
   }
 
-  /** @param {import('graphql').DocumentNode} document @param {string} [normalized] */
-  normalize(document, normalized) {
-    if (normalized) return normalized;
+  /** Projected events that graphql-js had to execute. */
+  get fallbacks() {
+    return this.projector.fallbacks;
+  }
+
+  /**
+   * What identifies a document in a trigger key: its source text (errors' locations point
+   * into it), or, for one built without locations, its printed form.
+   * @param {import('graphql').DocumentNode} document
+   */
+  documentKey(document) {
+    const body = document.loc?.source?.body;
+    if (typeof body === 'string') return `L${body}`;
     let text = this.printed.get(document);
     if (text === undefined) {
-      text = this.deps.graphql.print(document);
+      text = `P${this.deps.graphql.print(document)}`;
       this.printed.set(document, text);
     }
     return text;
+  }
+
+  /** @param {any} execArgs */
+  variablesKey(execArgs) {
+    return stableJson(execArgs.variableValues ?? {});
+  }
+
+  /** The schema's triggers by key. @param {object} schema @returns {Map<string, Trigger>} */
+  triggersOf(schema) {
+    let triggers = this.bySchema.get(schema);
+    if (!triggers) this.bySchema.set(schema, (triggers = new Map()));
+    return triggers;
+  }
+
+  /** A new trigger under `key`. @param {string} key @param {string} shareKey @param {any} execArgs */
+  create(key, shareKey, execArgs) {
+    const t = new Trigger(this, this.nextId++, key, shareKey, execArgs);
+    this.triggersOf(execArgs.schema).set(key, t);
+    this.live++;
+    return t;
   }
 
   /**
    * Attaches operation `op` of connection `c` to the trigger for its key, starting the
    * trigger if it is the first. Returns at once; the op lives until it leaves.
    * @param {any} c @param {any} op @param {any} payload the subscribe message's payload
-   * @param {any} execArgs @param {string} shareKey @param {string} [normalized]
+   * @param {any} execArgs @param {string} shareKey
    */
-  join(c, op, payload, execArgs, shareKey, normalized) {
-    const { srv } = this.deps;
-    let triggers = this.bySchema.get(execArgs.schema);
-    if (!triggers) this.bySchema.set(execArgs.schema, (triggers = new Map()));
-    const key = [
-      shareKey,
-      execArgs.operationName ?? '',
-      stableJson(execArgs.variableValues ?? {}),
-      this.normalize(execArgs.document, normalized),
-    ].join('\0');
-    let t = triggers.get(key);
+  join(c, op, payload, execArgs, shareKey) {
+    const key = [shareKey, execArgs.operationName ?? '', this.variablesKey(execArgs), this.documentKey(execArgs.document)].join('\0');
+    let t = this.triggersOf(execArgs.schema).get(key);
     const first = !t;
-    if (!t) {
-      t = new Trigger(this, this.nextId++, key, shareKey, execArgs);
-      triggers.set(key, t);
-      this.live++;
-    }
+    if (!t) t = this.create(key, shareKey, execArgs);
     const sub = this.attach(t, c, op, payload);
     if (first) this.start(t, sub, payload).catch((err) => this.fail(t, err));
     else if (this.deps.options.onOperation) this.operation(t, sub, payload).catch((err) => this.deps.internalError(c, err));
@@ -183,74 +202,31 @@ class Registry {
 
   /**
    * The subscriber takes `op`'s place in its connection; the hub gets its serial, so it
-   * never reaches a later operation that reuses the id.
+   * never reaches a later operation that reuses the id. The connection now has hub
+   * subscribers: its close must tell the hub (`triggerRemoveClient`).
    * @param {Trigger} t @param {import('./connection.js').Conn} c @param {{ id: string, serial?: number }} op @param {any} payload
    */
   attach(t, c, op, payload) {
-    const kept = this.deps.options.onComplete ? payload : null;
-    const sub = this.deps.framed
-      ? new FramedSubscriber(t, c, op.id, kept, op.serial ?? 0)
-      : new SharedSubscriber(t, c, op.id, kept);
+    const serial = op.serial ?? 0;
+    const sub = new SharedSubscriber(t, c, op.id, serial, this.deps.options.onComplete ? payload : null);
     t.subscribers.add(sub);
     c.setOp(sub);
-    if (!this.deps.framed) this.deps.srv.triggerAdd(t.id, c.conn, op.id, c.legacy, op.serial ?? 0);
+    if (!this.deps.framed) {
+      // The connection now holds hub subscriptions: its close must tell the hub.
+      c.shared = true;
+      this.deps.srv.triggerAdd(t.id, c.conn, op.id, c.legacy, serial);
+    }
     return sub;
   }
 
   /**
    * Attaches an operation whose result is a projection of its topics' payloads (see
-   * lib/projection.js): the same plan on the same topics is one trigger, whichever
-   * connection asks. Rust writes each event's result; JS only executes an event when the
-   * projection says it cannot be exact.
-   * @param {any} c @param {any} op @param {any} payload @param {any} execArgs @param {readonly string[]} topics @param {string} plan
+   * lib/projected-triggers.js).
+   * @param {any} c @param {any} op @param {any} payload @param {any} execArgs
+   * @param {readonly string[]} topics @param {import('./projection.js').Projection} projection
    */
-  joinProjected(c, op, payload, execArgs, topics, plan) {
-    let triggers = this.bySchema.get(execArgs.schema);
-    if (!triggers) this.bySchema.set(execArgs.schema, (triggers = new Map()));
-    const key = ['\u0001projected', ...topics, plan].join('\0');
-    let t = triggers.get(key);
-    if (!t) {
-      t = new Trigger(this, this.nextId++, key, '', execArgs);
-      triggers.set(key, t);
-      this.live++;
-      const trigger = t;
-      this.deps.srv.triggerPlan(t.id, plan);
-      t.projected = topics.map((topic) => this.deps.subscribeTopic(topic, (value) => this.publishProjected(trigger, value)));
-    }
-    this.attach(t, c, op, payload);
-  }
-
-  /** One published payload for a projected trigger. @param {Trigger} t @param {unknown} value */
-  publishProjected(t, value) {
-    if (t.ended) return;
-    if (t.pending) {
-      // An earlier event is still executing in JS: keep the order.
-      t.pending = t.pending.then(() => this.publishProjected(t, value));
-      return;
-    }
-    const { srv, graphql, stringify } = this.deps;
-    if (this.lastValue !== value) {
-      // Kept for the rest of this publish only: the app may change and publish the same
-      // object again.
-      if (this.lastValue === undefined) queueMicrotask(() => (this.lastValue = this.lastJson = undefined));
-      this.lastValue = value;
-      this.lastJson = JSON.stringify(value);
-    }
-    if (this.lastJson !== undefined && srv.triggerProject(t.id, this.lastJson)) return;
-    // Not exact as a projection (a null in a non-null field, a value to coerce…): graphql-js
-    // executes it, as it would have without projection.
-    this.fallbacks++;
-    const result = graphql.execute({ ...t.execArgs, rootValue: value });
-    const send = (/** @type {any} */ r) => {
-      if (!t.ended) srv.triggerNext(t.id, stringify(r));
-    };
-    if (typeof (/** @type {any} */ (result)?.then) !== 'function') return send(result);
-    const pending = Promise.resolve(result)
-      .then(send, (err) => console.error('A projected subscription event failed to execute.', err))
-      .finally(() => {
-        if (t.pending === pending) t.pending = null;
-      });
-    t.pending = pending;
+  joinProjected(c, op, payload, execArgs, topics, projection) {
+    this.projector.join(c, op, payload, execArgs, topics, projection);
   }
 
   /**
@@ -282,7 +258,7 @@ class Registry {
     t.source = result;
     if (!isAsyncIterable(result)) {
       // An ExecutionResult (e.g. the subscribe resolver failed): every subscriber gets it.
-      if (!t.ended) this.next(t, result);
+      if (!t.ended) this.next(t, nextPayload(result));
       return this.end(t, 'complete');
     }
     if (t.ended) {
@@ -295,7 +271,7 @@ class Registry {
       for await (const value of result) {
         const maybe = await options.onNext?.(t.ctx, name, payload, execArgs, value);
         if (t.ended) break;
-        this.next(t, maybe || value);
+        this.next(t, maybe || nextPayload(value));
       }
     } catch (err) {
       if (t.ended) return;
@@ -317,7 +293,7 @@ class Registry {
   next(t, result) {
     const { srv, stringify, framed } = this.deps;
     if (!framed) return srv.triggerNext(t.id, stringify(result));
-    for (const sub of t.subscribers) framed.next(sub.c, sub.id, /** @type {FramedSubscriber} */ (sub).serial, result);
+    for (const sub of t.subscribers) framed.next(sub.c, sub.id, sub.serial, result);
   }
 
   /**
@@ -330,7 +306,7 @@ class Registry {
     this.detach(t);
     const { srv, stringify, framed } = this.deps;
     if (framed && how) {
-      for (const sub of /** @type {Set<FramedSubscriber>} */ (t.subscribers)) {
+      for (const sub of t.subscribers) {
         if (how === 'complete') framed.complete(sub.c, sub.id, sub.serial);
         else framed.error(sub.c, sub.id, sub.serial, errors);
       }
@@ -383,4 +359,4 @@ class Registry {
   }
 }
 
-module.exports = { Registry, SharedSubscriber, stableJson };
+module.exports = { Registry, Trigger, SharedSubscriber, stableJson };

@@ -62,7 +62,8 @@ const { codedError, isObject, isAsyncIterable, isAsyncGenerator, limitCloseReaso
 const { DocCache } = require('./doc-cache.js');
 const { Registry } = require('./shared-triggers.js');
 const { publishToTopic, topicStats, subscribeTopic, topicsOf } = require('./pubsub.js');
-const { planFor } = require('./projection.js');
+const { projectionFor } = require('./projection.js');
+const { nextPayload } = require('./next-payload.js');
 const { prepareOperation, mapStream } = require('./execution.js');
 const { shutDown } = require('./shutdown.js');
 const { attach, checkAttachable } = require('./attach.js');
@@ -167,7 +168,7 @@ function useServer(options, target, keepAlive = 12_000) {
 
     const emitNext = async (/** @type {any} */ result, /** @type {any} */ args) => {
       const maybeResult = await onNext?.(ctx, id, payload, args, result);
-      if (active()) send.next(c, id, serial, maybeResult || result);
+      if (active()) send.next(c, id, serial, maybeResult || nextPayload(result));
     };
     const emitError = async (/** @type {readonly any[]} */ errors) => {
       const maybeErrors = await onError?.(ctx, id, payload, errors);
@@ -182,13 +183,12 @@ function useServer(options, target, keepAlive = 12_000) {
       payload = messages.payloadOf(c, raw);
       const prepared = await prepareOperation(execDeps, ctx, id, payload);
       if ('errors' in prepared) return active() ? await emitError(prepared.errors) : undefined;
-      const { execArgs, operationAST, normalized } = prepared;
+      const { execArgs, operationAST } = prepared;
       if (shareKey && operationAST.operation === 'subscription') {
         const key = await shareKey(ctx, payload, execArgs);
         if (typeof key === 'string' && active()) {
           shared = true;
-          c.shared = true;
-          triggers.join(c, op, payload, execArgs, key, normalized);
+          triggers.join(c, op, payload, execArgs, key);
           return;
         }
       }
@@ -198,9 +198,7 @@ function useServer(options, target, keepAlive = 12_000) {
       /** @type {any} */
       let operationResult;
       const plan =
-        projectable && operationAST.operation === 'subscription'
-          ? planFor(graphql, execArgs.schema, execArgs.document, execArgs.operationName)
-          : null;
+        projectable && operationAST.operation === 'subscription' ? projectionFor(graphql, execArgs) : null;
       if (plan) {
         // Run the resolver's subscribe() as graphql would; a subwire topic stream is then
         // served by projection in Rust, anything else is mapped through execute() as usual.

@@ -14,6 +14,11 @@
 //! non-null field, a number in a String field, a non-array in a list…) makes [`project`]
 //! return `None`, and the caller executes that event in JS instead: the projection is
 //! exact or it is not used.
+//!
+//! The JSON is only half of the proof: JSON.stringify writes what it reads (own enumerable
+//! properties, `toJSON()`, no functions, NaN as null…), graphql-js reads something else for
+//! some values (getters, inherited methods, Dates). lib/projection-check.js proves, per
+//! event and along this plan's paths, that both read the same before JS calls [`project`].
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -269,6 +274,16 @@ mod tests {
         ] {
             assert_eq!(run(payload), None, "{payload}");
         }
+    }
+
+    #[test]
+    fn lone_surrogates_are_copied_as_json_stringify_escaped_them() {
+        // JSON.stringify escapes a lone surrogate (`\ud800`), as graphql-ws's own
+        // JSON.stringify of the result does: the escape is copied, never decoded.
+        let out = run(r#"{"tick":{"seq":1,"body":"a\ud800b"}}"#).unwrap();
+        assert!(out.contains(r#""body":"a\ud800b""#), "{out}");
+        // In a key (the plan never names one) it does not parse: graphql-js runs the event.
+        assert_eq!(run(r#"{"tick":{"seq":1,"\udc00":1}}"#), None);
     }
 
     #[test]
