@@ -10,7 +10,8 @@
  * Flags: `--share` sets `shareKey: () => 'all'` (one execution per event for all
  * subscribers); `--projected` drops tick's `resolve` and publishes `{ tick: { … } }`, so
  * every field uses graphql-js's default resolver and Rust projects each event from the
- * published JSON (subwire's automatic path for such schemas). `--path /p` (default `/`).
+ * published JSON (subwire's automatic path for such schemas). `--path /p` (default `/`);
+ * `--max-buffered N` sets `maxBufferedBytes` (default: subwire's).
  * @module benchmark/servers/subwire-graphql
  */
 
@@ -26,7 +27,12 @@ serve('subwire-graphql', async () => {
   const pubsub = new PubSub();
   const schema = tickSchema((_root, { topic }) => pubsub.asyncIterableIterator(topic), projected ? undefined : (p) => p);
   const server = useServer(
-    { schema, shareKey: share ? () => 'all' : undefined, maxConnections: 19500 },
+    {
+      schema,
+      shareKey: share ? () => 'all' : undefined,
+      maxConnections: 19500,
+      ...(a['max-buffered'] ? { maxBufferedBytes: Number(a['max-buffered']) } : {}),
+    },
     { port: 0, host: '127.0.0.1', path: a.path || '/' },
     0, // keep-alive off, as in the other servers
   );
