@@ -32,7 +32,7 @@ const { fanoutTable } = require('./lib/fanout-report');
 const { echoReport } = require('./lib/echo-report');
 const { idleGqlTable, stormGqlTable, topicsTable } = require('./lib/gql-report');
 const { chart } = require('./lib/chart');
-const { SERVERS, HELP, parseArgs } = require('./lib/options');
+const { SERVERS, HELP, parseArgs, selectedServers } = require('./lib/options');
 const { machineFacts, busyShare, busyProcesses } = require('./lib/metrics');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -90,7 +90,7 @@ async function main() {
   if (opts.build) buildLoadgen();
   const loadgen = path.join(TARGET, 'release', 'loadgen');
   if (!fs.existsSync(loadgen)) throw new Error(`${loadgen} is missing (build it or drop --no-build)`);
-  const servers = SERVERS.filter((s) => opts.servers.includes(s.key));
+  const servers = selectedServers(opts);
   // Without the addon the subwire rows are still run: they fail to start and say why.
   const native = nativeBuilt();
   if (!native && servers.some((s) => s.native)) log('warning: subwire\'s native addon is not built (native/*.node): its rows will fail; run npm run build');

@@ -67,6 +67,8 @@ const HELP = `usage: node benchmark/run.js [options]
   --storm-gql N          GraphQL storm: clients doing upgrade + init + subscribe (2..19000)
   --topics N:K:R:S[,…]   many topics: N subscribers (2..19000) over K topics (1..N), R publishes/s (1..100000) for S s (1..60)
   --baseline KEY         the subwire row the GraphQL tables' ratio columns divide by (default ${BASELINE})
+  --compare DIR          also run each selected subwire GraphQL row on the subwire checkout in DIR
+                         (built: npm install there), as a row KEY@base beside it (A/B in one run)
   --out FILE             results JSON (default benchmark/results/latest.json; the chart goes beside it as .svg)
   --no-build             do not run cargo build --release -p loadgen -p floor
   --timeout-min M        abort the whole run after M minutes (default 30, 60 per repetition with --reps/--full)
@@ -86,7 +88,7 @@ function counts(name, v) {
 function parseArgs(argv) {
   const o = { reps: 1, servers: SERVERS.map((s) => s.key), scenarios: [...SCENARIOS], idle: [10000, 19000],
     storm: 19000, concurrency: 32, fanout: null, idleGql: null, stormGql: null, topics: null, baseline: BASELINE,
-    out: path.join(__dirname, '..', 'results', 'latest.json'), build: true, timeoutMin: null, samples: 5 };
+    out: path.join(__dirname, '..', 'results', 'latest.json'), build: true, timeoutMin: null, samples: 5, compare: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -123,6 +125,7 @@ function parseArgs(argv) {
     else if (a === '--no-build') o.build = false;
     else if (a === '--timeout-min') o.timeoutMin = Number(val());
     else if (a === '--samples') o.samples = Number(val());
+    else if (a === '--compare') o.compare = path.resolve(val());
     else throw new Error(`unknown option ${a}`);
   }
   const unknown = o.servers.filter((k) => !SERVERS.some((s) => s.key === k));
@@ -143,4 +146,20 @@ function parseArgs(argv) {
   return o;
 }
 
-module.exports = { SERVERS, SCENARIOS, PROFILES, BASELINE, SAMPLE_BUDGET_S, HELP, parseArgs };
+/**
+ * The servers a run visits: the selected ones, and with `--compare DIR` a copy of each
+ * selected subwire GraphQL row that loads subwire from DIR (key `KEY@base`), placed beside it.
+ * @param {ReturnType<typeof parseArgs>} o
+ */
+function selectedServers(o) {
+  const out = [];
+  for (const s of SERVERS.filter((x) => o.servers.includes(x.key))) {
+    out.push(s);
+    if (o.compare && s.native && s.script === 'subwire-graphql.js') {
+      out.push({ ...s, key: `${s.key}@base`, label: `${s.label} @base`, env: { SUBWIRE_DIR: o.compare } });
+    }
+  }
+  return out;
+}
+
+module.exports = { SERVERS, SCENARIOS, PROFILES, BASELINE, SAMPLE_BUDGET_S, HELP, parseArgs, selectedServers };

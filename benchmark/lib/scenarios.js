@@ -20,7 +20,7 @@ const signed = (x, digits) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
 const PER_PROCESS = 9500;
 
 /**
- * @typedef {{ key: string, label: string, script: string, args: string[] }} ServerSpec
+ * @typedef {{ key: string, label: string, script: string, args: string[], env?: Record<string, string> }} ServerSpec
  * @typedef {{ root: string, target?: string, loadgen: string, log: (msg: string) => void,
  *   idleSteps: number[], stormConns: number, concurrency: number, warmup: number }} Ctx
  */
@@ -29,7 +29,8 @@ const PER_PROCESS = 9500;
 async function startServer(ctx, spec) {
   const server = spec.bin
     ? new Child(spec.key, path.join(ctx.target || path.join(ctx.root, 'target'), 'release', spec.bin), spec.args, { cwd: ctx.root })
-    : new Child(spec.key, process.execPath, ['--expose-gc', path.join(ctx.root, 'benchmark', 'servers', spec.script), ...spec.args], { cwd: ctx.root });
+    : new Child(spec.key, process.execPath, ['--expose-gc', path.join(ctx.root, 'benchmark', 'servers', spec.script), ...spec.args],
+      { cwd: ctx.root, env: spec.env ? { ...process.env, ...spec.env } : process.env });
   const msg = await server.waitFor((m) => m.event === 'listening' || m.event === 'error', 20000);
   if (msg.event === 'error') {
     await server.end(1000);

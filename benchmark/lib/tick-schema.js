@@ -8,9 +8,6 @@
  * @module benchmark/lib/tick-schema
  */
 
-const {
-  GraphQLSchema, GraphQLObjectType, GraphQLString, GraphQLNonNull, GraphQLInt, GraphQLFloat,
-} = require('graphql');
 const { nowMs } = require('./server-harness');
 
 /**
@@ -19,8 +16,11 @@ const { nowMs } = require('./server-harness');
  * @param {(root: unknown, args: { topic: string }) => unknown} subscribe tick's source stream
  * @param {((payload: any) => unknown) | undefined} resolve tick's resolver (none: graphql-js's
  *   default, which reads `payload.tick`)
+ * @param {typeof import('graphql')} [graphql] the graphql module to build it with (the one
+ *   the server executes with)
  */
-function tickSchema(subscribe, resolve) {
+function tickSchema(subscribe, resolve, graphql = require('graphql')) {
+  const { GraphQLSchema, GraphQLObjectType, GraphQLString, GraphQLNonNull, GraphQLInt, GraphQLFloat } = graphql;
   const Tick = new GraphQLObjectType({
     name: 'Tick',
     fields: { seq: { type: new GraphQLNonNull(GraphQLInt) }, sentAt: { type: new GraphQLNonNull(GraphQLFloat) }, body: { type: GraphQLString } },

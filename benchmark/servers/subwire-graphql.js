@@ -11,7 +11,8 @@
  * subscribers); `--projected` drops tick's `resolve` and publishes `{ tick: { … } }`, so
  * every field uses graphql-js's default resolver and Rust projects each event from the
  * published JSON (subwire's automatic path for such schemas). `--path /p` (default `/`);
- * `--max-buffered N` sets `maxBufferedBytes` (default: subwire's).
+ * `--max-buffered N` sets `maxBufferedBytes` (default: subwire's). With `SUBWIRE_DIR` set,
+ * subwire is loaded from that checkout instead of this one (`npm run bench -- --compare DIR`).
  * @module benchmark/servers/subwire-graphql
  */
 
@@ -19,13 +20,17 @@ const { serve, argv, nowMs } = require('../lib/server-harness');
 
 serve('subwire-graphql', async () => {
   // Inside start(): a missing or broken addon is reported as this server's start error.
-  const { useServer, PubSub } = require('../..');
+  // SUBWIRE_DIR: another checkout to load subwire from (the runner's --compare A/B rows).
+  const dir = process.env.SUBWIRE_DIR;
+  const { useServer, PubSub } = require(dir || '../..');
+  // The schema must come from the graphql module that subwire executes with.
+  const graphql = require(dir ? require.resolve('graphql', { paths: [dir] }) : 'graphql');
   const { tickSchema } = require('../lib/tick-schema');
   const a = argv();
   const share = a.share === 'true';
   const projected = a.projected === 'true';
   const pubsub = new PubSub();
-  const schema = tickSchema((_root, { topic }) => pubsub.asyncIterableIterator(topic), projected ? undefined : (p) => p);
+  const schema = tickSchema((_root, { topic }) => pubsub.asyncIterableIterator(topic), projected ? undefined : (p) => p, graphql);
   const server = useServer(
     {
       schema,
