@@ -57,7 +57,7 @@ pub struct Config {
     /// After our close frame, or an HTTP error, the peer has this long to close (default 5 s).
     pub close_timeout: Duration,
     /// Picks the subprotocol from what the client offered (the protocol layer sets this).
-    pub select_protocol: fn(&crate::upgrade::Offered<'_>) -> Option<&'static str>,
+    pub select_protocol: fn(&crate::ws::upgrade::Offered<'_>) -> Option<&'static str>,
     /// Ping every open connection this often; one that has not answered the previous ping
     /// by the next sweep is dropped, so half-open sockets never pile up. `None`: off.
     pub ping_interval: Option<Duration>,

@@ -10,25 +10,15 @@
 //!   to every subscriber through the reactors with the payload bytes shared;
 //! - the napi bridge (`node`, feature `node`), which is all that JavaScript sees.
 
-pub mod bridge;
 pub mod config;
-pub mod conn;
 pub mod error;
-pub mod frame;
 pub mod hub;
-pub mod listener;
-pub mod message;
-pub mod outq;
-pub mod pool;
 pub mod project;
 pub mod protocol;
 pub mod reactor;
 pub mod server;
-pub mod shared;
 pub mod sys;
-pub mod timer;
-pub mod upgrade;
-pub mod utf8;
+pub mod ws;
 
 #[cfg(feature = "node")]
 mod node;

@@ -12,14 +12,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::config::Config;
 use crate::error::{Code, SubwireError};
-use crate::frame::OpCode;
 use crate::hub::{Hub, HubEvent, HubHandle};
-use crate::listener;
+use crate::reactor::events::{Batch, ConnId, SessionOp};
+use crate::reactor::listener;
+use crate::reactor::shared::{Command, Handle, Shared, Sink, Stats};
 use crate::reactor::{Reactor, WAKER};
-use crate::shared::{Command, Handle, Shared, Sink, Stats};
+use crate::ws::frame::OpCode;
 
 pub struct Server {
     shared: Arc<Shared>,

@@ -2,8 +2,8 @@
 //! go through `message::Reader` as a reactor would feed them. Byte-level checks of `frame`
 //! (encode_header, close_payload, unmask at every alignment) are its unit tests.
 
-use subwire::frame::{close, close_payload};
-use subwire::message::{Message, Progress, Reader};
+use subwire::ws::frame::{close, close_payload};
+use subwire::ws::message::{Message, Progress, Reader};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 const MAX: usize = 1 << 20;

@@ -1,4 +1,4 @@
-//! Fuzzes the client frame reader (`subwire::message::Reader`) the way a reactor drives it:
+//! Fuzzes the client frame reader (`subwire::ws::message::Reader`) the way a reactor drives it:
 //! arbitrary bytes arrive in chunks (sizes drawn from the input), the unconsumed tail is kept
 //! and the next chunk appended. Checks the `Progress` invariants, that a re-feed of the tail
 //! without new bytes changes nothing, and that the chunked run yields exactly the messages and
@@ -9,8 +9,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use subwire::frame::{is_valid_peer_close_code, MAX_CLIENT_HEADER, MAX_CONTROL_PAYLOAD};
-use subwire::message::{Message, Progress, Reader};
+use subwire::ws::frame::{is_valid_peer_close_code, MAX_CLIENT_HEADER, MAX_CONTROL_PAYLOAD};
+use subwire::ws::message::{Message, Progress, Reader};
 
 #[derive(Debug, PartialEq)]
 enum Owned {

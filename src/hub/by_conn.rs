@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::TriggerId;
-use crate::bridge::ConnId;
+use crate::reactor::events::ConnId;
 
 /// One shared subscription of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

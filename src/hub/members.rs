@@ -15,8 +15,8 @@ use super::by_conn::{ByConn, Sub};
 use super::prefix;
 use super::trigger::{Moved, Target, Trigger};
 use super::TriggerId;
-use crate::bridge::ConnId;
 use crate::protocol::OpSerial;
+use crate::reactor::events::ConnId;
 
 #[derive(Default)]
 pub struct Members {

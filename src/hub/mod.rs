@@ -27,9 +27,9 @@ use crossbeam_channel::{Receiver, Sender};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use crate::bridge::{ConnId, SessionOp};
 use crate::protocol::OpSerial;
-use crate::shared::{Command, Shared};
+use crate::reactor::events::{ConnId, SessionOp};
+use crate::reactor::shared::{Command, Shared};
 use members::Members;
 pub use trigger::{Target, Trigger};
 

@@ -4,7 +4,7 @@
 use super::*;
 use crate::config::Config;
 use crate::protocol::{self, Outgoing, Output, Payload};
-use crate::shared::Handle;
+use crate::reactor::shared::Handle;
 
 fn message(prefix: &[u8], payload: &[u8]) -> Vec<u8> {
     [prefix, payload, b"}"].concat()
@@ -43,7 +43,7 @@ fn the_prefix_frames_a_payload_exactly_as_the_session_would() {
 }
 
 struct Quiet;
-impl crate::shared::Sink for Quiet {
+impl crate::reactor::shared::Sink for Quiet {
     fn error(&self, _: crate::error::SubwireError) {}
 }
 

@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::prefix;
-use crate::bridge::ConnId;
 use crate::protocol::OpSerial;
+use crate::reactor::events::ConnId;
 
 /// One subscriber of a trigger: its connection and the bytes that go before the shared
 /// payload in its `next` (legacy: `data`) message, which also carry its operation id.

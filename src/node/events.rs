@@ -5,7 +5,7 @@
 
 use napi_derive::napi;
 
-use crate::bridge::{AppEvent, EventKind};
+use crate::reactor::events::{AppEvent, EventKind};
 
 /// One app event, as JS receives it (fields by `type`).
 #[napi(object)]

@@ -22,13 +22,13 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use std::sync::{Arc, Mutex};
 
-use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::error::{Code, SubwireError};
-use crate::frame::OpCode;
 use crate::project::Plan;
 use crate::protocol::WholeKind;
+use crate::reactor::events::{Batch, ConnId, SessionOp};
+use crate::reactor::shared::Sink;
 use crate::server::Server;
-use crate::shared::Sink;
+use crate::ws::frame::OpCode;
 use events::{js_event, JsAppEvent};
 use options::{config_from, ListenOptions};
 use std::collections::HashMap;

@@ -71,7 +71,7 @@ pub mod close_codes {
 
 /// Picks the subprotocol at upgrade: `graphql-transport-ws` if offered, else `graphql-ws`,
 /// else none. Fits `Config::select_protocol`.
-pub fn select_protocol(offered: &crate::upgrade::Offered<'_>) -> Option<&'static str> {
+pub fn select_protocol(offered: &crate::ws::upgrade::Offered<'_>) -> Option<&'static str> {
     choose(offered.iter())
 }
 

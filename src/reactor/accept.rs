@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use super::{Reactor, LISTENER};
-use crate::conn::Conn;
 use crate::error::Code;
-use crate::shared::Counters;
+use crate::reactor::conn::Conn;
+use crate::reactor::shared::Counters;
 
 /// How long accepting pauses after the process ran out of file descriptors (unless one
 /// frees up sooner: closing a connection resumes it).

@@ -16,11 +16,11 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 use super::Reactor;
-use crate::conn::{Conn, State};
-use crate::frame::OpCode;
 use crate::hub::Target;
-use crate::outq::{self, Frame, FrameRef, DIRECT_MESSAGES};
-use crate::shared::Counters;
+use crate::reactor::conn::{Conn, State};
+use crate::reactor::outq::{self, Frame, FrameRef, DIRECT_MESSAGES};
+use crate::reactor::shared::Counters;
+use crate::ws::frame::OpCode;
 
 /// Most subscribers of one connection taken as one group; a bigger group is split. A group
 /// with more than [`DIRECT_MESSAGES`] frames (a burst) is queued whole, so it still goes

@@ -9,9 +9,9 @@ use bytes::Bytes;
 use std::time::Instant;
 
 use super::Reactor;
-use crate::conn::State;
-use crate::frame::OpCode;
-use crate::outq::Frame;
+use crate::reactor::conn::State;
+use crate::reactor::outq::Frame;
+use crate::ws::frame::OpCode;
 
 impl Reactor {
     pub(super) fn keepalive_sweep(&mut self) {

@@ -10,10 +10,17 @@
 //! `read` (handshake and frames), `write` (queues, flushing, closing).
 
 mod accept;
+pub mod conn;
+pub mod events;
 mod fanout;
 mod keepalive;
+pub mod listener;
+pub mod outq;
+pub mod pool;
 mod read;
 mod session;
+pub mod shared;
+pub mod timer;
 mod trim;
 mod write;
 
@@ -27,13 +34,13 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::bridge::AppEvent;
-use crate::conn::{Conn, State};
 use crate::error::{Code, SubwireError};
-use crate::frame::close;
-use crate::pool::Pool;
-use crate::shared::{Command, Counters, Shared};
-use crate::timer::Timers;
+use crate::reactor::conn::{Conn, State};
+use crate::reactor::events::AppEvent;
+use crate::reactor::pool::Pool;
+use crate::reactor::shared::{Command, Counters, Shared};
+use crate::reactor::timer::Timers;
+use crate::ws::frame::close;
 
 pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
 pub(crate) const WAKER: Token = Token(usize::MAX - 2);
@@ -64,7 +71,7 @@ pub struct Reactor {
     /// Payloads of consecutive trigger updates being folded (reused across turns).
     burst: Vec<Bytes>,
     /// Glue blocks for building `writev` slice lists (reused across flushes).
-    glue: crate::outq::Scratch,
+    glue: crate::reactor::outq::Scratch,
     /// Connections that still had bytes to read when their budget ran out.
     again: Vec<usize>,
     /// The listener may have more connections waiting (its batch ran out).
@@ -246,7 +253,10 @@ impl Reactor {
                     // By slot index, so a broadcast allocates nothing but the queue entries.
                     for key in 0..self.conns.capacity() {
                         if self.conns.get(key).is_some_and(|c| c.state == State::Open) {
-                            self.send(key, crate::outq::Frame::ws(opcode, payload.clone()));
+                            self.send(
+                                key,
+                                crate::reactor::outq::Frame::ws(opcode, payload.clone()),
+                            );
                         }
                     }
                 }

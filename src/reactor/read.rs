@@ -11,13 +11,13 @@ use std::time::Instant;
 
 use super::{Reactor, READ_BUDGET};
 use crate::config::Mode;
-use crate::conn::{ConnInfo, State};
-use crate::frame::{close, OpCode};
-use crate::message::Message;
-use crate::outq::Frame;
 use crate::protocol::Session;
-use crate::shared::{Command, Counters};
-use crate::upgrade::{self, Policy, Reject};
+use crate::reactor::conn::{ConnInfo, State};
+use crate::reactor::outq::Frame;
+use crate::reactor::shared::{Command, Counters};
+use crate::ws::frame::{close, OpCode};
+use crate::ws::message::Message;
+use crate::ws::upgrade::{self, Policy, Reject};
 
 /// What a decoded message asks the reactor to do.
 pub(crate) enum Action {

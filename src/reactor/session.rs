@@ -9,11 +9,11 @@ use bytes::Bytes;
 use std::time::Instant;
 
 use super::Reactor;
-use crate::bridge::{AppEvent, ConnId, EventKind, SessionOp};
-use crate::conn::{ConnInfo, State};
-use crate::frame::OpCode;
-use crate::outq::Frame;
 use crate::protocol::{self, Outgoing};
+use crate::reactor::conn::{ConnInfo, State};
+use crate::reactor::events::{AppEvent, ConnId, EventKind, SessionOp};
+use crate::reactor::outq::Frame;
+use crate::ws::frame::OpCode;
 
 /// Collects one session call's outputs (reused; allocation-free once warm).
 #[derive(Default)]

@@ -9,10 +9,10 @@ use std::io::Write;
 use std::net::Shutdown;
 
 use super::Reactor;
-use crate::conn::State;
-use crate::frame::{self, OpCode};
-use crate::outq::{Flushed, Frame};
-use crate::shared::Counters;
+use crate::reactor::conn::State;
+use crate::reactor::outq::{Flushed, Frame};
+use crate::reactor::shared::Counters;
+use crate::ws::frame::{self, OpCode};
 
 impl Reactor {
     /// Queues a frame (or a run of frames) for `key`; it is written at the end of this turn.
@@ -188,7 +188,7 @@ impl Reactor {
         };
         conn.state = State::Failed;
         // A message being assembled is dropped with the reader; nothing is parsed any more.
-        conn.reader = crate::message::Reader::default();
+        conn.reader = crate::ws::message::Reader::default();
         if conn.out.is_none() {
             let _ = conn.sock.shutdown(Shutdown::Write);
         }

@@ -7,7 +7,7 @@ pub use subwire::protocol::{
     self, close_codes as code, AppEvent, Event, Outgoing, Output, Session, Settings, Sink,
     GRAPHQL_TRANSPORT_WS, GRAPHQL_WS,
 };
-pub use subwire::upgrade::{self, Policy};
+pub use subwire::ws::upgrade::{self, Policy};
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

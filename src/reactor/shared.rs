@@ -9,10 +9,10 @@ use crossbeam_channel::Sender;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
-use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::config::Config;
 use crate::error::SubwireError;
-use crate::frame::OpCode;
+use crate::reactor::events::{Batch, ConnId, SessionOp};
+use crate::ws::frame::OpCode;
 
 /// Where reactors report faults; implemented by the napi bridge with a weak
 /// ThreadsafeFunction, and by tests with a collector.

@@ -8,9 +8,9 @@ use mio::net::TcpStream;
 
 use std::time::Instant;
 
-use crate::message::Reader;
-use crate::outq::OutQueue;
 use crate::protocol::Session;
+use crate::reactor::outq::OutQueue;
+use crate::ws::message::Reader;
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

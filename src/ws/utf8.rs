@@ -1,7 +1,7 @@
 //! Incremental UTF-8 validation of a text message that arrives in pieces.
 //!
 //! Owns nothing but the (at most 3) bytes of a code point split across two pieces: 4 bytes in
-//! all. Called by [`crate::message::Reader`] for each piece of a text message as it arrives —
+//! all. Called by [`crate::ws::message::Reader`] for each piece of a text message as it arrives —
 //! the fragments of a fragmented message, and the bytes of a frame whose end has not arrived
 //! yet — so an invalid message fails with 1007 at the first byte that makes it certainly
 //! invalid, not at the end of its frame or message. The byte work is `std::str::from_utf8`;
@@ -73,6 +73,7 @@ impl Validator {
     }
 
     /// True while a code point is split between the piece fed last and the next one.
+    #[cfg(test)]
     pub fn is_incomplete(&self) -> bool {
         self.carry_len > 0
     }

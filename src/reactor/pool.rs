@@ -4,7 +4,7 @@
 //! holds an incomplete frame or handshake, and a write queue only while bytes wait for the
 //! socket; both go back here when drained, so an idle connection holds neither.
 
-use crate::outq::OutQueue;
+use crate::reactor::outq::OutQueue;
 
 /// Buffers of at least `buf_cap` bytes; oversized ones (a big message was assembled in them)
 /// are freed instead of kept, so the pool's memory stays `max_free × buf_cap`.

@@ -1,7 +1,7 @@
 //! Tests of the outbound queue: partial writes, slice limits, runs and dropping.
 
 use super::*;
-use crate::frame::{self, OpCode};
+use crate::ws::frame::{self, OpCode};
 use bytes::Bytes;
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //!
 //! Reactors collect the events their sessions produce during a turn and publish them here
 //! once per turn (one short lock, never held across a syscall); the first publish into an
-//! empty batch asks the embedder to schedule a drain ([`crate::shared::Sink::events_ready`]:
+//! empty batch asks the embedder to schedule a drain ([`crate::reactor::shared::Sink::events_ready`]:
 //! one ThreadsafeFunction call carries the whole batch to JS). JS answers through
 //! [`SessionOp`]s routed to the owning reactor by the connection id.
 

@@ -6,13 +6,13 @@
 //! frames — the hot path — are unmasked in place and delivered straight from the caller's
 //! buffer, with no copy and no allocation; only fragments are copied, into a boxed assembly
 //! buffer that exists while the message is in progress. Frame-level rules are
-//! [`crate::frame`]'s, UTF-8 is [`crate::utf8`]'s, checked as the bytes arrive: a text frame
+//! [`crate::ws::frame`]'s, UTF-8 is [`crate::ws::utf8`]'s, checked as the bytes arrive: a text frame
 //! whose end has not arrived yet is unmasked and validated up to where it has, so invalid
 //! UTF-8 fails with 1007 as soon as it is certain. This module adds sequencing, the size
 //! limit and close-frame checks.
 
-use crate::frame::{self, close, OpCode};
-use crate::utf8;
+use crate::ws::frame::{self, close, OpCode};
+use crate::ws::utf8;
 
 /// A complete message or control frame from the peer, borrowed from the buffer passed to
 /// [`Reader::feed`] (or from the reader's assembly buffer for a fragmented message).

@@ -3,7 +3,7 @@
 //! Owns the wire format of one frame. The reactor calls [`encode_header`] and
 //! [`close_payload`] (or [`encode_close`]) to write frames: server frames are unmasked, so one
 //! payload is built once and shared by every recipient and only the header (≤ [`MAX_HEADER`]
-//! bytes) is per connection. [`crate::message::Reader`] calls [`decode_client_header`] and
+//! bytes) is per connection. [`crate::ws::message::Reader`] calls [`decode_client_header`] and
 //! [`unmask`] on bytes the reactor read from an upgraded socket.
 
 /// Frame opcodes defined by RFC 6455 §5.2 (the others are reserved and fail the connection).
@@ -132,7 +132,7 @@ pub struct Header {
 /// `Err(1002)`: RSV bits set (no extensions are negotiated), reserved opcode, fragmented or
 /// oversized control frame, unmasked frame, 64-bit length with the top bit set. Each is reported
 /// as soon as the bytes that show it are present (the first two bytes show all but the last).
-/// Message-level rules (continuations, size limit, UTF-8) are [`crate::message::Reader`]'s.
+/// Message-level rules (continuations, size limit, UTF-8) are [`crate::ws::message::Reader`]'s.
 pub fn decode_client_header(buf: &[u8]) -> Result<Option<Header>, u16> {
     let (b0, b1) = match buf {
         [b0, b1, ..] => (*b0, *b1),

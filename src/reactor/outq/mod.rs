@@ -5,7 +5,7 @@
 //! burst's payloads, a static tail): one encoded payload fans out to every recipient
 //! without a copy, each framed with its own id, and headers are encoded only when the
 //! entry is gathered for `writev`.
-//! Queues come from and return to the reactor's [`crate::pool::Pool`], so a connection with
+//! Queues come from and return to the reactor's [`crate::reactor::pool::Pool`], so a connection with
 //! nothing to send holds no queue.
 
 use std::collections::VecDeque;

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 use super::gather::{Gather, GLUE_PIECE};
-use crate::frame::{self, OpCode};
+use crate::ws::frame::{self, OpCode};
 
 /// The bytes before each payload: a `Bytes`, or a subscriber's prefix as the hub keeps it
 /// (an `Arc<[u8]>`: one allocation, its count beside the bytes).

@@ -12,7 +12,7 @@ use std::io::IoSlice;
 /// Longest piece copied into a glue block; longer ones are pointed at.
 pub const GLUE_PIECE: usize = 80;
 /// A glue block holds a tail, a header and a prefix of up to `GLUE_PIECE` bytes each.
-pub const GLUE: usize = 2 * GLUE_PIECE + crate::frame::MAX_HEADER + 6;
+pub const GLUE: usize = 2 * GLUE_PIECE + crate::ws::frame::MAX_HEADER + 6;
 
 /// Slices and glue blocks a queue of `messages` frames can need at most: per frame, one
 /// glue block, a long prefix and the payload; one glue block more for the last tail.
