@@ -2,8 +2,10 @@
 //! go through `message::Reader` as a reactor would feed them. Byte-level checks of `frame`
 //! (encode_header, close_payload, unmask at every alignment) are its unit tests.
 
-use subwire::ws::frame::{close, close_payload};
+use subwire::ws::frame::close_payload;
 use subwire::ws::message::{Message, Progress, Reader};
+use subwire::ws::CloseCode as close;
+use subwire::ws::ProtocolError;
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 const MAX: usize = 1 << 20;
@@ -66,33 +68,34 @@ fn own(m: Message<'_>) -> Owned {
         Message::Binary(b) => Owned::Binary(b.to_vec()),
         Message::Ping(b) => Owned::Ping(b.to_vec()),
         Message::Pong(b) => Owned::Pong(b.to_vec()),
-        Message::Close(c, r) => Owned::Close(c, r.to_owned()),
+        Message::Close(c, r) => Owned::Close(c.map(u16::from), r.to_owned()),
     }
 }
 
-/// One feed of `bytes` with a fresh reader; every message is accepted.
-fn feed_all(bytes: &[u8], max: usize) -> (Vec<Owned>, Result<Progress, u16>) {
+/// One feed of `bytes` with a fresh reader; every message is accepted. A failure is told by
+/// the close code it brings.
+fn feed_all(bytes: &[u8], max: usize) -> (Vec<Owned>, Result<Progress, close>) {
     feed_with(&mut Reader::default(), bytes, max)
 }
 
-fn feed_with(r: &mut Reader, bytes: &[u8], max: usize) -> (Vec<Owned>, Result<Progress, u16>) {
+fn feed_with(r: &mut Reader, bytes: &[u8], max: usize) -> (Vec<Owned>, Result<Progress, close>) {
     let mut buf = bytes.to_vec();
     let mut got = Vec::new();
     let res = r.feed(&mut buf, max, &mut |m| {
         got.push(own(m));
         true
     });
-    (got, res)
+    (got, res.map_err(ProtocolError::close_code))
 }
 
 /// Feeds `bytes`; asserts it fails with `code` (the whole input is available).
-fn fails(bytes: &[u8], code: u16) -> Vec<Owned> {
+fn fails(bytes: &[u8], code: close) -> Vec<Owned> {
     let (got, res) = feed_all(bytes, MAX);
     assert_eq!(res, Err(code), "messages before failing: {got:?}");
     got
 }
 
-fn done(n: usize) -> Result<Progress, u16> {
+fn done(n: usize) -> Result<Progress, close> {
     Ok(Progress {
         consumed: n,
         need: 0,
@@ -160,6 +163,7 @@ fn unfragmented_frames_are_delivered_from_the_callers_buffer() {
         seen += 1;
         true
     });
+    let res = res.map_err(ProtocolError::close_code);
     assert_eq!((res, seen), (done(buf.len()), 2));
     // Unmasked in place.
     assert_eq!(&buf[6..15], b"zero copy");
@@ -271,14 +275,14 @@ rule! {
     fragmented_pong_is_1002: frame(false, 10, b"") => close::PROTOCOL_ERROR;
     fragmented_close_is_1002: frame(false, 8, b"") => close::PROTOCOL_ERROR;
     continuation_without_message_is_1002: frame(true, 0, b"x") => close::PROTOCOL_ERROR;
-    unfinished_continuation_without_message_is_1002: frame(false, 0, b"") => 1002;
+    unfinished_continuation_without_message_is_1002: frame(false, 0, b"") => close::PROTOCOL_ERROR;
     text_during_fragmented_message_is_1002:
         cat(&[frame(false, 1, b"a"), frame(true, 1, b"b")]) => close::PROTOCOL_ERROR;
     binary_during_fragmented_message_is_1002:
         cat(&[frame(false, 1, b"a"), frame(false, 2, b"b")]) => close::PROTOCOL_ERROR;
-    length_top_bit_is_1002_before_the_mask_key: len64(0x82, 1 << 63, false) => 1002;
+    length_top_bit_is_1002_before_the_mask_key: len64(0x82, 1 << 63, false) => close::PROTOCOL_ERROR;
     length_top_bit_is_1002: len64(0x82, u64::MAX, true) => close::PROTOCOL_ERROR;
-    over_max_payload_is_1009_from_the_header_alone: len64(0x82, 1 << 62, true) => 1009;
+    over_max_payload_is_1009_from_the_header_alone: len64(0x82, 1 << 62, true) => close::TOO_BIG;
     invalid_utf8_text_is_1007: frame(true, 1, b"ab\xffcd") => close::INVALID_DATA;
     truncated_utf8_text_is_1007: frame(true, 1, b"ok\xe2\x82") => close::INVALID_DATA;
     surrogate_text_is_1007: frame(true, 1, b"\xed\xa0\x80") => close::INVALID_DATA;
@@ -287,7 +291,7 @@ rule! {
         cat(&[frame(false, 1, b"\xf0\x9d"), frame(true, 0, b"\x84")]) => close::INVALID_DATA;
     close_payload_of_one_byte_is_1002: frame(true, 8, &[0x03]) => close::PROTOCOL_ERROR;
     close_reason_not_utf8_is_1007: close_frame(1000, b"bad \xff") => close::INVALID_DATA;
-    close_reason_truncated_utf8_is_1007: close_frame(1000, b"\xe2\x82") => 1007;
+    close_reason_truncated_utf8_is_1007: close_frame(1000, b"\xe2\x82") => close::INVALID_DATA;
 }
 
 #[test]
@@ -295,7 +299,11 @@ fn reserved_opcodes_are_1002_from_two_bytes() {
     for op in (3..=7).chain(11..=15) {
         for fin in [true, false] {
             let f = frame(fin, op, b"");
-            assert_eq!(feed_all(&f[..2], MAX), (vec![], Err(1002)), "opcode {op}");
+            assert_eq!(
+                feed_all(&f[..2], MAX),
+                (vec![], Err(close::PROTOCOL_ERROR)),
+                "opcode {op}"
+            );
         }
     }
 }
@@ -307,7 +315,7 @@ fn invalid_peer_close_codes_are_1002() {
     ] {
         assert_eq!(
             feed_all(&close_frame(code, b""), MAX),
-            (vec![], Err(1002)),
+            (vec![], Err(close::PROTOCOL_ERROR)),
             "{code}"
         );
     }
@@ -323,7 +331,10 @@ fn control_frames_at_125_bytes_are_fine() {
 
 #[test]
 fn messages_before_a_bad_frame_are_delivered() {
-    let got = fails(&cat(&[text("a"), frame(true, 0, b"x")]), 1002);
+    let got = fails(
+        &cat(&[text("a"), frame(true, 0, b"x")]),
+        close::PROTOCOL_ERROR,
+    );
     assert_eq!(got, vec![Owned::Text("a".into())]);
 }
 
@@ -399,6 +410,7 @@ fn callback_returning_false_stops_after_that_frame() {
         got.push(own(m));
         !is_close
     });
+    let res = res.map_err(ProtocolError::close_code);
     assert_eq!(res, done(text("one").len() + a.len()));
     assert_eq!(got.len(), 2);
 }
@@ -479,7 +491,7 @@ fn byte_at_a_time_yields_the_same_messages() {
 /// Feeds `stream` the way a reactor does: `step` new bytes at a time, each time after the bytes
 /// the reader left unconsumed (as it left them: partly unmasked in place). Returns the
 /// messages, and the error with how many bytes of the stream had arrived when it came.
-fn trickle(stream: &[u8], step: usize) -> (Vec<Owned>, Result<(), (u16, usize)>) {
+fn trickle(stream: &[u8], step: usize) -> (Vec<Owned>, Result<(), (close, usize)>) {
     let mut r = Reader::default();
     let mut got = Vec::new();
     let mut kept: Vec<u8> = Vec::new();
@@ -494,7 +506,7 @@ fn trickle(stream: &[u8], step: usize) -> (Vec<Owned>, Result<(), (u16, usize)>)
         });
         match res {
             Ok(p) => drop(kept.drain(..p.consumed)),
-            Err(code) => return (got, Err((code, arrived))),
+            Err(e) => return (got, Err((e.close_code(), arrived))),
         }
     }
     assert!(kept.is_empty(), "{} bytes left over", kept.len());
@@ -590,7 +602,12 @@ fn a_code_point_split_between_reads_and_fragments_is_valid() {
         let p = r.feed(&mut buf, MAX, &mut on).unwrap();
         let mut rest = buf[p.consumed..].to_vec();
         rest.extend_from_slice(&stream[k..]);
-        assert_eq!(r.feed(&mut rest, MAX, &mut on), done(rest.len()), "k {k}");
+        let res = r.feed(&mut rest, MAX, &mut on);
+        assert_eq!(
+            res.map_err(ProtocolError::close_code),
+            done(rest.len()),
+            "k {k}"
+        );
         assert_eq!(got, want, "k {k}");
     }
 }
@@ -600,7 +617,7 @@ fn close_payloads_we_send_are_accepted_by_the_reader() {
     let mut out = [0u8; 125];
     let long = format!("a{}", "€".repeat(50));
     for reason in ["", "x", &"é".repeat(100), &long] {
-        let n = close_payload(&mut out, 1000, reason);
+        let n = close_payload(&mut out, close::NORMAL, reason);
         let (got, res) = feed_all(&frame(true, 8, &out[..n]), MAX);
         assert_eq!(res, done(6 + n));
         assert!(

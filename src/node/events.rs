@@ -105,7 +105,7 @@ pub(super) fn js_event(ev: AppEvent) -> JsAppEvent {
             acknowledged,
         } => {
             out.kind = "closed".into();
-            out.code = Some(code as u32);
+            out.code = Some(code.get().into());
             out.reason = Some(reason);
             out.acknowledged = Some(acknowledged);
         }

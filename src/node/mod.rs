@@ -29,6 +29,7 @@ use crate::reactor::events::{Batch, ConnId, SessionOp};
 use crate::reactor::shared::Sink;
 use crate::server::Server;
 use crate::ws::frame::OpCode;
+use crate::ws::CloseCode;
 use events::{js_event, JsAppEvent};
 use options::{config_from, ListenOptions};
 use std::collections::HashMap;
@@ -336,15 +337,12 @@ impl NativeServer {
 }
 
 /// A close code the app may send: 1000 or 3000–4999.
-fn close_code(code: u32) -> Result<u16> {
-    u16::try_from(code)
-        .ok()
-        .filter(|c| *c == 1000 || (3000..5000).contains(c))
-        .ok_or_else(|| {
-            invalid(format!(
-                "close code {code} is not allowed: use 1000 or 3000-4999"
-            ))
-        })
+fn close_code(code: u32) -> Result<CloseCode> {
+    CloseCode::from_app(code).ok_or_else(|| {
+        invalid(format!(
+            "close code {code} is not allowed: use 1000 or 3000-4999"
+        ))
+    })
 }
 
 /// A non-negative exact integer from JS (below 2^53), or an error naming `what` it should be.

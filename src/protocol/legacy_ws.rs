@@ -36,7 +36,8 @@ use super::ids::OpSerial;
 use super::output::{AppEvent, Outgoing, Payload, Sink};
 use super::parse::{self, BadMessage};
 use super::stage::{max_waiting, Stage, TOO_MANY_WAITING};
-use super::{close_codes as code, end, too_many_operations, Settings, WholeKind};
+use super::{end, too_many_operations, Settings, WholeKind};
+use crate::ws::CloseCode as code;
 
 /// One legacy connection.
 #[derive(Debug)]
@@ -298,7 +299,7 @@ impl LegacyWs {
     }
 
     /// Closes with `code` and `reason`, telling the app.
-    pub fn close(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
+    pub fn close(&mut self, code: code, reason: &str, out: &mut dyn Sink) {
         if !self.is_closed() {
             let acked = self.acknowledged();
             self.shut();
@@ -307,7 +308,7 @@ impl LegacyWs {
     }
 
     /// The WebSocket ended without the session closing it: tells the app, once.
-    pub fn transport_closed(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
+    pub fn transport_closed(&mut self, code: code, reason: &str, out: &mut dyn Sink) {
         if !self.is_closed() {
             let acked = self.acknowledged();
             self.shut();

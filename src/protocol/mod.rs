@@ -38,6 +38,8 @@ pub mod transport_ws;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
+use crate::ws::CloseCode;
+
 pub use ids::{fresh_serial, Ids, OpSerial};
 pub use legacy_ws::LegacyWs;
 pub use output::{
@@ -50,24 +52,6 @@ pub use transport_ws::TransportWs;
 pub const GRAPHQL_TRANSPORT_WS: &str = "graphql-transport-ws";
 /// subscriptions-transport-ws's subprotocol (same name as the graphql-ws package, older).
 pub const GRAPHQL_WS: &str = "graphql-ws";
-
-/// Close codes the sessions use.
-pub mod close_codes {
-    pub const NORMAL: u16 = 1000;
-    pub const GOING_AWAY: u16 = 1001;
-    /// Too many messages before the app's decision on `connection_init` (`stage.rs`).
-    pub const POLICY_VIOLATION: u16 = 1008;
-    /// Legacy protocol: rejected init or internal error (as subscriptions-transport-ws).
-    pub const INTERNAL: u16 = 1011;
-    pub const BAD_REQUEST: u16 = 4400;
-    pub const UNAUTHORIZED: u16 = 4401;
-    pub const FORBIDDEN: u16 = 4403;
-    pub const SUBPROTOCOL_NOT_ACCEPTABLE: u16 = 4406;
-    pub const INIT_TIMEOUT: u16 = 4408;
-    pub const SUBSCRIBER_EXISTS: u16 = 4409;
-    pub const TOO_MANY_INITS: u16 = 4429;
-    pub const INTERNAL_SERVER_ERROR: u16 = 4500;
-}
 
 /// Picks the subprotocol at upgrade: `graphql-transport-ws` if offered, else `graphql-ws`,
 /// else none. Fits `Config::select_protocol`.
@@ -164,8 +148,8 @@ impl Session {
             Some(GRAPHQL_TRANSPORT_WS) => Session::TransportWs(TransportWs::new(settings, now)),
             Some(GRAPHQL_WS) => Session::LegacyWs(LegacyWs::new(settings, now)),
             _ => {
-                let code = close_codes::SUBPROTOCOL_NOT_ACCEPTABLE;
-                end(out, code, "Subprotocol not acceptable", false, true);
+                let code = CloseCode::SUBPROTOCOL_NOT_ACCEPTABLE;
+                end(out, code, code.reason(), false, true);
                 Session::Done
             }
         }
@@ -296,20 +280,20 @@ impl Session {
     /// {message} then 1011.
     pub fn internal_error(&mut self, message: &str, out: &mut dyn Sink) {
         match self {
-            Session::TransportWs(s) => s.close(close_codes::INTERNAL_SERVER_ERROR, message, out),
+            Session::TransportWs(s) => s.close(CloseCode::INTERNAL_SERVER_ERROR, message, out),
             Session::LegacyWs(s) => s.internal_error(message, out),
             Session::Done => {}
         }
     }
 
     /// The server closes the connection (1000 normal, 1001 on dispose).
-    pub fn close(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
+    pub fn close(&mut self, code: CloseCode, reason: &str, out: &mut dyn Sink) {
         each!(self, s => s.close(code, reason, out), ())
     }
 
     /// The socket ended by itself (the peer's close frame: its code or 1005; a broken socket:
     /// 1006). The app hears `Closed` once; nothing is sent.
-    pub fn transport_closed(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
+    pub fn transport_closed(&mut self, code: CloseCode, reason: &str, out: &mut dyn Sink) {
         each!(self, s => s.transport_closed(code, reason, out), ())
     }
 
@@ -380,7 +364,7 @@ fn too_many_operations(max: u32, array: bool) -> String {
 }
 
 /// Ends a session: the close (when the session initiates it) and the app's `Closed`.
-fn end(out: &mut dyn Sink, code: u16, reason: &str, acknowledged: bool, send_close: bool) {
+fn end(out: &mut dyn Sink, code: CloseCode, reason: &str, acknowledged: bool, send_close: bool) {
     let reason = cut_reason(reason);
     if send_close {
         out.close(code, reason);

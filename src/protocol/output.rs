@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::value::RawValue;
 
 use super::ids::OpSerial;
+use crate::ws::CloseCode;
 
 /// The longest close reason a close frame can carry (125-byte payload minus the code).
 pub const MAX_REASON: usize = 123;
@@ -22,7 +23,7 @@ pub trait Sink {
     fn app(&mut self, event: AppEvent<'_>);
     /// Close the WebSocket with this code and reason (already cut to [`MAX_REASON`] bytes).
     /// The session produces nothing after it.
-    fn close(&mut self, code: u16, reason: &str);
+    fn close(&mut self, code: CloseCode, reason: &str);
 }
 
 /// What the app (JS) is told. Ids and payloads borrow from the client's message.
@@ -56,7 +57,7 @@ pub enum AppEvent<'a> {
     Refused { id: &'a str, payload: &'a RawValue },
     /// The connection is over (whoever closed it); every operation of it ends. Emitted once.
     Closed {
-        code: u16,
+        code: CloseCode,
         reason: &'a str,
         /// Whether the app had accepted the connection (graphql-ws calls `onDisconnect` then).
         acknowledged: bool,
@@ -224,7 +225,7 @@ pub enum Event {
         payload: String,
     },
     Closed {
-        code: u16,
+        code: CloseCode,
         reason: String,
         acknowledged: bool,
     },
@@ -274,7 +275,7 @@ pub enum Output {
     Send(String),
     App(Event),
     Close {
-        code: u16,
+        code: CloseCode,
         reason: String,
     },
 }
@@ -292,7 +293,7 @@ impl Sink for Vec<Output> {
         self.push(Output::App(event.into()));
     }
 
-    fn close(&mut self, code: u16, reason: &str) {
+    fn close(&mut self, code: CloseCode, reason: &str) {
         self.push(Output::Close {
             code,
             reason: reason.to_owned(),

@@ -53,7 +53,8 @@ use super::ids::OpSerial;
 use super::output::{AppEvent, Outgoing, Payload, Sink};
 use super::parse::{self, BadMessage};
 use super::stage::{max_waiting, Stage, TOO_MANY_WAITING};
-use super::{close_codes as code, end, too_many_operations, AppHandles, Settings, WholeKind};
+use super::{end, too_many_operations, AppHandles, Settings, WholeKind};
+use crate::ws::CloseCode as code;
 
 /// One graphql-transport-ws connection.
 #[derive(Debug)]
@@ -66,7 +67,7 @@ pub struct TransportWs {
 }
 
 /// A failure that closes the connection.
-struct Fail(u16, Cow<'static, str>);
+struct Fail(code, Cow<'static, str>);
 
 /// A payload that must be an object or absent/null; an app envelope's is the app's token,
 /// passed back as it is.
@@ -378,7 +379,7 @@ impl TransportWs {
     }
 
     /// Closes with `code` and `reason` (internal error 4500, normal 1000, going away 1001).
-    pub fn close(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
+    pub fn close(&mut self, code: code, reason: &str, out: &mut dyn Sink) {
         if !self.is_closed() {
             let acked = self.acknowledged();
             self.shut();
@@ -388,7 +389,7 @@ impl TransportWs {
 
     /// The WebSocket ended without the session closing it (peer close frame, socket error):
     /// tells the app, once.
-    pub fn transport_closed(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
+    pub fn transport_closed(&mut self, code: code, reason: &str, out: &mut dyn Sink) {
         if !self.is_closed() {
             let acked = self.acknowledged();
             self.shut();

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crate::protocol::{OpSerial, WholeKind};
+use crate::ws::CloseCode;
 
 /// A connection's id as JS sees it: reactor (6 bits) | slab key (22 bits) | generation
 /// (25 bits) — 53 bits, so it is an exact JS number. The generation tells a reused slot
@@ -77,7 +78,7 @@ pub enum EventKind {
     Refused { id: String, payload: String },
     /// The connection closed, whoever closed it; sent once.
     Closed {
-        code: u16,
+        code: CloseCode,
         reason: String,
         acknowledged: bool,
     },
@@ -115,7 +116,7 @@ pub enum SessionOp {
     /// A hook threw: 4500 (legacy: `connection_error`, then 1011).
     InternalError(String),
     /// Close the connection with this code and reason.
-    Close(u16, String),
+    Close(CloseCode, String),
 }
 
 /// The batch of events waiting for JS.

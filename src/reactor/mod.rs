@@ -40,7 +40,7 @@ use crate::reactor::events::AppEvent;
 use crate::reactor::pool::Pool;
 use crate::reactor::shared::{Command, Counters, Shared};
 use crate::reactor::timer::Timers;
-use crate::ws::frame::close;
+use crate::ws::CloseCode;
 
 pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
 pub(crate) const WAKER: Token = Token(usize::MAX - 2);
@@ -307,10 +307,11 @@ impl Reactor {
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
             match self.conns[key].state {
-                State::Open if !self.conns[key].session.is_closed() => {
-                    self.with_session(key, |s, out| s.close(close::GOING_AWAY, "Going away", out))
-                }
-                State::Open => self.close_frame(key, close::GOING_AWAY, "server shutting down"),
+                State::Open if !self.conns[key].session.is_closed() => self
+                    .with_session(key, |s, out| {
+                        s.close(CloseCode::GOING_AWAY, CloseCode::GOING_AWAY.reason(), out)
+                    }),
+                State::Open => self.close_frame(key, CloseCode::GOING_AWAY, "server shutting down"),
                 State::Closing | State::Closed | State::Failed => {}
                 State::Handshake { .. } | State::Rejected => self.drop_conn(key),
             }
@@ -369,7 +370,7 @@ impl Reactor {
 
     /// Closes the socket now and returns the connection's buffers to the pool.
     pub(crate) fn drop_conn(&mut self, key: usize) {
-        self.notify_closed(key, 1006, "");
+        self.notify_closed(key, CloseCode::ABNORMAL, "");
         let Some(mut conn) = self.conns.try_remove(key) else {
             return;
         };

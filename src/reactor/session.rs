@@ -14,13 +14,14 @@ use crate::reactor::conn::{ConnInfo, State};
 use crate::reactor::events::{AppEvent, ConnId, EventKind, SessionOp};
 use crate::reactor::outq::Frame;
 use crate::ws::frame::OpCode;
+use crate::ws::CloseCode;
 
 /// Collects one session call's outputs (reused; allocation-free once warm).
 #[derive(Default)]
 pub(crate) struct Collect {
     frames: Vec<Frame>,
     events: Vec<EventKind>,
-    close: Option<(u16, String)>,
+    close: Option<(CloseCode, String)>,
 }
 
 impl protocol::Sink for Collect {
@@ -91,7 +92,7 @@ impl protocol::Sink for Collect {
         self.events.push(kind);
     }
 
-    fn close(&mut self, code: u16, reason: &str) {
+    fn close(&mut self, code: CloseCode, reason: &str) {
         self.close = Some((code, reason.to_owned()));
     }
 }
@@ -200,7 +201,7 @@ impl Reactor {
     }
 
     /// The socket ended without the session closing it: the app hears `Closed` once.
-    pub(crate) fn notify_closed(&mut self, key: usize, code: u16, reason: &str) {
+    pub(crate) fn notify_closed(&mut self, key: usize, code: CloseCode, reason: &str) {
         match self.conns.get(key) {
             Some(c) if !c.session.is_closed() => {}
             _ => return,

@@ -13,6 +13,7 @@ use crate::reactor::conn::State;
 use crate::reactor::outq::{Flushed, Frame};
 use crate::reactor::shared::Counters;
 use crate::ws::frame::{self, OpCode};
+use crate::ws::CloseCode;
 
 impl Reactor {
     /// Queues a frame (or a run of frames) for `key`; it is written at the end of this turn.
@@ -75,7 +76,7 @@ impl Reactor {
             Counters::sub(&self.counters().queued_bytes, dropped as u64);
         }
         Counters::add(&self.counters().slow_consumers, 1);
-        self.fail(key, frame::close::POLICY, "slow consumer");
+        self.fail(key, CloseCode::POLICY_VIOLATION, "slow consumer");
     }
 
     /// Writes `bytes` now if nothing is queued ahead of them; queues what the socket refuses.
@@ -166,7 +167,7 @@ impl Reactor {
 
     /// The transport failed (a bad frame, a slow consumer): the session hears it, the close
     /// frame is queued, and the connection lingers until the peer hangs up.
-    pub(crate) fn fail(&mut self, key: usize, code: u16, reason: &str) {
+    pub(crate) fn fail(&mut self, key: usize, code: CloseCode, reason: &str) {
         self.notify_closed(key, code, reason);
         self.close_frame(key, code, reason);
         if self
@@ -196,7 +197,7 @@ impl Reactor {
     }
 
     /// Starts the closing handshake with `code`; a connection not yet upgraded just closes.
-    pub(crate) fn close_frame(&mut self, key: usize, code: u16, reason: &str) {
+    pub(crate) fn close_frame(&mut self, key: usize, code: CloseCode, reason: &str) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };

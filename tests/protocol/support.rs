@@ -4,10 +4,13 @@
 pub use bytes::Bytes;
 pub use std::time::{Duration, Instant};
 pub use subwire::protocol::{
-    self, close_codes as code, AppEvent, Event, Outgoing, Output, Session, Settings, Sink,
-    GRAPHQL_TRANSPORT_WS, GRAPHQL_WS,
+    self, AppEvent, Event, Outgoing, Output, Session, Settings, Sink, GRAPHQL_TRANSPORT_WS,
+    GRAPHQL_WS,
 };
 pub use subwire::ws::upgrade::{self, Policy};
+pub use subwire::ws::CloseCode;
+/// Close codes by name, as the tests read them (`code::FORBIDDEN`).
+pub use subwire::ws::CloseCode as code;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -68,7 +71,7 @@ impl Sink for Counter {
             self.bytes += id.len() + payload.get().len();
         }
     }
-    fn close(&mut self, _: u16, _: &str) {
+    fn close(&mut self, _: CloseCode, _: &str) {
         self.closes += 1;
     }
 }
@@ -148,7 +151,7 @@ pub fn app(e: Event) -> Output {
 }
 
 /// The close a session makes, and the `Closed` event that goes with it.
-pub fn closed(code: u16, reason: &str, acknowledged: bool) -> [Output; 2] {
+pub fn closed(code: CloseCode, reason: &str, acknowledged: bool) -> [Output; 2] {
     [
         Output::Close {
             code,

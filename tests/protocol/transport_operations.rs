@@ -65,7 +65,7 @@ fn duplicate_id_closes_4409_and_ids_are_reusable() {
     let Output::Close { code, reason } = &out[0] else {
         panic!("{out:?}")
     };
-    assert_eq!(*code, 4409);
+    assert_eq!(*code, code::SUBSCRIBER_EXISTS);
     assert_eq!(reason.len(), 123);
     assert!(reason.starts_with("Subscriber for xxx"));
 }
