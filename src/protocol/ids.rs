@@ -18,8 +18,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
-use super::output::{Outgoing, Payload, Sink};
-
 /// Above this many ids the set switches from a `Vec` to a `HashMap`.
 const FEW: usize = 16;
 
@@ -65,33 +63,6 @@ impl Default for Ids {
 }
 
 impl Ids {
-    /// Sends a server message of `kind` for operation `id` with serial `serial` (0: whichever
-    /// holds `id`) if it is active (both protocols' `next`/`data`, `error`, `complete`);
-    /// `ends` frees the id. `payload` is framed as given, or is the whole message
-    /// ([`Payload::Whole`]). Returns whether it was sent.
-    pub fn emit(
-        &mut self,
-        id: &str,
-        serial: OpSerial,
-        kind: &'static str,
-        payload: Option<Payload<'_>>,
-        ends: bool,
-        out: &mut dyn Sink,
-    ) -> bool {
-        let active = self.is_active(id, serial);
-        if active && ends {
-            self.remove(id);
-        }
-        if active {
-            out.send(Outgoing {
-                id: Some(id),
-                kind,
-                payload,
-            });
-        }
-        active
-    }
-
     pub fn len(&self) -> usize {
         match &self.0 {
             Repr::Few(v) => v.len(),
@@ -192,7 +163,6 @@ impl Ids {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     #[test]
     fn grows_into_a_set_and_frees_when_empty() {
@@ -249,19 +219,8 @@ mod tests {
             assert_eq!(ids.holds(old), by_serial(false));
             assert_eq!(ids.holds(new), by_serial(true));
             assert_eq!(ids.holds(0), None, "serial 0 needs the id");
-            let mut out: Vec<super::super::Output> = Vec::new();
-            let payload = Bytes::from_static(b"{}");
-            let payload = Some(Payload::Shared(&payload));
-            assert!(!ids.emit("1", old, "next", payload, false, &mut out));
-            assert!(!ids.emit("1", old, "complete", None, true, &mut out));
-            assert!(
-                out.is_empty() && ids.contains("1"),
-                "the old operation's end leaves the new one be"
-            );
-            assert!(ids.emit("1", new, "next", payload, false, &mut out));
-            assert!(ids.emit("1", 0, "complete", None, true, &mut out));
-            assert_eq!(out.len(), 2);
-            assert!(!ids.contains("1"));
+            // (What answers carrying either serial do is the session's: session.rs tests.)
+            assert!(ids.remove("1") && !ids.contains("1"));
         }
     }
 

@@ -1,7 +1,7 @@
 //! A session's phase, and what only that phase holds: the messages that arrived while the
 //! app decides on `connection_init`, then the ids of the active operations.
 //!
-//! Used by both protocol sessions (`transport_ws.rs`, `legacy_ws.rs`). Keeping each phase's
+//! Held by the session machine (`session.rs`), whatever its protocol. Keeping each phase's
 //! data inside the phase costs no bytes per connection: the waiting queue exists only
 //! while the app decides, the ids only once it accepted, and the enum is as small as `Ids`.
 //!
@@ -17,8 +17,7 @@
 
 use std::collections::VecDeque;
 
-use super::ids::{Ids, OpSerial};
-use super::output::{Payload, Sink};
+use super::ids::Ids;
 
 /// The waiting messages' byte bound (their text).
 pub const MAX_WAITING_BYTES: usize = 256 * 1024;
@@ -83,21 +82,6 @@ impl Stage {
         }
     }
 
-    /// Sends a server message for operation `id` if it is active and held by `serial`
-    /// ([`Ids::emit`]); never before the ack. Returns whether it was sent.
-    pub fn emit(
-        &mut self,
-        id: &str,
-        serial: OpSerial,
-        kind: &'static str,
-        payload: Option<Payload<'_>>,
-        ends: bool,
-        out: &mut dyn Sink,
-    ) -> bool {
-        self.ids_mut()
-            .is_some_and(|ids| ids.emit(id, serial, kind, payload, ends, out))
-    }
-
     /// Keeps `text` until the decision. False (nothing kept) when it would pass the bounds,
     /// or when the session is not deciding.
     pub fn hold(&mut self, text: &str, max_count: usize) -> bool {
@@ -123,7 +107,8 @@ impl Stage {
         }
     }
 
-    /// How many messages wait (for tests and stats).
+    /// How many messages wait.
+    #[cfg(test)]
     pub fn waiting(&self) -> usize {
         match self {
             Stage::Deciding(Some(w)) => w.texts.len(),

@@ -58,7 +58,8 @@ pub struct Conn {
     pub gen: u32,
     /// When the live deadline fires (meaningful while `timer_gen != 0`).
     pub deadline: Option<Instant>,
-    /// The GraphQL protocol session (`Done` in the echo and broadcast modes).
+    /// The GraphQL protocol session (one that speaks no protocol in the echo and broadcast
+    /// modes).
     pub session: Session,
     pub reader: Reader,
     /// Bytes of an incomplete handshake or frame; empty (no allocation) otherwise.
@@ -79,7 +80,7 @@ impl Conn {
             timer_gen: 0,
             gen,
             deadline: None,
-            session: Session::Done,
+            session: Session::default(),
             reader: Reader::default(),
             inbuf: Vec::new(),
             out: None,
