@@ -11,32 +11,32 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::TriggerId;
-use crate::reactor::events::ConnId;
+use crate::reactor::conn::ConnId;
 
 /// One shared subscription of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Sub {
-    pub trigger: TriggerId,
+pub(super) struct Sub {
+    pub(crate) trigger: TriggerId,
     /// Its position in the trigger's list for the connection's reactor.
-    pub pos: u32,
+    pub(crate) pos: u32,
 }
 
 /// A connection's subscriptions: never empty (an empty one leaves the map).
 #[derive(Debug)]
-pub enum Subs {
+pub(super) enum Subs {
     One(Sub),
     Many(Vec<Sub>),
 }
 
 impl Subs {
-    pub fn as_slice(&self) -> &[Sub] {
+    pub(super) fn as_slice(&self) -> &[Sub] {
         match self {
             Subs::One(s) => std::slice::from_ref(s),
             Subs::Many(v) => v,
         }
     }
 
-    pub fn as_mut_slice(&mut self) -> &mut [Sub] {
+    pub(super) fn as_mut_slice(&mut self) -> &mut [Sub] {
         match self {
             Subs::One(s) => std::slice::from_mut(s),
             Subs::Many(v) => v,
@@ -70,7 +70,7 @@ impl Subs {
 /// Multiply-fold hashing of a `ConnId`'s one `u64` (both halves of the 128-bit product,
 /// so the table's low index bits and high tag bits both depend on every input bit).
 #[derive(Default, Clone, Copy)]
-pub struct ConnHasher(u64);
+pub(super) struct ConnHasher(u64);
 
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
@@ -93,22 +93,22 @@ impl Hasher for ConnHasher {
 }
 
 #[derive(Default)]
-pub struct ByConn {
+pub(super) struct ByConn {
     map: HashMap<ConnId, Subs, BuildHasherDefault<ConnHasher>>,
 }
 
 impl ByConn {
     /// Connections holding at least one shared subscription.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.map.len()
     }
 
-    pub fn get(&self, conn: ConnId) -> &[Sub] {
+    pub(super) fn get(&self, conn: ConnId) -> &[Sub] {
         self.map.get(&conn).map_or(&[], Subs::as_slice)
     }
 
-    pub fn push(&mut self, conn: ConnId, sub: Sub) {
+    pub(super) fn push(&mut self, conn: ConnId, sub: Sub) {
         let Some(subs) = self.map.get_mut(&conn) else {
             self.map.insert(conn, Subs::One(sub));
             return;
@@ -120,7 +120,7 @@ impl ByConn {
     }
 
     /// Removes one entry; false if it was not there.
-    pub fn remove(&mut self, conn: ConnId, sub: Sub) -> bool {
+    pub(super) fn remove(&mut self, conn: ConnId, sub: Sub) -> bool {
         let mut found = false;
         self.retain(conn, |s| {
             let hit = !found && *s == sub;
@@ -131,13 +131,13 @@ impl ByConn {
     }
 
     /// Drops every entry of `trigger` (it has been forgotten).
-    pub fn drop_trigger(&mut self, conn: ConnId, trigger: TriggerId) {
+    pub(super) fn drop_trigger(&mut self, conn: ConnId, trigger: TriggerId) {
         self.retain(conn, |s| s.trigger != trigger);
     }
 
     /// The subscriber of `trigger` that sat at `from` now sits at `to`; false if `conn`
     /// has no such entry.
-    pub fn repoint(&mut self, conn: ConnId, trigger: TriggerId, from: u32, to: u32) -> bool {
+    pub(super) fn repoint(&mut self, conn: ConnId, trigger: TriggerId, from: u32, to: u32) -> bool {
         let Some(subs) = self.map.get_mut(&conn) else {
             return false;
         };
@@ -152,7 +152,7 @@ impl ByConn {
     }
 
     /// Takes every entry of `conn` out of the map.
-    pub fn take(&mut self, conn: ConnId) -> Option<Subs> {
+    pub(super) fn take(&mut self, conn: ConnId) -> Option<Subs> {
         let subs = self.map.remove(&conn);
         self.shrink();
         subs
@@ -178,7 +178,7 @@ impl ByConn {
 
     /// Every (connection, entries): for the hub's consistency checks in tests.
     #[cfg(test)]
-    pub fn iter(&self) -> impl Iterator<Item = (ConnId, &[Sub])> {
+    pub(super) fn iter(&self) -> impl Iterator<Item = (ConnId, &[Sub])> {
         self.map.iter().map(|(c, s)| (*c, s.as_slice()))
     }
 }

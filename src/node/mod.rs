@@ -22,17 +22,20 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use std::sync::{Arc, Mutex};
 
+use std::collections::HashMap;
+
 use crate::error::{Code, SubwireError};
+use crate::hub::HubEvent;
 use crate::project::Plan;
-use crate::protocol::WholeKind;
-use crate::reactor::events::{Batch, ConnId, SessionOp};
-use crate::reactor::shared::Sink;
+use crate::protocol::{SessionOp, WholeKind};
+use crate::reactor::conn::ConnId;
+use crate::reactor::events::Batch;
+use crate::reactor::shared::Embedder;
 use crate::server::Server;
 use crate::ws::frame::OpCode;
 use crate::ws::CloseCode;
 use events::{js_event, JsAppEvent};
 use options::{config_from, ListenOptions};
-use std::collections::HashMap;
 
 /// Locks a mutex that only the JS thread takes; a poisoned one still holds valid data.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -78,12 +81,12 @@ type KeepAliveFn = ThreadsafeFunction<(), (), (), Status, false, false>;
 type EventsFn = ThreadsafeFunction<(), (), FnArgs<(Vec<JsAppEvent>,)>, Status, false, true>;
 
 /// Delivers reactor errors and event batches to JS without holding the event loop.
-struct JsSink {
+struct JsEmbedder {
     errors: ErrorFn,
     events: Option<EventsFn>,
 }
 
-impl Sink for JsSink {
+impl Embedder for JsEmbedder {
     fn error(&self, err: SubwireError) {
         self.errors
             .call(err, ThreadsafeFunctionCallMode::NonBlocking);
@@ -105,7 +108,7 @@ pub struct NativeServer {
     /// Projection plans of triggers served without JS per event (JS thread only).
     plans: Mutex<HashMap<u64, Plan>>,
     /// Hub events of this JS turn, sent together by `hubFlush` (JS thread only).
-    hub_pending: Mutex<Vec<crate::hub::HubEvent>>,
+    hub_pending: Mutex<Vec<HubEvent>>,
 }
 
 #[napi]
@@ -146,8 +149,8 @@ impl NativeServer {
             }
             None => None,
         };
-        let sink = JsSink { errors, events };
-        let server = Server::start(config, Box::new(sink), batch).map_err(js_err)?;
+        let embedder = JsEmbedder { errors, events };
+        let server = Server::start(config, Box::new(embedder), batch).map_err(js_err)?;
         Ok(NativeServer {
             server: Mutex::new(Some(server)),
             keep_alive: Mutex::new(Some(keep_alive)),

@@ -9,7 +9,7 @@ use napi_derive::napi;
 use super::{exact, invalid, lock, NativeServer};
 use crate::hub::HubEvent;
 use crate::project::{project, Plan};
-use crate::reactor::events::ConnId;
+use crate::reactor::conn::ConnId;
 
 #[napi]
 impl NativeServer {

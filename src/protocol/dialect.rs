@@ -11,10 +11,11 @@
 use bytes::Bytes;
 use std::time::Instant;
 
+use super::event::Sink;
 use super::legacy_ws::LegacyWs;
-use super::output::{Payload, Sink};
 use super::session::Session;
 use super::transport_ws::TransportWs;
+use super::wire::Payload;
 use super::{Settings, GRAPHQL_TRANSPORT_WS, GRAPHQL_WS};
 
 /// What one protocol adds to the machine.

@@ -32,9 +32,10 @@
 use std::time::{Duration, Instant};
 
 use super::dialect::{Dialect, Start};
-use super::output::{Outgoing, Payload, Sink};
+use super::event::Sink;
 use super::parse::{self, BadMessage};
 use super::session::Session;
+use super::wire::{Outgoing, Payload};
 use super::{too_many_operations, Settings};
 use crate::ws::CloseCode;
 

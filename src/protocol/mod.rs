@@ -11,40 +11,47 @@
 //!
 //! What it owns: per-connection protocol state (a phase, one deadline, the active operation
 //! ids in a set that allocates only while there are operations), the parsing and checking of
-//! client messages (`parse.rs`), and the exact bytes of server messages
-//! ([`Outgoing`]). What it does not: WebSocket framing and ping/pong frames (the reactor),
-//! GraphQL execution and hooks (JS).
+//! client messages, and the exact bytes of server messages. What it does not: WebSocket
+//! framing and ping/pong frames (the reactor), GraphQL execution and hooks (JS).
 //!
-//! Files: `transport_ws.rs` (graphql-transport-ws, graphql-ws v6) and `legacy_ws.rs`
-//! (subscriptions-transport-ws's `graphql-ws`) hold each protocol's rules, messages and
-//! close codes in their module comments; `output.rs` the sink and message encoding;
-//! `parse.rs` message reading; `stage.rs` the phases and what each holds (the messages
-//! waiting for the app's decision, then the ids); `ids.rs` the id set.
+//! Files: `session.rs` is the machine both protocols share (phase, deadline, ids, waiting
+//! before the ack, one `Closed`); `dialect.rs` what a protocol adds to it, and
+//! `transport_ws.rs` (graphql-transport-ws, graphql-ws v6) and `legacy_ws.rs`
+//! (subscriptions-transport-ws's `graphql-ws`) each protocol's part, with its rules, messages
+//! and close codes in the module comment; `stage.rs` the phases and what each holds; `ids.rs`
+//! the id set; `parse.rs` reading client messages; `wire.rs` the bytes of server messages
+//! (also the `next` prefix the hub keeps per subscriber); `event.rs` the sink and the app's
+//! events; `answer.rs` the app's answers ([`SessionOp`]).
 //!
-//! Close codes decided here, whatever the protocol: 4406 `Subprotocol not acceptable` when
-//! the client offered neither subprotocol (the upgrade still answers 101, as graphql-ws
-//! does); 1008 when more messages than its bounds wait for the app's decision on
-//! `connection_init` (`stage.rs`); server-initiated closes ([`Session::close`]: 1000 normal,
-//! 1001 on dispose) with the caller's code and reason. Reasons are always cut to 123 bytes
-//! at a UTF-8 boundary.
+//! Close codes decided by the machine, whatever the protocol: 4406 `Subprotocol not
+//! acceptable` when the client offered neither subprotocol (the upgrade still answers 101, as
+//! graphql-ws does); 4408 when `connection_init` does not come in time; 1008 when more
+//! messages than its bounds wait for the app's decision on `connection_init` (`stage.rs`);
+//! server-initiated closes ([`Session::close`]: 1000 normal, 1001 on dispose) with the
+//! caller's code and reason. Reasons are always cut to 123 bytes at a UTF-8 boundary.
 
+mod answer;
 mod dialect;
+mod event;
 mod ids;
 mod legacy_ws;
-mod output;
 mod parse;
 mod session;
 mod stage;
 mod transport_ws;
+mod wire;
 
 use std::time::Duration;
 
-pub use ids::{fresh_serial, Ids, OpSerial};
-pub use output::{
-    cut_reason, write_json_str, AppEvent, Event, Outgoing, Output, Payload, Sink, MAX_REASON,
-};
+pub use answer::{SessionOp, WholeKind};
+pub use event::{AppEvent, Event, Output, Sink};
+pub use ids::OpSerial;
 pub use session::Session;
 pub use stage::{max_waiting, EXTRA_WAITING, MAX_WAITING_BYTES, TOO_MANY_WAITING};
+pub(crate) use wire::{
+    json_id, next_body, next_prefix, prefix_has_json_id, prefix_id, prefix_json_id,
+};
+pub use wire::{Outgoing, Payload};
 
 /// graphql-ws v6's subprotocol.
 pub const GRAPHQL_TRANSPORT_WS: &str = "graphql-transport-ws";
@@ -111,14 +118,6 @@ pub struct AppHandles {
     pub ping: bool,
     /// `onPong`: `pong` becomes [`AppEvent::Pong`].
     pub pong: bool,
-}
-
-/// Which operation message a whole app-written message is ([`Session::send_whole`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WholeKind {
-    Next,
-    Error,
-    Complete,
 }
 
 /// The refusal of one operation too many: graphql-transport-ws's `error` payload (an

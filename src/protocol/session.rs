@@ -22,10 +22,12 @@ use serde_json::value::RawValue;
 use std::time::Instant;
 
 use super::dialect::{Protocol, Start};
+use super::event::{AppEvent, Sink};
 use super::ids::{Ids, OpSerial};
-use super::output::{cut_reason, AppEvent, Outgoing, Payload, Sink};
 use super::stage::{max_waiting, Stage, TOO_MANY_WAITING};
+use super::wire::{Outgoing, Payload};
 use super::{Settings, WholeKind};
+use crate::ws::close::cut_reason;
 use crate::ws::CloseCode;
 
 /// One connection's protocol session.

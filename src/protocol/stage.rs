@@ -35,7 +35,7 @@ pub fn max_waiting(max_ops: u32) -> usize {
 
 /// Where the connection is, with that phase's state.
 #[derive(Debug, Default)]
-pub enum Stage {
+pub(super) enum Stage {
     /// Waiting for `connection_init` (the init deadline runs).
     #[default]
     AwaitInit,
@@ -49,33 +49,33 @@ pub enum Stage {
 
 /// Messages kept while the app decides (owned copies of their text).
 #[derive(Debug, Default)]
-pub struct Waiting {
+pub(super) struct Waiting {
     texts: VecDeque<Box<str>>,
     bytes: usize,
 }
 
 impl Stage {
-    pub fn is_closed(&self) -> bool {
+    pub(super) fn is_closed(&self) -> bool {
         matches!(self, Stage::Closed)
     }
 
-    pub fn is_acked(&self) -> bool {
+    pub(super) fn is_acked(&self) -> bool {
         matches!(self, Stage::Acked(_))
     }
 
-    pub fn is_deciding(&self) -> bool {
+    pub(super) fn is_deciding(&self) -> bool {
         matches!(self, Stage::Deciding(_))
     }
 
     /// The active operations' ids (only once acknowledged).
-    pub fn ids(&self) -> Option<&Ids> {
+    pub(super) fn ids(&self) -> Option<&Ids> {
         match self {
             Stage::Acked(ids) => Some(ids),
             _ => None,
         }
     }
 
-    pub fn ids_mut(&mut self) -> Option<&mut Ids> {
+    pub(super) fn ids_mut(&mut self) -> Option<&mut Ids> {
         match self {
             Stage::Acked(ids) => Some(ids),
             _ => None,
@@ -84,7 +84,7 @@ impl Stage {
 
     /// Keeps `text` until the decision. False (nothing kept) when it would pass the bounds,
     /// or when the session is not deciding.
-    pub fn hold(&mut self, text: &str, max_count: usize) -> bool {
+    pub(super) fn hold(&mut self, text: &str, max_count: usize) -> bool {
         let Stage::Deciding(slot) = self else {
             return false;
         };
@@ -100,7 +100,7 @@ impl Stage {
 
     /// The app accepted: the stage becomes `Acked` and the messages that waited are returned,
     /// in arrival order, for the session to handle now.
-    pub fn acknowledge(&mut self) -> VecDeque<Box<str>> {
+    pub(super) fn acknowledge(&mut self) -> VecDeque<Box<str>> {
         match std::mem::replace(self, Stage::Acked(Ids::default())) {
             Stage::Deciding(Some(w)) => w.texts,
             _ => VecDeque::new(),
@@ -109,7 +109,7 @@ impl Stage {
 
     /// How many messages wait.
     #[cfg(test)]
-    pub fn waiting(&self) -> usize {
+    pub(super) fn waiting(&self) -> usize {
         match self {
             Stage::Deciding(Some(w)) => w.texts.len(),
             _ => 0,

@@ -50,9 +50,10 @@ use std::borrow::Cow;
 use std::time::Instant;
 
 use super::dialect::{Dialect, Start};
-use super::output::{AppEvent, Outgoing, Payload, Sink};
+use super::event::{AppEvent, Sink};
 use super::parse::{self, BadMessage};
 use super::session::Session;
+use super::wire::{Outgoing, Payload};
 use super::{too_many_operations, AppHandles, Settings};
 use crate::ws::CloseCode;
 

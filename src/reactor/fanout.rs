@@ -15,11 +15,11 @@
 use bytes::Bytes;
 use std::sync::Arc;
 
+use super::conn::{Conn, State};
+use super::inbox::Target;
+use super::outq::{self, Frame, FrameRef, DIRECT_MESSAGES};
 use super::Reactor;
-use crate::hub::Target;
-use crate::reactor::conn::{Conn, State};
-use crate::reactor::outq::{self, Frame, FrameRef, DIRECT_MESSAGES};
-use crate::reactor::shared::Counters;
+use crate::stats::Counters;
 use crate::ws::frame::OpCode;
 
 /// Most subscribers of one connection taken as one group; a bigger group is split. A group

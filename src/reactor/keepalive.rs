@@ -8,9 +8,9 @@
 use bytes::Bytes;
 use std::time::Instant;
 
+use super::conn::State;
+use super::outq::Frame;
 use super::Reactor;
-use crate::reactor::conn::State;
-use crate::reactor::outq::Frame;
 use crate::ws::frame::OpCode;
 
 impl Reactor {

@@ -1,26 +1,34 @@
 //! A reactor thread: one mio `Poll` owning a slab of connections, a timer heap and pools.
 //!
 //! Started by [`crate::server`], N per server. Nothing here is shared with other threads but
-//! the inbox (commands + waker) and the counters. The loop: poll → accept a bounded batch →
-//! read/write ready connections → run commands → fire deadlines → flush what was queued this
-//! turn (one `writev` per connection per turn). A panic while serving one connection is
-//! caught here, closes that connection and is reported through the sink; the loop goes on.
+//! the inbox (commands + waker, `inbox.rs`), the counters and what `shared.rs` holds. The
+//! loop: poll → read/write ready connections → run commands (trigger updates fanned out) →
+//! accept a bounded batch → fire deadlines → keep-alive sweep → flush what was queued this
+//! turn (one `writev` per connection per turn) → hand the turn's app events to JS. A panic
+//! while serving one connection is caught here, closes that connection and is reported to
+//! the embedder; the loop goes on.
 //!
-//! Submodules add methods to [`Reactor`]: `accept` (listener, limits, EMFILE back-off),
-//! `read` (handshake and frames), `write` (queues, flushing, closing).
+//! Submodules that add methods to [`Reactor`]: `accept` (listener, limits, EMFILE back-off),
+//! `read` (handshake and frames), `write` (queues, flushing, closing), `fanout` (trigger
+//! updates to subscribers), `session` (driving a connection's GraphQL session), `keepalive`
+//! (ping sweeps), `trim` (giving freed memory back). What a reactor owns: `conn` (a
+//! connection and its id), `timer` (its deadline heap), `pool` (buffers and queues), `outq`
+//! (a connection's outbound queue), `listener` (binding, done for it by the server);
+//! `events` is the app-event batch it publishes into.
 
 mod accept;
-pub mod conn;
-pub mod events;
+pub(crate) mod conn;
+pub(crate) mod events;
 mod fanout;
+pub(crate) mod inbox;
 mod keepalive;
-pub mod listener;
-pub mod outq;
-pub mod pool;
+pub(crate) mod listener;
+pub(crate) mod outq;
+pub(crate) mod pool;
 mod read;
 mod session;
-pub mod shared;
-pub mod timer;
+pub(crate) mod shared;
+pub(crate) mod timer;
 mod trim;
 mod write;
 
@@ -34,12 +42,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use self::conn::{Conn, State};
+use self::events::ConnEvent;
+use self::inbox::{Command, Target};
+use self::pool::Pool;
+use self::shared::Shared;
+use self::timer::Timers;
 use crate::error::{Code, SubwireError};
-use crate::reactor::conn::{Conn, State};
-use crate::reactor::events::AppEvent;
-use crate::reactor::pool::Pool;
-use crate::reactor::shared::{Command, Counters, Shared};
-use crate::reactor::timer::Timers;
+use crate::stats::Counters;
 use crate::ws::CloseCode;
 
 pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
@@ -50,7 +60,7 @@ const SCRATCH: usize = 64 << 10;
 /// Bytes read from one connection per turn before others get their go.
 const READ_BUDGET: usize = 256 << 10;
 
-pub struct Reactor {
+pub(crate) struct Reactor {
     id: usize,
     poll: Poll,
     listener: Option<TcpListener>,
@@ -65,7 +75,7 @@ pub struct Reactor {
     /// Outputs of the current session call.
     collect: session::Collect,
     /// App events of this turn, handed to the JS batch at its end.
-    pending_events: Vec<AppEvent>,
+    pending_events: Vec<ConnEvent>,
     /// Connections whose queue gained frames this turn; flushed at the end of it.
     dirty: Vec<usize>,
     /// Payloads of consecutive trigger updates being folded (reused across turns).
@@ -87,7 +97,7 @@ pub struct Reactor {
 }
 
 impl Reactor {
-    pub fn new(
+    pub(crate) fn new(
         id: usize,
         poll: Poll,
         listener: Option<TcpListener>,
@@ -125,7 +135,7 @@ impl Reactor {
     }
 
     /// Runs until shutdown completes. Never panics out: the caller is the thread's body.
-    pub fn run(mut self) {
+    pub(crate) fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         self.next_sweep = self.shared.config.ping_interval.map(|d| Instant::now() + d);
         loop {
@@ -224,14 +234,14 @@ impl Reactor {
     }
 
     pub(crate) fn report(&self, code: Code, message: String) {
-        self.shared.sink.error(SubwireError::new(code, message));
+        self.shared.embedder.error(SubwireError::new(code, message));
     }
 
     fn commands(&mut self) {
         // Consecutive updates for the same target list (a burst on one trigger) are held
         // and fanned out together; any other command first sends what is held, so every
         // connection still sees its frames in the order the hub sent them.
-        let mut burst: Option<Arc<Vec<crate::hub::Target>>> = None;
+        let mut burst: Option<Arc<Vec<Target>>> = None;
         let mut payloads = std::mem::take(&mut self.burst);
         while let Ok(cmd) = self.inbox.try_recv() {
             match cmd {
@@ -285,7 +295,7 @@ impl Reactor {
     /// Fans out the held burst, if any, and empties it.
     fn fan_out_burst(
         &mut self,
-        burst: &mut Option<Arc<Vec<crate::hub::Target>>>,
+        burst: &mut Option<Arc<Vec<Target>>>,
         payloads: &mut Vec<Bytes>,
         last: bool,
     ) {

@@ -9,12 +9,13 @@ use std::io::{self, Read};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
+use super::conn::{ConnInfo, State};
+use super::inbox::Command;
+use super::outq::Frame;
 use super::{Reactor, READ_BUDGET};
 use crate::config::Mode;
 use crate::protocol::Session;
-use crate::reactor::conn::{ConnInfo, State};
-use crate::reactor::outq::Frame;
-use crate::reactor::shared::{Command, Counters};
+use crate::stats::Counters;
 use crate::ws::frame::OpCode;
 use crate::ws::message::Message;
 use crate::ws::upgrade::{self, Policy, Reject};
@@ -259,7 +260,7 @@ impl Reactor {
                 Action::Data(opcode, payload) => match self.shared.config.mode {
                     // (GraphQL sessions take their text before it becomes an action.)
                     Mode::Echo | Mode::GraphQL => self.send(key, Frame::ws(opcode, payload)),
-                    Mode::Broadcast => self.shared.broadcast(|| Command::Broadcast {
+                    Mode::Broadcast => self.shared.inboxes.broadcast(|| Command::Broadcast {
                         opcode,
                         payload: payload.clone(),
                     }),

@@ -8,11 +8,11 @@
 use bytes::Bytes;
 use std::time::Instant;
 
+use super::conn::{ConnId, ConnInfo, State};
+use super::events::{ConnEvent, Request};
+use super::outq::Frame;
 use super::Reactor;
-use crate::protocol::{self, Outgoing};
-use crate::reactor::conn::{ConnInfo, State};
-use crate::reactor::events::{AppEvent, ConnId, EventKind, SessionOp};
-use crate::reactor::outq::Frame;
+use crate::protocol::{self, AppEvent, Event, Outgoing, SessionOp};
 use crate::ws::frame::OpCode;
 use crate::ws::CloseCode;
 
@@ -20,7 +20,7 @@ use crate::ws::CloseCode;
 #[derive(Default)]
 pub(crate) struct Collect {
     frames: Vec<Frame>,
-    events: Vec<EventKind>,
+    events: Vec<Event>,
     close: Option<(CloseCode, String)>,
 }
 
@@ -48,48 +48,8 @@ impl protocol::Sink for Collect {
         self.frames.push(frame);
     }
 
-    fn app(&mut self, event: protocol::AppEvent<'_>) {
-        let kind = match event {
-            protocol::AppEvent::Init { payload } => EventKind::Init {
-                payload: payload.map(|p| p.get().to_owned()),
-                url: String::new(),
-                headers: Vec::new(),
-                protocol: "",
-            },
-            protocol::AppEvent::Subscribe {
-                id,
-                serial,
-                payload,
-            } => EventKind::Subscribe {
-                id: id.to_owned(),
-                serial,
-                payload: payload.get().to_owned(),
-            },
-            protocol::AppEvent::Complete { id } => EventKind::Complete { id: id.to_owned() },
-            protocol::AppEvent::Ping { payload } => EventKind::Ping {
-                payload: payload.map(|p| p.get().to_owned()),
-            },
-            protocol::AppEvent::Pong { payload } => EventKind::Pong {
-                payload: payload.map(|p| p.get().to_owned()),
-            },
-            protocol::AppEvent::Message { text } => EventKind::Message {
-                text: text.to_owned(),
-            },
-            protocol::AppEvent::Refused { id, payload } => EventKind::Refused {
-                id: id.to_owned(),
-                payload: payload.get().to_owned(),
-            },
-            protocol::AppEvent::Closed {
-                code,
-                reason,
-                acknowledged,
-            } => EventKind::Closed {
-                code,
-                reason: reason.to_owned(),
-                acknowledged,
-            },
-        };
-        self.events.push(kind);
+    fn app(&mut self, event: AppEvent<'_>) {
+        self.events.push(event.into());
     }
 
     fn close(&mut self, code: CloseCode, reason: &str) {
@@ -129,34 +89,27 @@ impl Reactor {
             self.send(key, frame);
         }
         out.frames.clear();
-        for mut kind in out.events.drain(..) {
+        for event in out.events.drain(..) {
             let Some(conn) = id else { break };
             // The request details travel with the connection's first event (`Init`, or an
             // `Opened` before any other), then the connection stops holding them.
-            let first = match &kind {
-                EventKind::Closed { .. } => None,
+            let first = match &event {
+                Event::Closed { .. } => None,
                 _ => self.conns.get_mut(key).and_then(|c| c.info.take()),
             };
-            if let Some(info) = first {
-                let (url, headers, protocol) = self.request_details(*info);
-                match &mut kind {
-                    EventKind::Init {
-                        url: u,
-                        headers: h,
-                        protocol: p,
-                        ..
-                    } => (*u, *h, *p) = (url, headers, protocol),
-                    _ => self.pending_events.push(AppEvent {
-                        conn,
-                        kind: EventKind::Opened {
-                            url,
-                            headers,
-                            protocol,
-                        },
-                    }),
-                }
+            let mut request = first.map(|info| Box::new(self.request(*info)));
+            if request.is_some() && !matches!(event, Event::Init { .. }) {
+                self.pending_events.push(ConnEvent {
+                    conn,
+                    event: Event::Opened,
+                    request: request.take(),
+                });
             }
-            self.pending_events.push(AppEvent { conn, kind });
+            self.pending_events.push(ConnEvent {
+                conn,
+                event,
+                request,
+            });
         }
         if let Some((code, reason)) = out.close.take() {
             self.close_frame(key, code, &reason);
@@ -166,7 +119,7 @@ impl Reactor {
     }
 
     /// The upgrade request's url, requested headers (named) and subprotocol, as events carry them.
-    fn request_details(&self, info: ConnInfo) -> (String, Vec<(String, String)>, &'static str) {
+    fn request(&self, info: ConnInfo) -> Request {
         let headers = info
             .headers
             .into_iter()
@@ -175,7 +128,11 @@ impl Reactor {
                 (name, String::from_utf8_lossy(&v).into_owned())
             })
             .collect();
-        (info.url.into(), headers, info.protocol.unwrap_or(""))
+        Request {
+            url: info.url.into(),
+            headers,
+            protocol: info.protocol.unwrap_or(""),
+        }
     }
 
     /// Keeps the connection's one deadline in step with its session's.
@@ -222,33 +179,13 @@ impl Reactor {
             _ => return,
         }
         let now = Instant::now();
-        self.with_session(key, |s, out| match op {
-            SessionOp::AcceptInit(payload) => s.accept_init(payload.as_deref(), now, out),
-            SessionOp::RejectInit(message) => s.reject_init(&message, out),
-            SessionOp::Next(id, serial, payload) => {
-                s.next(&id, serial, &payload, out);
-            }
-            SessionOp::Error(id, serial, errors) => {
-                s.error(&id, serial, &errors, out);
-            }
-            SessionOp::Complete(id, serial) => {
-                s.complete(&id, serial, out);
-            }
-            SessionOp::AcceptInitWhole(message) => s.accept_init_whole(&message, now, out),
-            SessionOp::Whole(kind, id, serial, message) => {
-                s.send_whole(kind, &id, serial, &message, out);
-            }
-            SessionOp::Pong(message) => s.pong(&message, out),
-            SessionOp::AppMessage(envelope) => s.on_app_message(&envelope, out),
-            SessionOp::InternalError(message) => s.internal_error(&message, out),
-            SessionOp::Close(code, reason) => s.close(code, &reason, out),
-        });
+        self.with_session(key, |s, out| s.apply(op, now, out));
     }
 
     /// Hands this turn's app events to the JS batch; wakes JS once per empty batch.
     pub(crate) fn publish_events(&mut self) {
         if self.shared.events.publish(&mut self.pending_events) {
-            self.shared.sink.events_ready();
+            self.shared.embedder.events_ready();
         }
     }
 }

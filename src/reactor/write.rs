@@ -8,10 +8,10 @@ use bytes::Bytes;
 use std::io::Write;
 use std::net::Shutdown;
 
+use super::conn::State;
+use super::outq::{Flushed, Frame};
 use super::Reactor;
-use crate::reactor::conn::State;
-use crate::reactor::outq::{Flushed, Frame};
-use crate::reactor::shared::Counters;
+use crate::stats::Counters;
 use crate::ws::frame::{self, OpCode};
 use crate::ws::CloseCode;
 

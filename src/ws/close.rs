@@ -7,10 +7,23 @@
 //! sessions use too. The frame reader asks [`CloseCode::from_peer`] whether a peer may send a
 //! code, the napi bridge [`CloseCode::from_app`] whether an app may close with one; the
 //! sessions and the reactor name the codes they send by their constants, and take the
-//! default reasons from the table. Modelled on h2's `Reason` (a newtype over the wire value
+//! default reasons from the table; every reason is cut to what a close frame holds
+//! ([`cut_reason`]). Modelled on h2's `Reason` (a newtype over the wire value
 //! with named constants and a description table) and tungstenite's `CloseCode`.
 
 use std::fmt;
+
+/// The longest close reason a close frame can carry (125-byte payload minus the code).
+pub const MAX_REASON: usize = 123;
+
+/// Cuts a close reason to [`MAX_REASON`] bytes at a UTF-8 character boundary.
+pub fn cut_reason(reason: &str) -> &str {
+    let mut n = reason.len().min(MAX_REASON);
+    while !reason.is_char_boundary(n) {
+        n -= 1; // stops at 0 at the latest
+    }
+    &reason[..n]
+}
 
 /// A close code. Any `u16` can be carried (a peer's 3000–4999 codes are its own business);
 /// the ones subwire knows are in [`TABLE`].
@@ -192,6 +205,15 @@ const TABLE: &[Known] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_are_cut_at_char_boundaries() {
+        assert_eq!(cut_reason("short"), "short");
+        let s = "é".repeat(70); // 140 bytes, boundaries at even offsets
+        assert_eq!(cut_reason(&s).len(), 122);
+        let s = "x".repeat(200);
+        assert_eq!(cut_reason(&s).len(), MAX_REASON);
+    }
 
     #[test]
     fn peer_close_code_validity_over_all_codes() {

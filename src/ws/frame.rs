@@ -1,17 +1,17 @@
 //! RFC 6455 frame codec, sans-IO: opcodes, header encode/decode, close payloads, unmasking.
 //!
 //! Owns the wire format of one frame. The reactor calls [`encode_header`] and
-//! [`close_payload`] (or [`encode_close`]) to write frames: server frames are unmasked, so one
+//! [`close_payload`] to write frames: server frames are unmasked, so one
 //! payload is built once and shared by every recipient and only the header (≤ [`MAX_HEADER`]
 //! bytes) is per connection. [`crate::ws::message::Reader`] calls [`decode_client_header`] and
 //! [`unmask`] on bytes the reactor read from an upgraded socket.
 
-use super::close::CloseCode;
+use super::close::{cut_reason, CloseCode};
 use super::error::ProtocolError;
 
 /// Frame opcodes defined by RFC 6455 §5.2 (the others are reserved and fail the connection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpCode {
+pub(crate) enum OpCode {
     Continuation = 0,
     Text = 1,
     Binary = 2,
@@ -22,7 +22,7 @@ pub enum OpCode {
 
 impl OpCode {
     /// The opcode for the low 4 bits of a frame's first byte; `None` for reserved values.
-    pub fn from_u8(bits: u8) -> Option<OpCode> {
+    pub(crate) fn from_u8(bits: u8) -> Option<OpCode> {
         Some(match bits {
             0 => OpCode::Continuation,
             1 => OpCode::Text,
@@ -35,13 +35,13 @@ impl OpCode {
     }
 
     /// Close, ping and pong: at most 125 bytes of payload, never fragmented.
-    pub fn is_control(self) -> bool {
+    pub(crate) fn is_control(self) -> bool {
         (self as u8) & 0x8 != 0
     }
 }
 
 /// Largest server frame header: 2 + 8 bytes (servers never mask).
-pub const MAX_HEADER: usize = 10;
+pub(crate) const MAX_HEADER: usize = 10;
 /// Largest client frame header: 2 + 8 length bytes + 4 mask-key bytes.
 pub const MAX_CLIENT_HEADER: usize = 14;
 /// Largest payload of a control frame (close, ping, pong).
@@ -49,7 +49,12 @@ pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Writes an unmasked server frame header for a payload of `len` bytes; returns the header
 /// length (2, 4 or 10).
-pub fn encode_header(out: &mut [u8; MAX_HEADER], fin: bool, opcode: OpCode, len: usize) -> usize {
+pub(crate) fn encode_header(
+    out: &mut [u8; MAX_HEADER],
+    fin: bool,
+    opcode: OpCode,
+    len: usize,
+) -> usize {
     out[0] = (u8::from(fin) << 7) | opcode as u8;
     if len <= MAX_CONTROL_PAYLOAD {
         out[1] = len as u8;
@@ -76,43 +81,23 @@ pub fn close_payload(out: &mut [u8; 125], code: CloseCode, reason: &str) -> usiz
     let [hi, lo] = code.get().to_be_bytes();
     out[0] = hi;
     out[1] = lo;
-    let mut n = reason.len().min(MAX_CONTROL_PAYLOAD - 2);
-    while !reason.is_char_boundary(n) {
-        n -= 1; // terminates: 0 is always a char boundary
-    }
-    for (dst, src) in out[2..].iter_mut().zip(&reason.as_bytes()[..n]) {
+    let reason = cut_reason(reason);
+    for (dst, src) in out[2..].iter_mut().zip(reason.as_bytes()) {
         *dst = *src;
     }
-    2 + n
-}
-
-/// Builds a whole close frame (header + [`close_payload`]) for one connection; returns its
-/// length (≤ 127).
-pub fn encode_close(
-    out: &mut [u8; 2 + MAX_CONTROL_PAYLOAD],
-    code: CloseCode,
-    reason: &str,
-) -> usize {
-    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-    let n = close_payload(&mut payload, code, reason);
-    out[0] = 0x80 | OpCode::Close as u8;
-    out[1] = n as u8;
-    for (dst, src) in out[2..].iter_mut().zip(&payload[..n]) {
-        *dst = *src;
-    }
-    2 + n
+    2 + reason.len()
 }
 
 /// A decoded client frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header {
-    pub fin: bool,
-    pub opcode: OpCode,
-    pub mask: [u8; 4],
+pub(crate) struct Header {
+    pub(crate) fin: bool,
+    pub(crate) opcode: OpCode,
+    pub(crate) mask: [u8; 4],
     /// As claimed by the peer: check it against a limit before trusting it.
-    pub payload_len: u64,
+    pub(crate) payload_len: u64,
     /// 6, 8 or 14.
-    pub header_len: usize,
+    pub(crate) header_len: usize,
 }
 
 /// Decodes the client frame header at the start of `buf`.
@@ -123,7 +108,7 @@ pub struct Header {
 /// Each is reported as soon as the bytes that show it are present (the first two bytes show
 /// all but the last).
 /// Message-level rules (continuations, size limit, UTF-8) are [`crate::ws::message::Reader`]'s.
-pub fn decode_client_header(buf: &[u8]) -> Result<Option<Header>, ProtocolError> {
+pub(crate) fn decode_client_header(buf: &[u8]) -> Result<Option<Header>, ProtocolError> {
     let (b0, b1) = match buf {
         [b0, b1, ..] => (*b0, *b1),
         _ => return Ok(None),
@@ -171,7 +156,7 @@ pub fn decode_client_header(buf: &[u8]) -> Result<Option<Header>, ProtocolError>
 
 /// XOR-unmask in place; `offset` = position of `data[0]` within the frame payload (for
 /// unmasking a payload in pieces). Word-at-a-time: 8 bytes per step, the tail byte by byte.
-pub fn unmask(data: &mut [u8], key: [u8; 4], offset: usize) {
+pub(crate) fn unmask(data: &mut [u8], key: [u8; 4], offset: usize) {
     let mut key = key;
     key.rotate_left(offset % 4);
     let [a, b, c, d] = key;
@@ -225,15 +210,6 @@ mod tests {
         }
         assert_eq!(code(&[0x89, 0xfe]), Err(CloseCode::PROTOCOL_ERROR));
         assert_eq!(code(&[0x81, 0x00]), Err(CloseCode::PROTOCOL_ERROR));
-    }
-
-    #[test]
-    fn encode_close_frame() {
-        let mut out = [0u8; 127];
-        let n = encode_close(&mut out, CloseCode::GOING_AWAY, "bye");
-        assert_eq!(&out[..n], &[0x88, 5, 0x03, 0xe9, b'b', b'y', b'e']);
-        let n = encode_close(&mut out, CloseCode::NORMAL, &"x".repeat(300));
-        assert_eq!((n, out[1]), (127, 125));
     }
 
     fn reference_unmask(data: &mut [u8], key: [u8; 4], offset: usize) {

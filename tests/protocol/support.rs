@@ -127,8 +127,17 @@ impl Client {
         self.s.on_text(text, ms(1), &mut self.out);
         self.take()
     }
+    /// What the session produced since the last look, with each `Subscribe` event's serial
+    /// set to 0: serials come from one process-wide counter that tests running at the same
+    /// time also draw from (the tests that check serials ask `Session::serial`).
     pub fn take(&mut self) -> Vec<Output> {
-        std::mem::take(&mut self.out)
+        let mut out = std::mem::take(&mut self.out);
+        for o in &mut out {
+            if let Output::App(Event::Subscribe { serial, .. }) = o {
+                *serial = 0;
+            }
+        }
+        out
     }
     pub fn next(&mut self, id: &str, payload: &'static str) -> Vec<Output> {
         let sent = self.s.next(
@@ -168,6 +177,7 @@ pub fn closed(code: CloseCode, reason: &str, acknowledged: bool) -> [Output; 2] 
 pub fn subscribe_event(id: &str, payload: &str) -> Output {
     app(Event::Subscribe {
         id: id.into(),
+        serial: 0,
         payload: payload.into(),
     })
 }

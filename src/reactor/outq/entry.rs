@@ -17,7 +17,7 @@ use crate::ws::frame::{self, OpCode};
 /// The bytes before each payload: a `Bytes`, or a subscriber's prefix as the hub keeps it
 /// (an `Arc<[u8]>`: one allocation, its count beside the bytes).
 #[derive(Clone)]
-pub enum Prefix {
+pub(crate) enum Prefix {
     Bytes(Bytes),
     Shared(Arc<[u8]>),
 }
@@ -50,7 +50,7 @@ enum Body {
 }
 
 /// A queue entry: for each payload, `header`, `prefix`, `payload`, `tail`, in that order.
-pub struct Frame {
+pub(crate) struct Frame {
     /// The WebSocket opcode; `None` for raw bytes with no header (an HTTP response).
     opcode: Option<OpCode>,
     prefix: Prefix,
@@ -73,13 +73,13 @@ fn header_len(len: usize) -> usize {
 
 impl Frame {
     /// A WebSocket frame with a shared payload.
-    pub fn ws(opcode: OpCode, payload: Bytes) -> Frame {
+    pub(crate) fn ws(opcode: OpCode, payload: Bytes) -> Frame {
         Frame::parts(opcode, Bytes::new(), payload, b"")
     }
 
     /// A WebSocket frame whose message is `prefix` + `payload` + `tail`; neither shared
     /// part is copied.
-    pub fn parts(
+    pub(crate) fn parts(
         opcode: OpCode,
         prefix: impl Into<Prefix>,
         payload: Bytes,
@@ -89,7 +89,7 @@ impl Frame {
     }
 
     /// One frame per payload of `run`, each `prefix` + payload + `tail`, in order.
-    pub fn run(
+    pub(crate) fn run(
         opcode: OpCode,
         prefix: impl Into<Prefix>,
         run: Arc<[Bytes]>,
@@ -99,7 +99,7 @@ impl Frame {
     }
 
     /// Raw bytes with no WebSocket header (an HTTP response).
-    pub fn raw(bytes: Bytes) -> Frame {
+    pub(crate) fn raw(bytes: Bytes) -> Frame {
         Frame::new(None, Bytes::new().into(), Body::One(bytes), b"")
     }
 
@@ -116,7 +116,7 @@ impl Frame {
     }
 
     /// The payloads, one per WebSocket frame.
-    pub fn payloads(&self) -> &[Bytes] {
+    pub(crate) fn payloads(&self) -> &[Bytes] {
         match &self.body {
             Body::One(p) => std::slice::from_ref(p),
             Body::Run(run) => run,
@@ -124,17 +124,17 @@ impl Frame {
     }
 
     /// Bytes on the wire.
-    pub fn wire_len(&self) -> usize {
+    pub(crate) fn wire_len(&self) -> usize {
         self.len
     }
 
     /// WebSocket messages this entry carries.
-    pub fn messages(&self) -> usize {
+    pub(crate) fn messages(&self) -> usize {
         self.payloads().len()
     }
 
     /// The same frames, borrowed.
-    pub fn view(&self) -> FrameRef<'_> {
+    pub(crate) fn view(&self) -> FrameRef<'_> {
         FrameRef {
             opcode: self.opcode,
             prefix: &self.prefix,
@@ -144,7 +144,7 @@ impl Frame {
     }
 
     /// See [`FrameRef::gather`].
-    pub fn gather<'a>(&'a self, skip: usize, out: &mut Gather<'a, '_>) -> bool {
+    pub(crate) fn gather<'a>(&'a self, skip: usize, out: &mut Gather<'a, '_>) -> bool {
         self.view().gather(skip, out)
     }
 }
@@ -153,16 +153,16 @@ impl Frame {
 /// straight from the subscriber list and the payloads without queueing (no reference
 /// count is touched).
 #[derive(Clone, Copy)]
-pub struct FrameRef<'a> {
-    pub opcode: Option<OpCode>,
-    pub prefix: &'a [u8],
-    pub payloads: &'a [Bytes],
-    pub tail: &'static [u8],
+pub(crate) struct FrameRef<'a> {
+    pub(crate) opcode: Option<OpCode>,
+    pub(crate) prefix: &'a [u8],
+    pub(crate) payloads: &'a [Bytes],
+    pub(crate) tail: &'static [u8],
 }
 
 impl<'a> FrameRef<'a> {
     /// Nothing (a placeholder in a fixed array).
-    pub const EMPTY: FrameRef<'static> = FrameRef {
+    pub(crate) const EMPTY: FrameRef<'static> = FrameRef {
         opcode: None,
         prefix: b"",
         payloads: &[],
@@ -170,18 +170,18 @@ impl<'a> FrameRef<'a> {
     };
 
     /// Bytes on the wire.
-    pub fn wire_len(&self) -> usize {
+    pub(crate) fn wire_len(&self) -> usize {
         self.payloads.iter().map(|p| self.frame_len(p)).sum()
     }
 
     /// WebSocket messages.
-    pub fn messages(&self) -> usize {
+    pub(crate) fn messages(&self) -> usize {
         self.payloads.len()
     }
 
     /// What is left, from byte `skip` of these frames on, of the message that byte belongs
     /// to (0 past the end).
-    pub fn left_of_message_at(&self, mut skip: usize) -> usize {
+    pub(crate) fn left_of_message_at(&self, mut skip: usize) -> usize {
         for p in self.payloads {
             let len = self.frame_len(p);
             if skip < len {
@@ -210,7 +210,7 @@ impl<'a> FrameRef<'a> {
     /// short prefixes and tails as bytes to copy (they are glued into one slice with their
     /// neighbours), prefixes and payloads as shared bytes to point at. Stops early,
     /// returning false, when `out` has no room left.
-    pub fn gather(&self, mut skip: usize, out: &mut Gather<'a, '_>) -> bool {
+    pub(crate) fn gather(&self, mut skip: usize, out: &mut Gather<'a, '_>) -> bool {
         for p in self.payloads {
             let whole = self.frame_len(p);
             if skip >= whole {

@@ -13,8 +13,8 @@ use std::io::{self, IoSlice, Write};
 
 mod entry;
 mod gather;
-pub use entry::{Frame, FrameRef};
-pub use gather::Scratch;
+pub(crate) use entry::{Frame, FrameRef};
+pub(crate) use gather::Scratch;
 use gather::{Gather, GLUE};
 
 #[cfg(test)]
@@ -25,7 +25,7 @@ mod tests;
 const MAX_SLICES: usize = 1024;
 
 #[derive(Default)]
-pub struct OutQueue {
+pub(crate) struct OutQueue {
     frames: VecDeque<Frame>,
     /// Bytes of the front frame already written.
     front_sent: usize,
@@ -35,7 +35,7 @@ pub struct OutQueue {
 
 /// What a flush achieved.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Flushed {
+pub(crate) enum Flushed {
     /// Everything was written.
     All(usize),
     /// The socket is full; wait for writability.
@@ -43,13 +43,13 @@ pub enum Flushed {
 }
 
 /// Most messages [`write_direct`] sends in one call (its slice list is on the stack).
-pub const DIRECT_MESSAGES: usize = 32;
+pub(crate) const DIRECT_MESSAGES: usize = 32;
 
 /// Writes `frames` to `w` now, with nothing queued: for a connection whose queue is empty,
 /// so a fan-out costs one `writev` and no queue, as a hand-built frame would. Returns the
 /// bytes written; fewer than the frames' length when the socket filled up (the caller
 /// queues the rest). At most [`DIRECT_MESSAGES`] messages; more write nothing.
-pub fn write_direct(
+pub(crate) fn write_direct(
     w: &mut impl Write,
     frames: &[FrameRef<'_>],
     scratch: &mut Scratch,
@@ -89,26 +89,26 @@ pub fn write_direct(
 }
 
 impl OutQueue {
-    pub fn push(&mut self, frame: Frame) {
+    pub(crate) fn push(&mut self, frame: Frame) {
         self.bytes += frame.wire_len();
         self.frames.push_back(frame);
     }
 
     /// Queues the rest of an entry whose first `sent` bytes went out already (by
     /// [`write_direct`]); only into an empty queue, where that entry is the front.
-    pub fn push_rest(&mut self, frame: Frame, sent: usize) {
+    pub(crate) fn push_rest(&mut self, frame: Frame, sent: usize) {
         debug_assert!(self.frames.is_empty() && sent < frame.wire_len());
         self.bytes += frame.wire_len() - sent;
         self.front_sent = sent;
         self.frames.push_back(frame);
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }
 
     /// Bytes waiting for the socket.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
@@ -116,7 +116,7 @@ impl OutQueue {
     /// is left of the front message (the first one not fully written, started or not). This
     /// is what `maxBufferedBytes` caps, so one message bigger than the cap still goes out
     /// whole, while a consumer falling further behind is cut. O(messages in the front entry).
-    pub fn backlog(&self) -> usize {
+    pub(crate) fn backlog(&self) -> usize {
         let head = self
             .frames
             .front()
@@ -126,19 +126,24 @@ impl OutQueue {
 
     /// Whether the backlog is over `cap`; costs nothing more than a compare while the whole
     /// queue is within it.
-    pub fn over(&self, cap: usize) -> bool {
+    pub(crate) fn over(&self, cap: usize) -> bool {
         self.bytes > cap && self.backlog() > cap
     }
 
     /// Entries waiting (including a partly written one).
-    pub fn frames(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn frames(&self) -> usize {
         self.frames.len()
     }
 
     /// Writes as much as the socket takes, `MAX_SLICES` slices per syscall, gluing small
     /// pieces in `scratch`. A short queue's slice list is on the stack, sized to it (never
     /// a 16 KiB array cleared for one frame); a long one's is allocated per syscall.
-    pub fn flush(&mut self, w: &mut impl Write, scratch: &mut Scratch) -> io::Result<Flushed> {
+    pub(crate) fn flush(
+        &mut self,
+        w: &mut impl Write,
+        scratch: &mut Scratch,
+    ) -> io::Result<Flushed> {
         let mut total = 0;
         while !self.frames.is_empty() {
             let messages: usize = self.frames.iter().map(Frame::messages).sum();
@@ -210,7 +215,7 @@ impl OutQueue {
 
     /// Drops every entry not yet started (a partly written front entry stays, so the
     /// stream remains well-formed); returns the bytes dropped.
-    pub fn drop_unsent(&mut self) -> usize {
+    pub(crate) fn drop_unsent(&mut self) -> usize {
         let keep = usize::from(self.front_sent > 0).min(self.frames.len());
         let dropped: usize = self.frames.iter().skip(keep).map(Frame::wire_len).sum();
         self.frames.truncate(keep);
@@ -219,7 +224,7 @@ impl OutQueue {
     }
 
     /// Empties the queue for reuse; false when it grew too large to be worth keeping.
-    pub fn recycle(&mut self) -> bool {
+    pub(crate) fn recycle(&mut self) -> bool {
         self.frames.clear();
         self.front_sent = 0;
         self.bytes = 0;
