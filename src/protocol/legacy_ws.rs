@@ -1,7 +1,7 @@
 //! The legacy `graphql-ws` subprotocol of subscriptions-transport-ws: one connection's state
 //! machine (Apollo Client 2 links and many mobile clients speak it).
 //!
-//! This protocol's part of the session machine ([`super::session`], which holds the phase,
+//! This protocol's part of the session machine ([`super::machine`], which holds the phase,
 //! the deadline and the ids): its messages, how it answers bad ones, and `ka`.
 //!
 //! Client → server: `connection_init` {payload?}, `start` {id, payload {query, variables?,
@@ -31,10 +31,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::dialect::{Dialect, Start};
 use super::event::Sink;
+use super::machine::{Dialect, Machine, Start};
 use super::parse::{self, BadMessage};
-use super::session::Session;
 use super::wire::{Outgoing, Payload};
 use super::{too_many_operations, Settings};
 use crate::ws::CloseCode;
@@ -62,7 +61,7 @@ impl LegacyWs {
 impl Dialect for LegacyWs {
     const NEXT: &'static str = "data";
 
-    fn on_text(self, s: &mut Session, text: &str, out: &mut dyn Sink) {
+    fn on_text(self, m: &mut Machine, text: &str, out: &mut dyn Sink) {
         let msg = match parse::message(text) {
             Ok(m) => m,
             Err(BadMessage::Syntax(r)) => return send_error(None, "connection_error", &r, out),
@@ -70,9 +69,9 @@ impl Dialect for LegacyWs {
         };
         match &*msg.kind {
             "connection_init" => {
-                if s.awaiting_init() {
-                    s.init(msg.payload.filter(|p| p.get() != "null"), out);
-                } else if s.acknowledged() {
+                if m.awaiting_init() {
+                    m.init(msg.payload.filter(|p| p.get() != "null"), out);
+                } else if m.acknowledged() {
                     out.send(Outgoing::bare("connection_ack"));
                 }
             }
@@ -85,36 +84,36 @@ impl Dialect for LegacyWs {
                     Ok(p) => p,
                     Err(r) => return send_error(Some(&id), "error", &r, out),
                 };
-                if s.awaiting_init() {
+                if m.awaiting_init() {
                     let r = "'connection_init' must come before 'start'";
                     return send_error(Some(&id), "error", r, out);
                 }
-                if s.deciding() {
-                    return s.wait(text, out);
+                if m.deciding() {
+                    return m.wait(text, out);
                 }
-                match s.subscribe(&id, payload, out) {
+                match m.subscribe(&id, payload, out) {
                     Start::Exists => {
                         // A restart: the old operation ends, a new one (new serial) begins.
-                        s.unsubscribe(&id, out);
-                        s.subscribe(&id, payload, out);
+                        m.unsubscribe(&id, out);
+                        m.subscribe(&id, payload, out);
                     }
                     Start::Full => {
-                        let r = too_many_operations(s.max_ops(), false);
+                        let r = too_many_operations(m.max_ops(), false);
                         send_error(Some(&id), "error", &r, out);
                     }
                     Start::Started | Start::Refused => {}
                 }
             }
             "stop" => {
-                if s.deciding() {
+                if m.deciding() {
                     // After a start that waits, it must wait too.
-                    return s.wait(text, out);
+                    return m.wait(text, out);
                 }
                 if let Ok(id) = msg.id(false) {
-                    s.unsubscribe(&id, out);
+                    m.unsubscribe(&id, out);
                 }
             }
-            "connection_terminate" => s.close(CloseCode::NORMAL, "", out),
+            "connection_terminate" => m.close(CloseCode::NORMAL, "", out),
             other => {
                 let id = msg.id.and_then(parse::string);
                 let r = format!("Unknown message type '{other}'");
@@ -123,15 +122,15 @@ impl Dialect for LegacyWs {
         }
     }
 
-    fn on_waited(self, s: &mut Session, text: &str, out: &mut dyn Sink) {
-        self.on_text(s, text, out);
+    fn on_waited(self, m: &mut Machine, text: &str, out: &mut dyn Sink) {
+        self.on_text(m, text, out);
     }
 
     /// `connection_ack` (without the app's payload: the legacy ack has none), then `ka` at
     /// once and every keep-alive interval from `now`.
     fn acknowledge(
         self,
-        s: &mut Session,
+        m: &mut Machine,
         _: Option<Payload<'_>>,
         now: Instant,
         out: &mut dyn Sink,
@@ -139,28 +138,28 @@ impl Dialect for LegacyWs {
         out.send(Outgoing::bare("connection_ack"));
         if self.keep_alive_ms > 0 {
             out.send(Outgoing::bare("ka"));
-            s.set_deadline(now.checked_add(self.every()));
+            m.set_deadline(now.checked_add(self.every()));
         }
     }
 
     /// `connection_error` {message}, then close 1011.
-    fn reject(self, s: &mut Session, message: &str, out: &mut dyn Sink) {
-        self.internal_error(s, message, out);
+    fn reject(self, m: &mut Machine, message: &str, out: &mut dyn Sink) {
+        self.internal_error(m, message, out);
     }
 
     /// `connection_error` {message}, then close 1011.
-    fn internal_error(self, s: &mut Session, message: &str, out: &mut dyn Sink) {
+    fn internal_error(self, m: &mut Machine, message: &str, out: &mut dyn Sink) {
         send_error(None, "connection_error", message, out);
-        s.close(CloseCode::INTERNAL, "", out);
+        m.close(CloseCode::INTERNAL, "", out);
     }
 
     /// A `ka` is due: send it and schedule the next.
-    fn on_acked_deadline(self, s: &mut Session, due: Instant, now: Instant, out: &mut dyn Sink) {
+    fn on_acked_deadline(self, m: &mut Machine, due: Instant, now: Instant, out: &mut dyn Sink) {
         out.send(Outgoing::bare("ka"));
         let every = self.every();
         // After a stall, resume from now rather than sending a burst of `ka`.
         let next = due.checked_add(every).filter(|n| *n > now);
-        s.set_deadline(next.or_else(|| now.checked_add(every)));
+        m.set_deadline(next.or_else(|| now.checked_add(every)));
     }
 }
 

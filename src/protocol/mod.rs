@@ -14,11 +14,12 @@
 //! client messages, and the exact bytes of server messages. What it does not: WebSocket
 //! framing and ping/pong frames (the reactor), GraphQL execution and hooks (JS).
 //!
-//! Files: `session.rs` is the machine both protocols share (phase, deadline, ids, waiting
-//! before the ack, one `Closed`); `dialect.rs` what a protocol adds to it, and
+//! Files: `machine.rs` is the state machine both protocols share (phase, deadline, ids,
+//! waiting before the ack, one `Closed`) and the `Dialect` trait, what a protocol adds to it;
 //! `transport_ws.rs` (graphql-transport-ws, graphql-ws v6) and `legacy_ws.rs`
-//! (subscriptions-transport-ws's `graphql-ws`) each protocol's part, with its rules, messages
-//! and close codes in the module comment; `stage.rs` the phases and what each holds; `ids.rs`
+//! (subscriptions-transport-ws's `graphql-ws`) are each protocol's part, with its rules,
+//! messages and close codes in the module comment; `session.rs` puts a machine and a
+//! protocol together as the [`Session`] a connection holds; `stage.rs` the phases and what each holds; `ids.rs`
 //! the id set; `parse.rs` reading client messages; `wire.rs` the bytes of server messages
 //! (also the `next` prefix the hub keeps per subscriber); `event.rs` the sink and the app's
 //! events; `answer.rs` the app's answers ([`SessionOp`]).
@@ -31,10 +32,10 @@
 //! caller's code and reason. Reasons are always cut to 123 bytes at a UTF-8 boundary.
 
 mod answer;
-mod dialect;
 mod event;
 mod ids;
 mod legacy_ws;
+mod machine;
 mod parse;
 mod session;
 mod stage;

@@ -1,53 +1,59 @@
-//! One connection's session: the state machine every GraphQL-over-WebSocket protocol shares.
+//! One connection's session: the shared machine and the protocol it speaks, put together.
 //!
-//! The machine holds the phase (`stage.rs`: waiting for `connection_init`, the app deciding
-//! with the messages that must wait for it, acknowledged with the active operations' ids,
-//! closed), the connection's one deadline (the init timeout, then whatever the protocol times
-//! once acknowledged), and the operation limit. It decides what is the same whatever the
-//! protocol: when a message must wait for the ack and when too many wait (1008), which
-//! operation an answer from the app is for (ids and serials), that nothing is sent before
-//! the ack or after the close, and that the app hears `Closed` exactly once.
+//! [`Session`] is what the reactor embeds in each connection and drives (`reactor/session.rs`):
+//! decoded text in, the app's decisions and results in, the end of the socket, the time; out
+//! through a [`Sink`]. It holds a [`Machine`] (`machine.rs`: phase, deadline, ids, the rules
+//! every protocol shares) and a [`Protocol`], the one place that names the protocols and
+//! dispatches to their [`Dialect`] (a `match` on a one-byte tag). A third protocol is one
+//! more file implementing [`Dialect`] and one more variant here; the compiler points at every
+//! `match` to extend.
 //!
-//! What differs between protocols is a `Dialect` (`dialect.rs`): how client messages are
-//! named and read, how a bad one is answered, what the ack sends, how a refusal or a failed
-//! hook ends the connection, and what the deadline does once acknowledged. Each protocol's
-//! part lives in its own file (`transport_ws.rs`, `legacy_ws.rs`) and acts on the machine
-//! through the `pub(super)` steps at the end of this file.
-//!
-//! Sans-IO: no clock (every time-driven call takes `now`), no socket; output goes to a
-//! [`Sink`]. Called by the reactor (`reactor/session.rs`) and by tests.
+//! Sans-IO: no clock (every time-driven call takes `now`), no socket.
 
 use bytes::Bytes;
-use serde_json::value::RawValue;
 use std::time::Instant;
 
-use super::dialect::{Protocol, Start};
-use super::event::{AppEvent, Sink};
+use super::event::Sink;
 use super::ids::{Ids, OpSerial};
-use super::stage::{max_waiting, Stage, TOO_MANY_WAITING};
-use super::wire::{Outgoing, Payload};
-use super::{Settings, WholeKind};
-use crate::ws::close::cut_reason;
+use super::legacy_ws::LegacyWs;
+use super::machine::{refuse_subprotocol, Dialect, Machine};
+use super::transport_ws::TransportWs;
+use super::wire::Payload;
+use super::{Settings, WholeKind, GRAPHQL_TRANSPORT_WS, GRAPHQL_WS};
 use crate::ws::CloseCode;
 
 /// One connection's protocol session.
 #[derive(Debug)]
 pub struct Session {
-    /// The init timeout until `connection_init`, then the protocol's (legacy: the next `ka`).
-    deadline: Option<Instant>,
-    stage: Stage,
-    /// `maxSubscriptionsPerConnection`.
-    max_ops: u32,
+    m: Machine,
     protocol: Protocol,
+}
+
+/// The protocol a session speaks, with that protocol's own settings.
+#[derive(Debug, Clone, Copy)]
+enum Protocol {
+    /// No usable subprotocol (closed with 4406), or no GraphQL at all (echo and broadcast).
+    None,
+    TransportWs(TransportWs),
+    LegacyWs(LegacyWs),
+}
+
+/// Calls `$method` on the session's dialect, if it speaks one.
+macro_rules! dialect {
+    ($session:expr, $method:ident($($arg:expr),*)) => {
+        match $session.protocol {
+            Protocol::TransportWs(d) => d.$method(&mut $session.m, $($arg),*),
+            Protocol::LegacyWs(d) => d.$method(&mut $session.m, $($arg),*),
+            Protocol::None => {}
+        }
+    };
 }
 
 impl Default for Session {
     /// A session that speaks no protocol: closed, it produces nothing.
     fn default() -> Self {
         Session {
-            deadline: None,
-            stage: Stage::Closed,
-            max_ops: 0,
+            m: Machine::closed(),
             protocol: Protocol::None,
         }
     }
@@ -62,29 +68,34 @@ impl Session {
         now: Instant,
         out: &mut dyn Sink,
     ) -> Session {
-        let Some(protocol) = Protocol::named(protocol, settings) else {
-            let code = CloseCode::SUBPROTOCOL_NOT_ACCEPTABLE;
-            end(out, code, code.reason(), false, true);
-            return Session::default();
+        let protocol = match protocol {
+            Some(GRAPHQL_TRANSPORT_WS) => Protocol::TransportWs(TransportWs::new(settings)),
+            Some(GRAPHQL_WS) => Protocol::LegacyWs(LegacyWs::new(settings)),
+            _ => {
+                refuse_subprotocol(out);
+                return Session::default();
+            }
         };
         Session {
-            deadline: settings.init_timeout.and_then(|d| now.checked_add(d)),
-            stage: Stage::AwaitInit,
-            max_ops: settings.max_operations,
+            m: Machine::new(settings, now),
             protocol,
         }
     }
 
     /// The subprotocol spoken, `None` after a 4406.
     pub fn protocol(&self) -> Option<&'static str> {
-        self.protocol.name()
+        match self.protocol {
+            Protocol::TransportWs(_) => Some(GRAPHQL_TRANSPORT_WS),
+            Protocol::LegacyWs(_) => Some(GRAPHQL_WS),
+            Protocol::None => None,
+        }
     }
 
     /// One text message from the client. (`now` is unused today; it is part of the
     /// contract so that time-dependent rules never need a clock.)
     pub fn on_text(&mut self, text: &str, _now: Instant, out: &mut dyn Sink) {
-        if !self.is_closed() {
-            Protocol::on_text(self.protocol, self, text, out);
+        if !self.m.is_closed() {
+            dialect!(self, on_text(text, out));
         }
     }
 
@@ -95,37 +106,35 @@ impl Session {
     /// message produces (`Init`, `Subscribe`, `Ping`, `Pong`, `Refused`).
     /// graphql-transport-ws only; ignored otherwise.
     pub fn on_app_message(&mut self, envelope: &str, out: &mut dyn Sink) {
-        if !self.is_closed() {
-            Protocol::on_envelope(self.protocol, self, envelope, out);
+        if !self.m.is_closed() {
+            dialect!(self, on_envelope(envelope, out));
         }
     }
 
-    /// The app's `pong` (after a [`AppEvent::Ping`]): the whole message as it wrote it.
-    /// graphql-transport-ws only; nothing once closed.
+    /// The app's `pong` (after a [`super::AppEvent::Ping`]): the whole message as it wrote
+    /// it. graphql-transport-ws only; nothing once closed.
     pub fn pong(&mut self, message: &Bytes, out: &mut dyn Sink) {
-        if !self.is_closed() {
-            Protocol::pong(self.protocol, self, message, out);
+        if !self.m.is_closed() {
+            dialect!(self, pong(message, out));
         }
     }
 
     /// The one instant at which [`Session::on_timeout`] has something to do, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.deadline
+        self.m.deadline()
     }
 
     /// Time passed: acts on the deadline if `now` reached it (nothing happens before):
     /// 4408 while waiting for `connection_init`, the protocol's business once acknowledged.
     pub fn on_timeout(&mut self, now: Instant, out: &mut dyn Sink) {
-        let Some(due) = self.deadline.filter(|d| now >= *d) else {
+        let Some(due) = self.m.deadline().filter(|d| now >= *d) else {
             return;
         };
-        match self.stage {
-            Stage::AwaitInit => {
-                let code = CloseCode::INIT_TIMEOUT;
-                self.close(code, code.reason(), out);
-            }
-            Stage::Acked(_) => Protocol::on_acked_deadline(self.protocol, self, due, now, out),
-            Stage::Deciding(_) | Stage::Closed => {}
+        if self.m.awaiting_init() {
+            let code = CloseCode::INIT_TIMEOUT;
+            self.m.close(code, code.reason(), out);
+        } else if self.m.acknowledged() {
+            dialect!(self, on_acked_deadline(due, now, out));
         }
     }
 
@@ -143,32 +152,32 @@ impl Session {
     }
 
     fn accept(&mut self, ack: Option<Payload<'_>>, now: Instant, out: &mut dyn Sink) {
-        if !self.stage.is_deciding() {
+        if !self.m.deciding() {
             return;
         }
-        let waited = self.stage.acknowledge();
-        Protocol::acknowledge(self.protocol, self, ack, now, out);
+        let waited = self.m.acknowledge();
+        dialect!(self, acknowledge(ack, now, out));
         for text in waited {
-            if self.is_closed() {
+            if self.m.is_closed() {
                 break;
             }
-            Protocol::on_waited(self.protocol, self, &text, out);
+            dialect!(self, on_waited(&text, out));
         }
     }
 
     /// The app rejected the connection: 4403 `Forbidden`, or legacy `connection_error`
     /// {message} then 1011. Ignored unless a decision was pending.
     pub fn reject_init(&mut self, message: &str, out: &mut dyn Sink) {
-        if self.stage.is_deciding() {
-            Protocol::reject(self.protocol, self, message, out);
+        if self.m.deciding() {
+            dialect!(self, reject(message, out));
         }
     }
 
     /// An internal error (a hook threw): 4500 with `message`, or legacy `connection_error`
     /// {message} then 1011.
     pub fn internal_error(&mut self, message: &str, out: &mut dyn Sink) {
-        if !self.is_closed() {
-            Protocol::internal_error(self.protocol, self, message, out);
+        if !self.m.is_closed() {
+            dialect!(self, internal_error(message, out));
         }
     }
 
@@ -184,8 +193,9 @@ impl Session {
         payload: &Bytes,
         out: &mut dyn Sink,
     ) -> bool {
-        let kind = self.protocol.next_kind();
-        self.emit(id, serial, kind, Some(Payload::Shared(payload)), false, out)
+        let kind = self.next_kind();
+        self.m
+            .emit(id, serial, kind, Some(Payload::Shared(payload)), false, out)
     }
 
     /// Operation `id` failed: `error` with `errors` (a JSON array of GraphQL errors) as
@@ -197,7 +207,7 @@ impl Session {
         errors: &Bytes,
         out: &mut dyn Sink,
     ) -> bool {
-        self.emit(
+        self.m.emit(
             id,
             serial,
             "error",
@@ -209,7 +219,7 @@ impl Session {
 
     /// Operation `id` ended: `complete`; the id is free again. Returns whether it was sent.
     pub fn complete(&mut self, id: &str, serial: OpSerial, out: &mut dyn Sink) -> bool {
-        self.emit(id, serial, "complete", None, true, out)
+        self.m.emit(id, serial, "complete", None, true, out)
     }
 
     /// `next`, `error` or `complete` (`kind`) for operation `id`, the whole message as the
@@ -225,183 +235,62 @@ impl Session {
         out: &mut dyn Sink,
     ) -> bool {
         let (name, ends) = match kind {
-            WholeKind::Next => (self.protocol.next_kind(), false),
+            WholeKind::Next => (self.next_kind(), false),
             WholeKind::Error => ("error", true),
             WholeKind::Complete => ("complete", true),
         };
-        self.emit(id, serial, name, Some(Payload::Whole(message)), ends, out)
+        let payload = Some(Payload::Whole(message));
+        self.m.emit(id, serial, name, payload, ends, out)
     }
 
     /// The server closes the connection with `code` and `reason` (1000 normal, 1001 on
-    /// dispose, or a protocol's failure), telling the app. Nothing once closed.
+    /// dispose), telling the app. Nothing once closed.
     pub fn close(&mut self, code: CloseCode, reason: &str, out: &mut dyn Sink) {
-        if !self.is_closed() {
-            let acked = self.acknowledged();
-            self.shut();
-            end(out, code, reason, acked, true);
-        }
+        self.m.close(code, reason, out);
     }
 
     /// The socket ended by itself (the peer's close frame: its code or 1005; a broken socket:
     /// 1006). The app hears `Closed` once; nothing is sent.
     pub fn transport_closed(&mut self, code: CloseCode, reason: &str, out: &mut dyn Sink) {
-        if !self.is_closed() {
-            let acked = self.acknowledged();
-            self.shut();
-            end(out, code, reason, acked, false);
-        }
+        self.m.transport_closed(code, reason, out);
     }
 
     /// Whether the session is over (it produces nothing more).
     pub fn is_closed(&self) -> bool {
-        self.stage.is_closed()
+        self.m.is_closed()
     }
 
     /// Whether the app accepted the connection (and it is still open).
     pub fn acknowledged(&self) -> bool {
-        self.stage.is_acked()
+        self.m.acknowledged()
     }
 
     /// The serial of the operation holding `id`, if it is active.
     pub fn serial(&self, id: &str) -> Option<OpSerial> {
-        self.stage.ids().and_then(|ids| ids.serial(id))
+        self.m.ids().and_then(|ids| ids.serial(id))
     }
 
     /// Whether `id` is held by operation `serial` (0: by any), so results for it may be sent.
     pub fn is_active(&self, id: &str, serial: OpSerial) -> bool {
-        self.stage
-            .ids()
-            .is_some_and(|ids| ids.is_active(id, serial))
+        self.m.ids().is_some_and(|ids| ids.is_active(id, serial))
     }
 
     /// Whether operation `serial` is active, told without its id (a scan of serials);
     /// None when only [`Session::is_active`] can tell.
     pub fn holds(&self, serial: OpSerial) -> Option<bool> {
-        self.stage
-            .ids()
-            .map_or(Some(false), |ids| ids.holds(serial))
+        self.m.ids().map_or(Some(false), |ids| ids.holds(serial))
     }
 
     /// Active operations.
     pub fn active(&self) -> usize {
-        self.stage.ids().map_or(0, Ids::len)
+        self.m.ids().map_or(0, Ids::len)
     }
 
-    // ---- the steps a dialect's message handling takes ----
-
-    /// Still waiting for `connection_init`.
-    pub(super) fn awaiting_init(&self) -> bool {
-        matches!(self.stage, Stage::AwaitInit)
-    }
-
-    /// `connection_init` went to the app, which has not decided yet.
-    pub(super) fn deciding(&self) -> bool {
-        self.stage.is_deciding()
-    }
-
-    /// `maxSubscriptionsPerConnection`.
-    pub(super) fn max_ops(&self) -> u32 {
-        self.max_ops
-    }
-
-    /// `connection_init` while awaiting it: the app decides; the init deadline stops (even
-    /// if the app is slow).
-    pub(super) fn init(&mut self, payload: Option<&RawValue>, out: &mut dyn Sink) {
-        self.stage = Stage::Deciding(None);
-        self.deadline = None;
-        out.app(AppEvent::Init { payload });
-    }
-
-    /// Keeps a message that must wait for the app's decision on `connection_init`; past the
-    /// bounds, closes with 1008.
-    pub(super) fn wait(&mut self, text: &str, out: &mut dyn Sink) {
-        if !self.stage.hold(text, max_waiting(self.max_ops)) {
-            self.close(CloseCode::POLICY_VIOLATION, TOO_MANY_WAITING, out);
+    /// The `type` of a result message in this protocol.
+    fn next_kind(&self) -> &'static str {
+        match self.protocol {
+            Protocol::LegacyWs(_) => LegacyWs::NEXT,
+            Protocol::TransportWs(_) | Protocol::None => TransportWs::NEXT,
         }
     }
-
-    /// Starts operation `id` with the client's `payload` (acknowledged only): a fresh serial,
-    /// and the app hears `Subscribe`.
-    pub(super) fn subscribe(&mut self, id: &str, payload: &RawValue, out: &mut dyn Sink) -> Start {
-        let max_ops = self.max_ops as usize;
-        let Some(ids) = self.stage.ids_mut() else {
-            return Start::Refused;
-        };
-        if ids.contains(id) {
-            return Start::Exists;
-        }
-        if ids.len() >= max_ops {
-            return Start::Full;
-        }
-        match ids.insert(id) {
-            Some(serial) => {
-                out.app(AppEvent::Subscribe {
-                    id,
-                    serial,
-                    payload,
-                });
-                Start::Started
-            }
-            None => Start::Exists,
-        }
-    }
-
-    /// The client ended operation `id`: if it is active, the app hears `Complete`.
-    pub(super) fn unsubscribe(&mut self, id: &str, out: &mut dyn Sink) {
-        if self.stage.ids_mut().is_some_and(|ids| ids.remove(id)) {
-            out.app(AppEvent::Complete { id });
-        }
-    }
-
-    /// Sets the deadline (after the ack: the protocol's own timing).
-    pub(super) fn set_deadline(&mut self, at: Option<Instant>) {
-        self.deadline = at;
-    }
-
-    /// Sends a server message of `kind` for operation `id` if it is held by `serial` (0:
-    /// whichever holds it), never before the ack; `ends` frees the id. Returns whether it
-    /// was sent.
-    fn emit(
-        &mut self,
-        id: &str,
-        serial: OpSerial,
-        kind: &'static str,
-        payload: Option<Payload<'_>>,
-        ends: bool,
-        out: &mut dyn Sink,
-    ) -> bool {
-        let Some(ids) = self.stage.ids_mut() else {
-            return false;
-        };
-        let active = ids.is_active(id, serial);
-        if active && ends {
-            ids.remove(id);
-        }
-        if active {
-            out.send(Outgoing {
-                id: Some(id),
-                kind,
-                payload,
-            });
-        }
-        active
-    }
-
-    fn shut(&mut self) {
-        self.stage = Stage::Closed;
-        self.deadline = None;
-    }
-}
-
-/// Ends a session: the close (when the session initiates it) and the app's `Closed`.
-fn end(out: &mut dyn Sink, code: CloseCode, reason: &str, acknowledged: bool, send_close: bool) {
-    let reason = cut_reason(reason);
-    if send_close {
-        out.close(code, reason);
-    }
-    out.app(AppEvent::Closed {
-        code,
-        reason,
-        acknowledged,
-    });
 }

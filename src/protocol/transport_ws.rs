@@ -1,6 +1,6 @@
 //! `graphql-transport-ws` (graphql-ws v6, its PROTOCOL.md): one connection's state machine.
 //!
-//! This protocol's part of the session machine ([`super::session`], which holds the phase,
+//! This protocol's part of the session machine ([`super::machine`], which holds the phase,
 //! the deadline and the ids): its messages, its close codes, what the app may take over.
 //!
 //! Client → server: `connection_init` {payload?: object}, `subscribe` {id, payload}, `complete`
@@ -49,10 +49,9 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::time::Instant;
 
-use super::dialect::{Dialect, Start};
 use super::event::{AppEvent, Sink};
+use super::machine::{Dialect, Machine, Start};
 use super::parse::{self, BadMessage};
-use super::session::Session;
 use super::wire::{Outgoing, Payload};
 use super::{too_many_operations, AppHandles, Settings};
 use crate::ws::CloseCode;
@@ -93,9 +92,9 @@ impl TransportWs {
     }
 
     /// Handles one message; `checked`: an app envelope, whose payload is the app's token.
-    fn input(self, s: &mut Session, text: &str, checked: bool, out: &mut dyn Sink) {
-        if let Err(Fail(code, reason)) = handle(self.app, s, text, checked, out) {
-            s.close(code, &reason, out);
+    fn input(self, m: &mut Machine, text: &str, checked: bool, out: &mut dyn Sink) {
+        if let Err(Fail(code, reason)) = handle(self.app, m, text, checked, out) {
+            m.close(code, &reason, out);
         }
     }
 }
@@ -104,27 +103,27 @@ impl Dialect for TransportWs {
     const NEXT: &'static str = "next";
 
     /// To the app unread, when it parses messages itself.
-    fn on_text(self, s: &mut Session, text: &str, out: &mut dyn Sink) {
+    fn on_text(self, m: &mut Machine, text: &str, out: &mut dyn Sink) {
         if self.app.parse {
             return out.app(AppEvent::Message { text });
         }
-        self.input(s, text, false, out);
+        self.input(m, text, false, out);
     }
 
-    fn on_envelope(self, s: &mut Session, envelope: &str, out: &mut dyn Sink) {
-        self.input(s, envelope, true, out);
+    fn on_envelope(self, m: &mut Machine, envelope: &str, out: &mut dyn Sink) {
+        self.input(m, envelope, true, out);
     }
 
     /// What waited came as an envelope when the app parses messages.
-    fn on_waited(self, s: &mut Session, text: &str, out: &mut dyn Sink) {
-        self.input(s, text, self.app.parse, out);
+    fn on_waited(self, m: &mut Machine, text: &str, out: &mut dyn Sink) {
+        self.input(m, text, self.app.parse, out);
     }
 
     /// `connection_ack`, with `ack` (a JSON object, as given, not checked; or the whole
     /// message) when there is one.
     fn acknowledge(
         self,
-        _: &mut Session,
+        _: &mut Machine,
         ack: Option<Payload<'_>>,
         _: Instant,
         out: &mut dyn Sink,
@@ -137,18 +136,18 @@ impl Dialect for TransportWs {
     }
 
     /// Close 4403 `Forbidden`.
-    fn reject(self, s: &mut Session, _message: &str, out: &mut dyn Sink) {
+    fn reject(self, m: &mut Machine, _message: &str, out: &mut dyn Sink) {
         let code = CloseCode::FORBIDDEN;
-        s.close(code, code.reason(), out);
+        m.close(code, code.reason(), out);
     }
 
     /// Close 4500 with the app's message.
-    fn internal_error(self, s: &mut Session, message: &str, out: &mut dyn Sink) {
-        s.close(CloseCode::INTERNAL_SERVER_ERROR, message, out);
+    fn internal_error(self, m: &mut Machine, message: &str, out: &mut dyn Sink) {
+        m.close(CloseCode::INTERNAL_SERVER_ERROR, message, out);
     }
 
     /// The app's answer to a `ping` it was given: `message` is the whole `pong`.
-    fn pong(self, _: &mut Session, message: &Bytes, out: &mut dyn Sink) {
+    fn pong(self, _: &mut Machine, message: &Bytes, out: &mut dyn Sink) {
         out.send(Outgoing {
             id: None,
             kind: "pong",
@@ -160,7 +159,7 @@ impl Dialect for TransportWs {
 /// One client message, checked before the phase is.
 fn handle(
     app: AppHandles,
-    s: &mut Session,
+    m: &mut Machine,
     text: &str,
     checked: bool,
     out: &mut dyn Sink,
@@ -171,10 +170,10 @@ fn handle(
     match &*msg.kind {
         "connection_init" => {
             let payload = optional(&msg, checked).map_err(Fail::bad)?;
-            if !s.awaiting_init() {
+            if !m.awaiting_init() {
                 return Err(Fail::of(CloseCode::TOO_MANY_INITS));
             }
-            s.init(payload, out);
+            m.init(payload, out);
         }
         "subscribe" => {
             let id = msg.id(true).map_err(Fail::bad)?;
@@ -182,14 +181,14 @@ fn handle(
                 Some(token) if checked => token,
                 _ => msg.operation().map_err(Fail::bad)?,
             };
-            if s.awaiting_init() {
+            if m.awaiting_init() {
                 return Err(Fail::of(CloseCode::UNAUTHORIZED));
             }
-            if s.deciding() {
-                s.wait(text, out);
+            if m.deciding() {
+                m.wait(text, out);
                 return Ok(());
             }
-            match s.subscribe(&id, payload, out) {
+            match m.subscribe(&id, payload, out) {
                 Start::Exists => {
                     return Err(Fail(
                         CloseCode::SUBSCRIBER_EXISTS,
@@ -197,7 +196,7 @@ fn handle(
                     ))
                 }
                 Start::Full => {
-                    let errors = too_many_operations(s.max_ops(), true);
+                    let errors = too_many_operations(m.max_ops(), true);
                     out.send(Outgoing {
                         id: Some(&id),
                         kind: "error",
@@ -212,11 +211,11 @@ fn handle(
         }
         "complete" => {
             let id = msg.id(true).map_err(Fail::bad)?;
-            if s.deciding() {
+            if m.deciding() {
                 // After a subscribe that waits, it must wait too.
-                s.wait(text, out);
+                m.wait(text, out);
             } else {
-                s.unsubscribe(&id, out);
+                m.unsubscribe(&id, out);
             }
         }
         "ping" => {
