@@ -9,7 +9,7 @@ use bytes::Bytes;
 use std::time::Instant;
 
 use super::conn::State;
-use super::outq::Frame;
+use super::outq::Entry;
 use super::Reactor;
 use crate::ws::frame::OpCode;
 
@@ -36,7 +36,7 @@ impl Reactor {
                 continue;
             }
             conn.awaiting_pong = true;
-            self.send(key, Frame::ws(OpCode::Ping, Bytes::new()));
+            self.send(key, Entry::ws(OpCode::Ping, Bytes::new()));
         }
     }
 }

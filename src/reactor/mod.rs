@@ -265,7 +265,7 @@ impl Reactor {
                         if self.conns.get(key).is_some_and(|c| c.state == State::Open) {
                             self.send(
                                 key,
-                                crate::reactor::outq::Frame::ws(opcode, payload.clone()),
+                                crate::reactor::outq::Entry::ws(opcode, payload.clone()),
                             );
                         }
                     }

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::conn::{ConnInfo, State};
 use super::inbox::Command;
-use super::outq::Frame;
+use super::outq::Entry;
 use super::{Reactor, READ_BUDGET};
 use crate::config::Mode;
 use crate::protocol::Session;
@@ -259,13 +259,13 @@ impl Reactor {
                 }
                 Action::Data(opcode, payload) => match self.shared.config.mode {
                     // (GraphQL sessions take their text before it becomes an action.)
-                    Mode::Echo | Mode::GraphQL => self.send(key, Frame::ws(opcode, payload)),
+                    Mode::Echo | Mode::GraphQL => self.send(key, Entry::ws(opcode, payload)),
                     Mode::Broadcast => self.shared.inboxes.broadcast(|| Command::Broadcast {
                         opcode,
                         payload: payload.clone(),
                     }),
                 },
-                Action::Pong(payload) => self.send(key, Frame::ws(OpCode::Pong, payload)),
+                Action::Pong(payload) => self.send(key, Entry::ws(OpCode::Pong, payload)),
                 Action::PeerClose(code, payload) => self.on_peer_close(key, code, payload),
             }
         }
@@ -284,7 +284,7 @@ impl Reactor {
                 let reason = std::str::from_utf8(reason).unwrap_or_default();
                 self.notify_closed(key, code, reason);
                 self.conns[key].state = State::Closed;
-                self.send(key, Frame::ws(OpCode::Close, payload));
+                self.send(key, Entry::ws(OpCode::Close, payload));
                 self.arm(key, self.shared.config.close_timeout);
             }
             _ => self.drop_conn(key),
@@ -300,7 +300,7 @@ impl Reactor {
             self.shared.connections.fetch_sub(1, Relaxed);
         }
         conn.state = State::Rejected;
-        self.send(key, Frame::raw(Bytes::from_static(reject.response())));
+        self.send(key, Entry::raw(Bytes::from_static(reject.response())));
         self.arm(key, self.shared.config.close_timeout);
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::conn::{ConnId, ConnInfo, State};
 use super::events::{ConnEvent, Request};
-use super::outq::Frame;
+use super::outq::Entry;
 use super::Reactor;
 use crate::protocol::{self, AppEvent, Event, Outgoing, SessionOp};
 use crate::ws::frame::OpCode;
@@ -19,7 +19,7 @@ use crate::ws::CloseCode;
 /// Collects one session call's outputs (reused; allocation-free once warm).
 #[derive(Default)]
 pub(crate) struct Collect {
-    frames: Vec<Frame>,
+    frames: Vec<Entry>,
     events: Vec<Event>,
     close: Option<(CloseCode, String)>,
 }
@@ -28,21 +28,21 @@ impl protocol::Sink for Collect {
     fn send(&mut self, msg: Outgoing<'_>) {
         if let Some(whole) = msg.whole() {
             // The app wrote the whole message: sent as it is, not copied.
-            return self.frames.push(Frame::ws(OpCode::Text, whole.clone()));
+            return self.frames.push(Entry::ws(OpCode::Text, whole.clone()));
         }
         let frame = match (msg.as_static(), msg.shared()) {
-            (Some(s), _) => Frame::ws(OpCode::Text, Bytes::from_static(s.as_bytes())),
+            (Some(s), _) => Entry::ws(OpCode::Text, Bytes::from_static(s.as_bytes())),
             // The app's payload is framed around, not copied.
             (None, Some(payload)) => {
                 let mut head = Vec::new();
                 msg.write_head(&mut head);
                 let tail = msg.tail().as_bytes();
-                Frame::parts(OpCode::Text, Bytes::from(head), payload.clone(), tail)
+                Entry::parts(OpCode::Text, Bytes::from(head), payload.clone(), tail)
             }
             (None, None) => {
                 let mut buf = Vec::new();
                 msg.encode(&mut buf);
-                Frame::ws(OpCode::Text, Bytes::from(buf))
+                Entry::ws(OpCode::Text, Bytes::from(buf))
             }
         };
         self.frames.push(frame);

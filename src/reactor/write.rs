@@ -9,7 +9,7 @@ use std::io::Write;
 use std::net::Shutdown;
 
 use super::conn::State;
-use super::outq::{Flushed, Frame};
+use super::outq::{Entry, Flushed};
 use super::Reactor;
 use crate::stats::Counters;
 use crate::ws::frame::{self, OpCode};
@@ -17,8 +17,8 @@ use crate::ws::CloseCode;
 
 impl Reactor {
     /// Queues a frame (or a run of frames) for `key`; it is written at the end of this turn.
-    pub(crate) fn send(&mut self, key: usize, frame: Frame) {
-        let messages = frame.messages();
+    pub(crate) fn send(&mut self, key: usize, entry: Entry) {
+        let messages = entry.messages();
         if self
             .conns
             .get(key)
@@ -26,14 +26,14 @@ impl Reactor {
         {
             Counters::add(&self.counters().messages_out, messages as u64);
         }
-        self.enqueue(key, frame, 0);
+        self.enqueue(key, entry, 0);
     }
 
     /// Queues `frame` minus its first `sent` bytes (already written; only into an empty
     /// queue), to go out at the end of this turn; a backlog behind the message being written
     /// past `maxBufferedBytes` closes the connection as a slow consumer. So a queue holds at
     /// most the cap plus what is left of one message.
-    pub(super) fn enqueue(&mut self, key: usize, frame: Frame, sent: usize) {
+    pub(super) fn enqueue(&mut self, key: usize, entry: Entry, sent: usize) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
@@ -42,11 +42,11 @@ impl Reactor {
         }
         let q = conn.out.get_or_insert_with(|| self.pool.take_queue());
         let was_empty = q.is_empty();
-        let added = frame.wire_len() - sent;
+        let added = entry.wire_len() - sent;
         if sent > 0 {
-            q.push_rest(frame, sent);
+            q.push_rest(entry, sent);
         } else {
-            q.push(frame);
+            q.push(entry);
         }
         let over = q.over(self.shared.config.max_buffered_bytes);
         if was_empty {
@@ -105,7 +105,7 @@ impl Reactor {
             Counters::add(&self.counters().bytes_out, written as u64);
         }
         if written < bytes.len() {
-            self.send(key, Frame::raw(Bytes::copy_from_slice(&bytes[written..])));
+            self.send(key, Entry::raw(Bytes::copy_from_slice(&bytes[written..])));
         }
     }
 
@@ -212,7 +212,7 @@ impl Reactor {
         let n = frame::close_payload(&mut payload, code, reason);
         self.send(
             key,
-            Frame::ws(OpCode::Close, Bytes::copy_from_slice(&payload[..n])),
+            Entry::ws(OpCode::Close, Bytes::copy_from_slice(&payload[..n])),
         );
         self.arm(key, self.shared.config.close_timeout);
     }

@@ -50,7 +50,7 @@ enum Body {
 }
 
 /// A queue entry: for each payload, `header`, `prefix`, `payload`, `tail`, in that order.
-pub(crate) struct Frame {
+pub(crate) struct Entry {
     /// The WebSocket opcode; `None` for raw bytes with no header (an HTTP response).
     opcode: Option<OpCode>,
     prefix: Prefix,
@@ -71,10 +71,10 @@ fn header_len(len: usize) -> usize {
     }
 }
 
-impl Frame {
+impl Entry {
     /// A WebSocket frame with a shared payload.
-    pub(crate) fn ws(opcode: OpCode, payload: Bytes) -> Frame {
-        Frame::parts(opcode, Bytes::new(), payload, b"")
+    pub(crate) fn ws(opcode: OpCode, payload: Bytes) -> Entry {
+        Entry::parts(opcode, Bytes::new(), payload, b"")
     }
 
     /// A WebSocket frame whose message is `prefix` + `payload` + `tail`; neither shared
@@ -84,8 +84,8 @@ impl Frame {
         prefix: impl Into<Prefix>,
         payload: Bytes,
         tail: &'static [u8],
-    ) -> Frame {
-        Frame::new(Some(opcode), prefix.into(), Body::One(payload), tail)
+    ) -> Entry {
+        Entry::new(Some(opcode), prefix.into(), Body::One(payload), tail)
     }
 
     /// One frame per payload of `run`, each `prefix` + payload + `tail`, in order.
@@ -94,17 +94,17 @@ impl Frame {
         prefix: impl Into<Prefix>,
         run: Arc<[Bytes]>,
         tail: &'static [u8],
-    ) -> Frame {
-        Frame::new(Some(opcode), prefix.into(), Body::Run(run), tail)
+    ) -> Entry {
+        Entry::new(Some(opcode), prefix.into(), Body::Run(run), tail)
     }
 
     /// Raw bytes with no WebSocket header (an HTTP response).
-    pub(crate) fn raw(bytes: Bytes) -> Frame {
-        Frame::new(None, Bytes::new().into(), Body::One(bytes), b"")
+    pub(crate) fn raw(bytes: Bytes) -> Entry {
+        Entry::new(None, Bytes::new().into(), Body::One(bytes), b"")
     }
 
-    fn new(opcode: Option<OpCode>, prefix: Prefix, body: Body, tail: &'static [u8]) -> Frame {
-        let mut f = Frame {
+    fn new(opcode: Option<OpCode>, prefix: Prefix, body: Body, tail: &'static [u8]) -> Entry {
+        let mut f = Entry {
             opcode,
             prefix,
             body,
@@ -134,8 +134,8 @@ impl Frame {
     }
 
     /// The same frames, borrowed.
-    pub(crate) fn view(&self) -> FrameRef<'_> {
-        FrameRef {
+    pub(crate) fn view(&self) -> EntryRef<'_> {
+        EntryRef {
             opcode: self.opcode,
             prefix: &self.prefix,
             payloads: self.payloads(),
@@ -143,26 +143,26 @@ impl Frame {
         }
     }
 
-    /// See [`FrameRef::gather`].
+    /// See [`EntryRef::gather`].
     pub(crate) fn gather<'a>(&'a self, skip: usize, out: &mut Gather<'a, '_>) -> bool {
         self.view().gather(skip, out)
     }
 }
 
-/// A frame or run of frames by reference: what a [`Frame`] holds, for a writer that sends
+/// A frame or run of frames by reference: what an [`Entry`] holds, for a writer that sends
 /// straight from the subscriber list and the payloads without queueing (no reference
 /// count is touched).
 #[derive(Clone, Copy)]
-pub(crate) struct FrameRef<'a> {
+pub(crate) struct EntryRef<'a> {
     pub(crate) opcode: Option<OpCode>,
     pub(crate) prefix: &'a [u8],
     pub(crate) payloads: &'a [Bytes],
     pub(crate) tail: &'static [u8],
 }
 
-impl<'a> FrameRef<'a> {
+impl<'a> EntryRef<'a> {
     /// Nothing (a placeholder in a fixed array).
-    pub(crate) const EMPTY: FrameRef<'static> = FrameRef {
+    pub(crate) const EMPTY: EntryRef<'static> = EntryRef {
         opcode: None,
         prefix: b"",
         payloads: &[],

@@ -1,6 +1,6 @@
 //! A connection's outbound queue: frames waiting for the socket, flushed with `writev`.
 //!
-//! Called by the reactor that owns the connection. An entry ([`Frame`]) is one frame or a
+//! Called by the reactor that owns the connection. An entry ([`Entry`]) is one frame or a
 //! run of frames made of shared handles only (a subscriber's prefix, the payload or the
 //! burst's payloads, a static tail): one encoded payload fans out to every recipient
 //! without a copy, each framed with its own id, and headers are encoded only when the
@@ -13,7 +13,7 @@ use std::io::{self, IoSlice, Write};
 
 mod entry;
 mod gather;
-pub(crate) use entry::{Frame, FrameRef};
+pub(crate) use entry::{Entry, EntryRef};
 pub(crate) use gather::Scratch;
 use gather::{Gather, GLUE};
 
@@ -26,7 +26,7 @@ const MAX_SLICES: usize = 1024;
 
 #[derive(Default)]
 pub(crate) struct OutQueue {
-    frames: VecDeque<Frame>,
+    entries: VecDeque<Entry>,
     /// Bytes of the front frame already written.
     front_sent: usize,
     /// Bytes queued and not yet written.
@@ -51,15 +51,15 @@ pub(crate) const DIRECT_MESSAGES: usize = 32;
 /// queues the rest). At most [`DIRECT_MESSAGES`] messages; more write nothing.
 pub(crate) fn write_direct(
     w: &mut impl Write,
-    frames: &[FrameRef<'_>],
+    frames: &[EntryRef<'_>],
     scratch: &mut Scratch,
 ) -> io::Result<usize> {
-    let messages: usize = frames.iter().map(FrameRef::messages).sum();
+    let messages: usize = frames.iter().map(EntryRef::messages).sum();
     let (want, blocks) = gather::needs(messages);
     if messages > DIRECT_MESSAGES {
         return Ok(0);
     }
-    let total: usize = frames.iter().map(FrameRef::wire_len).sum();
+    let total: usize = frames.iter().map(EntryRef::wire_len).sum();
     let blocks = scratch.blocks(blocks);
     let mut written = 0;
     while written < total {
@@ -89,22 +89,22 @@ pub(crate) fn write_direct(
 }
 
 impl OutQueue {
-    pub(crate) fn push(&mut self, frame: Frame) {
-        self.bytes += frame.wire_len();
-        self.frames.push_back(frame);
+    pub(crate) fn push(&mut self, entry: Entry) {
+        self.bytes += entry.wire_len();
+        self.entries.push_back(entry);
     }
 
     /// Queues the rest of an entry whose first `sent` bytes went out already (by
     /// [`write_direct`]); only into an empty queue, where that entry is the front.
-    pub(crate) fn push_rest(&mut self, frame: Frame, sent: usize) {
-        debug_assert!(self.frames.is_empty() && sent < frame.wire_len());
-        self.bytes += frame.wire_len() - sent;
+    pub(crate) fn push_rest(&mut self, entry: Entry, sent: usize) {
+        debug_assert!(self.entries.is_empty() && sent < entry.wire_len());
+        self.bytes += entry.wire_len() - sent;
         self.front_sent = sent;
-        self.frames.push_back(frame);
+        self.entries.push_back(entry);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.frames.is_empty()
+        self.entries.is_empty()
     }
 
     /// Bytes waiting for the socket.
@@ -118,7 +118,7 @@ impl OutQueue {
     /// whole, while a consumer falling further behind is cut. O(messages in the front entry).
     pub(crate) fn backlog(&self) -> usize {
         let head = self
-            .frames
+            .entries
             .front()
             .map_or(0, |f| f.view().left_of_message_at(self.front_sent));
         self.bytes - head
@@ -132,8 +132,8 @@ impl OutQueue {
 
     /// Entries waiting (including a partly written one).
     #[cfg(test)]
-    pub(crate) fn frames(&self) -> usize {
-        self.frames.len()
+    pub(crate) fn entries(&self) -> usize {
+        self.entries.len()
     }
 
     /// Writes as much as the socket takes, `MAX_SLICES` slices per syscall, gluing small
@@ -145,8 +145,8 @@ impl OutQueue {
         scratch: &mut Scratch,
     ) -> io::Result<Flushed> {
         let mut total = 0;
-        while !self.frames.is_empty() {
-            let messages: usize = self.frames.iter().map(Frame::messages).sum();
+        while !self.entries.is_empty() {
+            let messages: usize = self.entries.iter().map(Entry::messages).sum();
             let (want, blocks) = gather::needs(messages);
             let blocks = scratch.blocks(blocks.min(MAX_SLICES));
             let result = if want <= 16 {
@@ -188,7 +188,7 @@ impl OutQueue {
     fn gather<'a>(&'a self, slices: &mut [IoSlice<'a>], blocks: &'a mut [[u8; GLUE]]) -> usize {
         let mut out = Gather::new(slices, blocks);
         let mut skip = self.front_sent;
-        for f in &self.frames {
+        for f in &self.entries {
             if !f.gather(std::mem::take(&mut skip), &mut out) {
                 break;
             }
@@ -199,7 +199,7 @@ impl OutQueue {
     fn advance(&mut self, mut n: usize) {
         self.bytes -= n;
         while n > 0 {
-            let Some(front) = self.frames.front() else {
+            let Some(front) = self.entries.front() else {
                 return;
             };
             let left = front.wire_len() - self.front_sent;
@@ -209,25 +209,25 @@ impl OutQueue {
             }
             n -= left;
             self.front_sent = 0;
-            self.frames.pop_front();
+            self.entries.pop_front();
         }
     }
 
     /// Drops every entry not yet started (a partly written front entry stays, so the
     /// stream remains well-formed); returns the bytes dropped.
     pub(crate) fn drop_unsent(&mut self) -> usize {
-        let keep = usize::from(self.front_sent > 0).min(self.frames.len());
-        let dropped: usize = self.frames.iter().skip(keep).map(Frame::wire_len).sum();
-        self.frames.truncate(keep);
+        let keep = usize::from(self.front_sent > 0).min(self.entries.len());
+        let dropped: usize = self.entries.iter().skip(keep).map(Entry::wire_len).sum();
+        self.entries.truncate(keep);
         self.bytes -= dropped;
         dropped
     }
 
     /// Empties the queue for reuse; false when it grew too large to be worth keeping.
     pub(crate) fn recycle(&mut self) -> bool {
-        self.frames.clear();
+        self.entries.clear();
         self.front_sent = 0;
         self.bytes = 0;
-        self.frames.capacity() <= 1024
+        self.entries.capacity() <= 1024
     }
 }
