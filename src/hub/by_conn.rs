@@ -4,11 +4,11 @@
 //! Owned by the hub thread, kept in step with the triggers' lists by `members.rs`. The
 //! usual connection holds one shared subscription, so one entry is stored inline in the
 //! map's slot (no allocation of its own); a second one moves the list to a `Vec`. The map
-//! is keyed by [`ConnId`] with a multiply-fold hasher: ids are assigned by the server, not
-//! chosen by clients, so SipHash's defence is not needed here.
+//! is keyed by [`ConnId`] with ahash: ids are assigned by the server, not chosen by
+//! clients, so SipHash's defence is not needed here.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use super::TriggerId;
 use crate::reactor::conn::ConnId;
@@ -67,34 +67,13 @@ impl Subs {
     }
 }
 
-/// Multiply-fold hashing of a `ConnId`'s one `u64` (both halves of the 128-bit product,
-/// so the table's low index bits and high tag bits both depend on every input bit).
-#[derive(Default, Clone, Copy)]
-pub(super) struct ConnHasher(u64);
-
-const K: u64 = 0x9e37_79b9_7f4a_7c15;
-
-impl Hasher for ConnHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // Not used by `ConnId` (it writes one u64); correct for anything else.
-        for &b in bytes {
-            self.write_u64(b as u64);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        let m = ((self.0 ^ n) as u128).wrapping_mul(K as u128);
-        self.0 = (m as u64) ^ ((m >> 64) as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// The map's hasher: ahash with fixed keys. Connection ids are assigned by the server, not
+/// chosen by clients, so the keys need not be secret (and no random source is needed).
+type ConnHasher = BuildHasherDefault<ahash::AHasher>;
 
 #[derive(Default)]
 pub(super) struct ByConn {
-    map: HashMap<ConnId, Subs, BuildHasherDefault<ConnHasher>>,
+    map: HashMap<ConnId, Subs, ConnHasher>,
 }
 
 impl ByConn {
@@ -248,7 +227,7 @@ mod tests {
     #[test]
     fn conn_ids_spread_over_the_table() {
         use std::hash::BuildHasher;
-        let b = BuildHasherDefault::<ConnHasher>::default();
+        let b = ConnHasher::default();
         // Ids differ only in their generation or slab key; low and high bits both vary.
         let mut low = std::collections::HashSet::new();
         let mut high = std::collections::HashSet::new();

@@ -1,10 +1,20 @@
 //! RFC 6455 frame codec, sans-IO: opcodes, header encode/decode, close payloads, unmasking.
 //!
 //! Owns the wire format of one frame. The reactor calls [`encode_header`] and
-//! [`close_payload`] to write frames: server frames are unmasked, so one
-//! payload is built once and shared by every recipient and only the header (≤ [`MAX_HEADER`]
-//! bytes) is per connection. [`crate::ws::message::Reader`] calls [`decode_client_header`] and
-//! [`unmask`] on bytes the reactor read from an upgraded socket.
+//! [`close_payload`] to write frames: server frames are unmasked, so one payload is built once
+//! and shared by every recipient and only the header (≤ [`MAX_HEADER`] bytes) is per
+//! connection; tungstenite's `FrameHeader` writes that header into the caller's array.
+//! [`crate::ws::message::Reader`] calls [`decode_client_header`] and [`unmask`] on bytes the
+//! reactor read from an upgraded socket. Those two stay here: the decoder refuses each RFC
+//! 6455 rule as soon as the bytes that break it are in (the first two bytes, for all but one)
+//! with a typed error, where tungstenite's `FrameHeader::parse` waits for the whole header,
+//! mask key included, and leaves the RSV, mask and control-frame rules to its caller; and
+//! tungstenite unmasks owned frames only, where the reader unmasks its caller's buffer in
+//! place, a piece at a time.
+
+use std::io::Cursor;
+use tungstenite::protocol::frame::coding::{self, Control, Data};
+use tungstenite::protocol::frame::FrameHeader;
 
 use super::close::{cut_reason, CloseCode};
 use super::error::ProtocolError;
@@ -40,6 +50,19 @@ impl OpCode {
     }
 }
 
+impl From<OpCode> for coding::OpCode {
+    fn from(op: OpCode) -> coding::OpCode {
+        match op {
+            OpCode::Continuation => coding::OpCode::Data(Data::Continue),
+            OpCode::Text => coding::OpCode::Data(Data::Text),
+            OpCode::Binary => coding::OpCode::Data(Data::Binary),
+            OpCode::Close => coding::OpCode::Control(Control::Close),
+            OpCode::Ping => coding::OpCode::Control(Control::Ping),
+            OpCode::Pong => coding::OpCode::Control(Control::Pong),
+        }
+    }
+}
+
 /// Largest server frame header: 2 + 8 bytes (servers never mask).
 pub(crate) const MAX_HEADER: usize = 10;
 /// Largest client frame header: 2 + 8 length bytes + 4 mask-key bytes.
@@ -48,30 +71,28 @@ pub const MAX_CLIENT_HEADER: usize = 14;
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Writes an unmasked server frame header for a payload of `len` bytes; returns the header
-/// length (2, 4 or 10).
+/// length (2, 4 or 10). tungstenite's `FrameHeader` writes it, into the caller's array (no
+/// allocation, no copy of the payload).
 pub(crate) fn encode_header(
     out: &mut [u8; MAX_HEADER],
     fin: bool,
     opcode: OpCode,
     len: usize,
 ) -> usize {
-    out[0] = (u8::from(fin) << 7) | opcode as u8;
-    if len <= MAX_CONTROL_PAYLOAD {
-        out[1] = len as u8;
-        2
-    } else if let Ok(len16) = u16::try_from(len) {
-        out[1] = 126;
-        let [a, b] = len16.to_be_bytes();
-        out[2] = a;
-        out[3] = b;
-        4
-    } else {
-        out[1] = 127;
-        for (dst, src) in out[2..].iter_mut().zip((len as u64).to_be_bytes()) {
-            *dst = src;
-        }
-        10
-    }
+    let header = FrameHeader {
+        is_final: fin,
+        opcode: opcode.into(),
+        ..FrameHeader::default()
+    };
+    let mut w = Cursor::new(&mut out[..]);
+    // An unmasked header is at most 10 bytes: writing it into `out` cannot fail.
+    let _ = header.format(len as u64, &mut w);
+    w.position() as usize
+}
+
+/// Length of the unmasked server header for a payload of `len` bytes (2, 4 or 10).
+pub(crate) fn header_len(len: usize) -> usize {
+    FrameHeader::default().len(len as u64)
 }
 
 /// Builds a close frame payload: code (big-endian) + reason cut at a UTF-8 char boundary so the
@@ -255,6 +276,10 @@ mod tests {
     #[test]
     fn encode_header_all_length_forms() {
         let mut out = [0u8; MAX_HEADER];
+        for len in [0, 125, 126, 65535, 65536, usize::MAX] {
+            let n = encode_header(&mut out, true, OpCode::Text, len);
+            assert_eq!(header_len(len), n, "len {len}");
+        }
         let cases: [(usize, &[u8]); 7] = [
             (0, &[0x81, 0]),
             (125, &[0x81, 125]),

@@ -294,7 +294,8 @@ fn is_valid_key(key: &[u8]) -> bool {
     key.len() == 24 && matches!(STANDARD.decode_slice(key, &mut out), Ok(16))
 }
 
-/// `base64(sha1(key + GUID))`, on the stack.
+/// `base64(sha1(key + GUID))`, on the stack. (tungstenite's `derive_accept_key` returns a
+/// `String`: one allocation per upgrade, where this path makes none.)
 fn accept_key(key: &[u8]) -> [u8; 28] {
     let mut sha = Sha1::new();
     sha.update(key);

@@ -60,17 +60,6 @@ pub(crate) struct Entry {
     len: usize,
 }
 
-/// Length of the unmasked server header for a message of `len` bytes.
-fn header_len(len: usize) -> usize {
-    if len <= frame::MAX_CONTROL_PAYLOAD {
-        2
-    } else if len <= u16::MAX as usize {
-        4
-    } else {
-        10
-    }
-}
-
 impl Entry {
     /// A WebSocket frame with a shared payload.
     pub(crate) fn ws(opcode: OpCode, payload: Bytes) -> Entry {
@@ -201,7 +190,7 @@ impl<'a> EntryRef<'a> {
     fn frame_len(&self, payload: &Bytes) -> usize {
         let msg = self.message_len(payload);
         match self.opcode {
-            Some(_) => header_len(msg) + msg,
+            Some(_) => frame::header_len(msg) + msg,
             None => msg,
         }
     }
