@@ -4,7 +4,7 @@
  * does it: the app's `onSubscribe` may answer with arguments or errors; otherwise the query
  * is parsed and validated (through the document cache when the app did not bring its own
  * `parse`/`validate`), the operation is found and `roots` supplies its root value.
- * Called by lib/use-server.js once per operation; also holds `mapStream`, graphql's mapping
+ * Called by lib/operation.js once per operation; also holds `mapStream`, graphql's mapping
  * of a source stream to results that the projection fallback uses.
  * @module subwire/lib/execution
  */
