@@ -214,7 +214,7 @@ class Projector {
   /** The trigger's stream failed: `error` to every subscriber, as graphql-ws sends it. @param {Trigger} t @param {any[]} errors */
   fail(t, errors) {
     if (t.ended) return;
-    this.registry.end(t, 'error', this.registry.deps.stringify(errors)).catch((err) => console.error('A projected subscription failed to end.', err));
+    this.registry.end(t, 'error', errors).catch((err) => console.error('A projected subscription failed to end.', err));
   }
 }
 
