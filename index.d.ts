@@ -1,6 +1,8 @@
 /**
  * subwire: GraphQL subscriptions over WebSocket for Node.js, served from Rust.
- * Types for index.js (hand-written; kept in sync with it).
+ * Types for index.js, hand-written; `npm run typecheck` checks lib/ (what index.js
+ * re-exports) against them, and __test__/types/ uses them as the README does.
+ * Members marked `@internal` serve useServer itself and are not a stable API.
  */
 
 /** Options of the Rust-owned WebSocket listener. Every limit has a safe default. */
