@@ -26,7 +26,7 @@ async function prepareOperation(deps, ctx, id, payload) {
   const { graphql, schema, roots, onSubscribe, parse, validate, docs } = deps;
   /** @type {any} */
   let execArgs;
-  /** The document's printed form when the cache had it (shared triggers are keyed by it). */
+  /** The document's printed form when the cache had it (unused: shared triggers key by the query text). */
   let normalized;
   const maybeExecArgsOrErrors = await onSubscribe?.(ctx, id, payload);
   if (maybeExecArgsOrErrors) {

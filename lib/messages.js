@@ -195,9 +195,10 @@ class Sender {
 }
 
 /**
- * What the core (lib/server.js) does with a connection's events other than its operations': the record
- * made by its first event, `init` (onConnect, then the ack or 4403), and the events the
- * options above turn on (`message`, `ping`, `pong`, `refused`). Per connection, in order.
+ * What the core (lib/server.js) does with a connection's events other than its
+ * operations': the record made by its first event, `init` (onConnect, then the ack or
+ * 4403), and the events the options above turn on (`message`, `ping`, `pong`, `refused`).
+ * Per connection, in order.
  */
 class MessageEvents {
   /**

@@ -76,8 +76,10 @@ export function lowLevel(): void {
   listen({ _testPanicOn: 'boom' });
 }
 
+/** With a shareKey, onNext and onError get a TriggerContext: apps tell them apart by `shared`. */
+const isTrigger = (ctx: object): ctx is TriggerContext => 'shared' in ctx;
+
 export const typedHooks: ServerOptions<{ token: string }> = {
   onConnect: (ctx: Context<{ token: string }>) => ctx.connectionParams?.token === 'secret',
-  // a shared trigger's hooks see a TriggerContext: apps narrow on `shared`
-  onNext: (ctx, _id, _payload, _args, result) => ((ctx as Context | TriggerContext as TriggerContext).shared ? result : undefined),
+  onNext: (ctx, _id, _payload, _args, result) => (isTrigger(ctx) ? result : undefined),
 };
