@@ -1,6 +1,8 @@
 /**
  * subwire: GraphQL subscriptions over WebSocket for Node.js, served from Rust.
- * Types for index.js (hand-written; kept in sync with it).
+ * Types for index.js, hand-written; `npm run typecheck` checks lib/ (what index.js
+ * re-exports) against them, and __test__/types/ uses them as the README does.
+ * Members marked `@internal` serve useServer itself and are not a stable API.
  */
 
 /** Options of the Rust-owned WebSocket listener. Every limit has a safe default. */
@@ -76,8 +78,6 @@ export interface ListenOptions {
   closeTimeout?: number;
   /** Runtime faults from the reactors (EMFILE, a caught panic). Default: `process.emitWarning`. */
   onError?: (err: Error & { code: string }) => void;
-  /** @internal Fault injection for subwire's own tests: a text message equal to this panics its reactor. */
-  _testPanicOn?: string;
 }
 
 /**
@@ -187,6 +187,16 @@ export declare class TransportServer {
   triggerError(trigger: number, errors: unknown): boolean;
   /** `complete` to every subscriber; the trigger ends. */
   triggerComplete(trigger: number): boolean;
+
+  // Internal: used by useServer (projection, attach mode), not a stable API.
+  /** @internal Gives `trigger` a projection plan (JSON of lib/projection.js's plan). */
+  triggerPlan(trigger: number, plan: string): void | false;
+  /** @internal Forgets `trigger`'s plan. */
+  triggerPlanRemove(trigger: number): void | false;
+  /** @internal Projects a published payload (its JSON) to every subscriber of `trigger`; false: JS must execute it. */
+  triggerProject(trigger: number, json: string): boolean;
+  /** @internal Attach mode: takes over a socket Node accepted (`fd` is duplicated; `bytes`: the request head and what followed). */
+  _adopt(fd: number, bytes: Uint8Array): void | false;
 }
 
 /**
@@ -393,7 +403,12 @@ export interface ListenTarget {
  */
 export interface AttachTarget {
   /** A Node `http.Server` (typed structurally so that @types/node stays optional). */
-  server: { on(event: 'upgrade', listener: (...args: any[]) => void): unknown; removeListener(event: 'upgrade', listener: (...args: any[]) => void): unknown; listenerCount(event: string): number };
+  server: {
+    on(event: 'upgrade', listener: (...args: any[]) => void): unknown;
+    removeListener(event: 'upgrade', listener: (...args: any[]) => void): unknown;
+    listenerCount(event: string): number;
+    address(): AddressInfo | string | null;
+  };
   /** Only this path (query ignored); every path when omitted, as `ws` does. */
   path?: string;
 }
@@ -410,9 +425,14 @@ export interface ServerStats extends TransportStats {
   publishes: number;
 }
 
-export interface Server {
-  /** The bound address; attached, the http.Server's `address()` (null before it listens). */
-  address(): AddressInfo;
+/**
+ * A running useServer. `A` is what `address()` returns: on subwire's own listener
+ * (a {@link ListenTarget}) always an {@link AddressInfo}; attached (an {@link AttachTarget}),
+ * whatever the http.Server's `address()` returns: a string for a pipe, null before it listens.
+ */
+export interface Server<A extends AddressInfo | string | null = AddressInfo | string | null> {
+  /** The bound address; attached, the http.Server's `address()`. */
+  address(): A;
   stats(): ServerStats;
   /** Publishes on `topic`: the same namespace as every subwire PubSub in this process. */
   publish(topic: string, payload: unknown): void;
@@ -425,6 +445,11 @@ export interface Server {
  * Synchronous; a bind failure throws an Error with a `code`. `keepAlive`: WebSocket ping interval in ms
  * (peers that do not pong within it are dropped; 0 or Infinity: off). Default 12 000.
  */
+export declare function useServer<P extends Record<string, unknown> | undefined = Record<string, unknown> | undefined>(
+  options: ServerOptions<P, Extra>,
+  target: ListenTarget,
+  keepAlive?: number,
+): Server<AddressInfo>;
 export declare function useServer<P extends Record<string, unknown> | undefined = Record<string, unknown> | undefined>(
   options: ServerOptions<P, Extra>,
   target: ServerTarget,

@@ -132,3 +132,16 @@ test('leaving stops the topic listener; different variables are different trigge
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(a.got.length, 1);
 });
+
+test('a projected trigger that fails sends graphql-ws\'s error message: an array of GraphQL errors', async (t) => {
+  const { server, client } = setup(t);
+  const a = record(client(), QUERY, { topic: 'pfail' });
+  await eventually(() => server.stats().triggerSubscriptions === 1 || undefined, 5000, 'attached');
+  // An execution that never settles (a pending promise in the payload): later events wait
+  // behind it, and one past the limit fails the trigger.
+  publish('pfail', { post: { id: 1, title: new Promise(() => {}) } });
+  for (let i = 0; i <= 10_000; i++) publish('pfail', PAYLOADS[0]);
+  await eventually(() => a.got.length === 1 || undefined, 5000, 'failed');
+  assert.deepEqual(a.got, [{ clientError: [{ message: 'PubSub iterator ended: 10000 events were waiting unconsumed (maxQueued is 10000).' }] }]);
+  await eventually(() => server.stats().triggers === 0 || undefined, 5000, 'the trigger ended');
+});

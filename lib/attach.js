@@ -21,7 +21,7 @@
  */
 
 const tls = require('node:tls');
-const { codedError } = require('./util.js');
+const { codedError, invalidOption } = require('./errors.js');
 
 const NOT_FOUND = 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 35\r\n\r\nno WebSocket endpoint at this path\n';
 
@@ -29,7 +29,7 @@ const NOT_FOUND = 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: 
 function checkAttachable(server) {
   const s = /** @type {any} */ (server);
   if (!s || typeof s.on !== 'function' || typeof s.removeListener !== 'function' || typeof s.listenerCount !== 'function') {
-    throw codedError('ERR_SUBWIRE_INVALID_OPTION', 'target.server must be a Node http.Server (an EventEmitter with an "upgrade" event)', TypeError);
+    throw invalidOption('target.server must be a Node http.Server (an EventEmitter with an "upgrade" event)');
   }
   if (s instanceof tls.Server) {
     throw codedError(

@@ -15,8 +15,9 @@
  *   ordinary own property;
  * - request urls are interned: 10k connections to `/graphql` share one string.
  *
- * Used by lib/use-server.js (creates both at `init`) and lib/shared-triggers.js (a shared
- * subscriber is itself the operation record).
+ * Used by lib/messages.js (creates both at a connection's first event), lib/server.js,
+ * lib/operation.js and lib/shared-triggers.js (a shared subscriber is itself the operation
+ * record).
  * @module subwire/lib/connection
  */
 
@@ -27,7 +28,7 @@ const CONN = Symbol('subwire.connection');
  * One operation of a connection, as the connection tracks it. `iterator` is what
  * `ctx.subscriptions[id]` shows: `null` while the operation starts, then its async iterator.
  * `serial` names the operation in Rust (see `TransportServer.next`).
- * @typedef {{ readonly id: string, readonly serial?: number, readonly iterator: any, finished: Promise<void> | null | undefined }} Op
+ * @typedef {{ readonly id: string, readonly serial?: number, iterator: any, finished: Promise<void> | null | undefined }} Op
  */
 
 /** The last url seen: connections to the same path share this string. */
@@ -102,7 +103,7 @@ function buildExtra(c) {
   const headers = {};
   for (const [name, value] of c.headers ?? []) headers[name] = value;
   c.headers = null;
-  return { request: { url: c.url, headers }, socket: undefined };
+  return { request: { url: /** @type {string} */ (c.url), headers }, socket: undefined };
 }
 
 /**
@@ -125,7 +126,13 @@ const subscriptionsView = {
   deleteProperty: () => false,
 };
 
-/** graphql-ws v6's `Context` of one connection. */
+/** @typedef {import('../index').Context} PublicContext */
+
+/**
+ * graphql-ws v6's `Context` of one connection. (`connectionParams` is set by
+ * lib/messages.js at `connection_init`, only when the client sent some.)
+ * @implements {PublicContext}
+ */
 class Context {
   /** @param {Conn} c */
   constructor(c) {
@@ -135,18 +142,25 @@ class Context {
     this[CONN] = c;
   }
 
-  /** The connection's operations: id → `null` while starting, then the async iterator. */
+  /**
+   * The connection's operations: id → `null` while starting, then the async iterator.
+   * @returns {PublicContext['subscriptions']}
+   */
   get subscriptions() {
-    return new Proxy(this[CONN], subscriptionsView);
+    return /** @type {any} */ (new Proxy(this[CONN], subscriptionsView));
   }
 
-  /** `{ request: { url, headers }, socket: undefined }`, built on first read. */
+  /**
+   * `{ request: { url, headers }, socket: undefined }`, built on first read.
+   * @returns {import('../index').Extra}
+   */
   get extra() {
     const extra = buildExtra(this[CONN]);
     this.extra = extra;
     return extra;
   }
 
+  /** @param {import('../index').Extra} value */
   set extra(value) {
     Object.defineProperty(this, 'extra', { value, writable: true, enumerable: true, configurable: true });
   }

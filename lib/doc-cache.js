@@ -2,7 +2,7 @@
 /**
  * A bounded LRU of parsed GraphQL documents, and their validation results per schema.
  *
- * Used by useServer() (lib/use-server.js) when the app keeps graphql-js's own `parse` and
+ * Used by lib/operation.js (one per server) when the app keeps graphql-js's own `parse` and
  * `validate`: a reconnect storm of 100k identical subscribes then parses and validates
  * once, not 100k times. An entry holds the document and its normalized text
  * (`print(document)`: whitespace and comments do not matter). Validation results hang off the document and the

@@ -4,7 +4,7 @@
  * does it: the app's `onSubscribe` may answer with arguments or errors; otherwise the query
  * is parsed and validated (through the document cache when the app did not bring its own
  * `parse`/`validate`), the operation is found and `roots` supplies its root value.
- * Called by lib/use-server.js once per operation; also holds `mapStream`, graphql's mapping
+ * Called by lib/operation.js once per operation; also holds `mapStream`, graphql's mapping
  * of a source stream to results that the projection fallback uses.
  * @module subwire/lib/execution
  */
@@ -26,7 +26,7 @@ async function prepareOperation(deps, ctx, id, payload) {
   const { graphql, schema, roots, onSubscribe, parse, validate, docs } = deps;
   /** @type {any} */
   let execArgs;
-  /** The document's printed form when the cache had it (shared triggers are keyed by it). */
+  /** The document's printed form when the cache had it (unused: shared triggers key by the query text). */
   let normalized;
   const maybeExecArgsOrErrors = await onSubscribe?.(ctx, id, payload);
   if (maybeExecArgsOrErrors) {

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * A connection's messages in JS, other than its operations (lib/use-server.js runs those):
+ * A connection's messages in JS, other than its operations (lib/operation.js runs those):
  * `connection_init` and, for the graphql-ws options that work on whole graphql-transport-ws
  * messages, their reading and writing (shared triggers write through `Sender` too). Without
  * these options only `init` runs here: Rust parses, answers pings and frames alone.
@@ -24,11 +24,9 @@
  */
 
 const { Conn } = require('./connection.js');
+const { isRecord } = require('./util.js');
 
-/** graphql-ws's `isObject`: an object that is not an array. @param {unknown} v @returns {v is Record<string, any>} */
-const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Client message types and whether graphql-ws requires a non-empty string `id`. */
+/** Client message types and whether graphql-ws requires a non-empty string `id`. @type {Record<string, boolean>} */
 const NEEDS_ID = { connection_init: false, connection_ack: false, ping: false, pong: false, subscribe: true, next: true, error: true, complete: true };
 
 /** @param {unknown} v */
@@ -40,7 +38,7 @@ const nullish = (v) => v === null || v === undefined;
  * @param {any} msg
  */
 function isValidMessage(msg) {
-  if (!isObject(msg) || !msg.type || typeof msg.type !== 'string') return false;
+  if (!isRecord(msg) || !msg.type || typeof msg.type !== 'string') return false;
   if (!Object.prototype.hasOwnProperty.call(NEEDS_ID, msg.type)) return false;
   if (NEEDS_ID[msg.type] && (typeof msg.id !== 'string' || !msg.id)) return false;
   switch (msg.type) {
@@ -48,21 +46,21 @@ function isValidMessage(msg) {
     case 'connection_ack':
     case 'ping':
     case 'pong':
-      return nullish(msg.payload) || isObject(msg.payload);
+      return nullish(msg.payload) || isRecord(msg.payload);
     case 'subscribe': {
       const p = msg.payload;
       return (
-        isObject(p) &&
+        isRecord(p) &&
         typeof p.query === 'string' &&
-        (nullish(p.variables) || isObject(p.variables)) &&
+        (nullish(p.variables) || isRecord(p.variables)) &&
         (nullish(p.operationName) || typeof p.operationName === 'string') &&
-        (nullish(p.extensions) || isObject(p.extensions))
+        (nullish(p.extensions) || isRecord(p.extensions))
       );
     }
     case 'next':
-      return isObject(msg.payload);
+      return isRecord(msg.payload);
     case 'error':
-      return Array.isArray(msg.payload) && msg.payload.length > 0 && msg.payload.every((e) => isObject(e) && 'message' in e);
+      return Array.isArray(msg.payload) && msg.payload.length > 0 && msg.payload.every((e) => isRecord(e) && 'message' in e);
     default:
       return true; // complete
   }
@@ -98,7 +96,7 @@ class Reader {
     const envelope = { type: msg.type };
     if (NEEDS_ID[msg.type]) envelope.id = msg.id;
     const keep =
-      (msg.type === 'connection_init' && isObject(msg.payload)) ||
+      (msg.type === 'connection_init' && isRecord(msg.payload)) ||
       msg.type === 'subscribe' ||
       (msg.type === 'ping' && msg.payload !== undefined) ||
       (msg.type === 'pong' && this.pongs && msg.payload !== undefined);
@@ -150,7 +148,7 @@ class Reader {
  * then sees payloads only: the legacy protocol).
  */
 class Sender {
-  /** @param {any} srv the TransportServer @param {((key: string, value: any) => any) | undefined} replacer */
+  /** @param {import('./server.js').SessionApi} srv @param {((key: string, value: any) => any) | undefined} replacer */
   constructor(srv, replacer) {
     this.srv = srv;
     this.replacer = replacer;
@@ -164,7 +162,7 @@ class Sender {
 
   /** `connection_ack`, with `payload` when it is an object. @param {{ conn: number, legacy: boolean }} c @param {unknown} payload */
   ack(c, payload) {
-    const p = isObject(payload) ? payload : undefined;
+    const p = isRecord(payload) ? payload : undefined;
     if (this.whole && !c.legacy) {
       this.srv.acceptMessage(c.conn, this.stringify(p ? { type: 'connection_ack', payload: p } : { type: 'connection_ack' }));
     } else {
@@ -197,16 +195,18 @@ class Sender {
 }
 
 /**
- * What useServer does with a connection's events other than its operations': the record
- * made by its first event, `init` (onConnect, then the ack or 4403), and the events the
- * options above turn on (`message`, `ping`, `pong`, `refused`). Per connection, in order.
+ * What the core (lib/server.js) does with a connection's events other than its
+ * operations': the record made by its first event, `init` (onConnect, then the ack or
+ * 4403), and the events the options above turn on (`message`, `ping`, `pong`, `refused`).
+ * Per connection, in order.
  */
 class MessageEvents {
   /**
-   * @param {{ conns: Map<number, any>, srv: any, reviver?: (key: string, value: any) => any,
-   *   replacer?: (key: string, value: any) => any, onConnect?: (ctx: any) => unknown,
-   *   onPing?: (ctx: any, payload: unknown) => unknown, onPong?: (ctx: any, payload: unknown) => unknown,
-   *   internalError: (c: any, err: unknown) => void }} deps
+   * @param {{ conns: Map<number, Conn>, srv: import('./server.js').SessionApi,
+   *   reviver?: (key: string, value: any) => any, replacer?: (key: string, value: any) => any,
+   *   onConnect?: import('../index').ServerOptions['onConnect'],
+   *   onPing?: import('../index').ServerOptions['onPing'], onPong?: import('../index').ServerOptions['onPong'],
+   *   internalError: (c: Conn, err: unknown) => void }} deps
    */
   constructor(deps) {
     this.deps = deps;
@@ -244,7 +244,7 @@ class MessageEvents {
       ctx.connectionInitReceived = true;
       if (ev.payload !== undefined && ev.payload !== null) {
         const params = this.payloadOf(c, ev.payload);
-        if (typeof params === 'object' && params !== null) ctx.connectionParams = params;
+        if (typeof params === 'object' && params !== null) /** @type {{ connectionParams?: object }} */ (ctx).connectionParams = params;
       }
       const permittedOrPayload = await onConnect?.(ctx);
       if (c.closed) return;
@@ -309,4 +309,4 @@ class MessageEvents {
   }
 }
 
-module.exports = { Reader, Sender, MessageEvents, isValidMessage, isObject };
+module.exports = { Reader, Sender, MessageEvents, isValidMessage };

@@ -4,8 +4,9 @@
  * `{ ...resultWithoutErrors, errors: errors.map((e) => e.toJSON()) }`, so `data` (and
  * `extensions`) come before `errors`, where `JSON.stringify(result)` of a graphql-js
  * result puts `errors` first. Every path that serializes a result for `next` uses it:
- * per subscriber (lib/use-server.js), shared and projected fallbacks
- * (lib/shared-triggers.js); the legacy protocol's `data` carries the same payload.
+ * per subscriber (lib/operation.js), shared triggers and projected fallbacks
+ * (lib/shared-triggers.js, lib/projected-triggers.js); the legacy protocol's `data`
+ * carries the same payload.
  * A result that `onNext` replaced is sent as the app returned it, as graphql-ws does.
  * @module subwire/lib/next-payload
  */

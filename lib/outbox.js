@@ -1,6 +1,6 @@
 'use strict';
 /**
- * The JS → Rust outbox of a TransportServer's session answers (index.js).
+ * The JS → Rust outbox of a TransportServer's session answers (lib/transport.js).
  *
  * Every answer (accept, reject, next, error, complete, internal error, close, and their
  * whole-message forms, pongs and parsed client messages) is queued
@@ -12,6 +12,8 @@
  * Strings move into Rust as they are; nothing is copied again on the way to the socket.
  * @module subwire/lib/outbox
  */
+
+const { invalidOption } = require('./errors.js');
 
 /**
  * A queue this long crosses at once instead of waiting for the turn to end: a publish to
@@ -50,9 +52,7 @@ function checkSerial(serial) {
   if (Number.isInteger(serial) && /** @type {number} */ (serial) >= 0 && /** @type {number} */ (serial) <= 0xffffffff) {
     return /** @type {number} */ (serial);
   }
-  const err = new TypeError(`${String(serial)} is not an operation serial (an integer from a subscribe event, or 0)`);
-  /** @type {any} */ (err).code = 'ERR_SUBWIRE_INVALID_OPTION';
-  throw err;
+  throw invalidOption(`${String(serial)} is not an operation serial (an integer from a subscribe event, or 0)`);
 }
 
 class Outbox {
@@ -79,9 +79,7 @@ class Outbox {
   /** @param {number} kind @param {number} conn @param {string} a @param {string} b @param {number} [serial] */
   push(kind, conn, a, b, serial = 0) {
     if (!Number.isSafeInteger(conn) || conn < 0) {
-      const err = new TypeError(`${String(conn)} is not a connection id`);
-      /** @type {any} */ (err).code = 'ERR_SUBWIRE_INVALID_OPTION';
-      throw err;
+      throw invalidOption(`${String(conn)} is not a connection id`);
     }
     this.serials.push(serial === 0 ? 0 : checkSerial(serial));
     this.kinds.push(kind);

@@ -3,7 +3,7 @@
  * Projected triggers: subscriptions whose results Rust writes from the published JSON
  * (src/project.rs), and the graphql-js execution of the events it cannot write exactly.
  *
- * useServer() (lib/use-server.js) hands a subscription here through
+ * lib/operation.js hands a subscription here through
  * `Registry.joinProjected` when lib/projection.js compiled a plan for it and its source is
  * a subwire topic iterator. Subscriptions with the same schema, topics, plan, document
  * text, operation name and variables join one trigger (lib/shared-triggers.js keeps it,
@@ -22,7 +22,8 @@
 
 const { PROJECT, ONCE } = require('./projection-check.js');
 const { nextPayload } = require('./next-payload.js');
-const { DEFAULT_MAX_QUEUED, publishSerial } = require('./pubsub.js');
+const { DEFAULT_MAX_QUEUED, publishSerial, subscribeTopic } = require('./pubsub.js');
+const { codedError } = require('./errors.js');
 
 /** @typedef {import('./shared-triggers.js').Registry} Registry */
 /** @typedef {import('./shared-triggers.js').Trigger} Trigger */
@@ -54,7 +55,7 @@ class Projector {
    */
   join(c, op, payload, execArgs, topics, projection) {
     const r = this.registry;
-    const { srv, subscribeTopic } = r.deps;
+    const { srv } = r.deps;
     const triggers = r.triggersOf(execArgs.schema);
     const key = ['\u0001projected', ...topics, projection.json, r.documentKey(execArgs.document), execArgs.operationName ?? '', r.variablesKey(execArgs)].join('\0');
     let t = triggers.get(key);
@@ -206,15 +207,14 @@ class Projector {
 
   /** Too many events waited behind a pending execution, as a PubSub iterator's `maxQueued`. @param {Trigger} t */
   overflow(t) {
-    const err = new Error(`PubSub iterator ended: ${DEFAULT_MAX_QUEUED} events were waiting unconsumed (maxQueued is ${DEFAULT_MAX_QUEUED}).`);
-    /** @type {any} */ (err).code = 'ERR_SUBWIRE_PUBSUB_OVERFLOW';
+    const err = codedError('ERR_SUBWIRE_PUBSUB_OVERFLOW', `PubSub iterator ended: ${DEFAULT_MAX_QUEUED} events were waiting unconsumed (maxQueued is ${DEFAULT_MAX_QUEUED}).`);
     this.fail(t, [this.registry.deps.toGraphQLError(err)]);
   }
 
   /** The trigger's stream failed: `error` to every subscriber, as graphql-ws sends it. @param {Trigger} t @param {any[]} errors */
   fail(t, errors) {
     if (t.ended) return;
-    this.registry.end(t, 'error', this.registry.deps.stringify(errors)).catch((err) => console.error('A projected subscription failed to end.', err));
+    this.registry.end(t, 'error', errors).catch((err) => console.error('A projected subscription failed to end.', err));
   }
 }
 

@@ -2,7 +2,7 @@
 /**
  * Compiling a subscription into a projection plan (src/project.rs runs it).
  *
- * Called by useServer() (lib/use-server.js) for each unshared subscription when the app
+ * Called by lib/operation.js for each unshared subscription when the app
  * set no per-event hooks. A subscription qualifies when its result is a pure function of
  * the published payload: one root field, every field resolved by graphql-js's default
  * resolver (no `resolve` anywhere in the selection), object types only (no interfaces or
@@ -64,7 +64,7 @@ function planFor(graphql, schema, document, operationName) {
 
 /** @param {GraphQL} graphql @param {any} schema @param {any} document @param {any} operationName @returns {Projection | null} */
 function compile(graphql, schema, document, operationName) {
-  if (document.definitions.some((d) => d.kind === graphql.Kind.FRAGMENT_DEFINITION)) return null;
+  if (document.definitions.some((/** @type {any} */ d) => d.kind === graphql.Kind.FRAGMENT_DEFINITION)) return null;
   const op = graphql.getOperationAST(document, operationName);
   const root = schema.getSubscriptionType();
   if (!op || op.operation !== 'subscription' || !root || op.directives?.length) return null;

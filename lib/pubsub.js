@@ -5,8 +5,9 @@
  * It owns the process's one topic registry (`topicListeners`: topic → Set of listeners) and
  * three ways onto it:
  * - `publishToTopic(topic, payload)` / `subscribeTopic(topic, listener)`: the bare registry,
- *   for subwire's own code (the server's `publish()`, later the Rust trigger hub and
- *   scale-out bridges) and for tests. `topicStats()` counts topics, listeners and publishes.
+ *   for subwire's own code (`publish()` and the server's `publish()`; projected triggers,
+ *   lib/projected-triggers.js, listen to their topics here) and for tests. `topicStats()`
+ *   counts topics, listeners and publishes.
  * - `class PubSub`: graphql-subscriptions v3's `PubSubEngine` (`publish`, `subscribe`,
  *   `unsubscribe`, `asyncIterableIterator`, and the older `asyncIterator`), so resolvers and
  *   `withFilter` keep working unchanged.
@@ -24,6 +25,8 @@
  * @module subwire/lib/pubsub
  */
 
+const { codedError, invalidOption } = require('./errors.js');
+
 const DEFAULT_MAX_QUEUED = 10_000;
 
 /**
@@ -35,18 +38,11 @@ const topicListeners = new Map();
 let listenerCount = 0;
 let publishCount = 0;
 
-/** @param {string} code @param {string} message @param {Function} [Ctor] */
-function codedError(code, message, Ctor = Error) {
-  const err = new /** @type {any} */ (Ctor)(message);
-  err.code = code;
-  return err;
-}
-
 /** @param {unknown} topic @param {string} what */
 function checkTopic(topic, what) {
   if (typeof topic === 'string' && topic !== '') return;
   const got = typeof topic === 'string' ? 'an empty string' : String(topic);
-  throw codedError('ERR_SUBWIRE_INVALID_OPTION', `${what} must be a non-empty string, got ${got}`, TypeError);
+  throw invalidOption(`${what} must be a non-empty string, got ${got}`);
 }
 
 /**
@@ -85,6 +81,14 @@ function publishToTopic(topic, payload) {
 }
 
 /**
+ * `publish(topic, payload)` of the package (index.js): `publishToTopic` without its count.
+ * @param {string} topic @param {unknown} payload
+ */
+function publish(topic, payload) {
+  publishToTopic(topic, payload);
+}
+
+/**
  * Adds `listener` to `topic`. The returned function removes exactly this subscription and is
  * idempotent; the same function subscribed twice is called twice, as with an EventEmitter.
  * @param {string} topic @param {(payload: any) => void} listener @returns {() => void} unsubscribe
@@ -92,7 +96,7 @@ function publishToTopic(topic, payload) {
 function subscribeTopic(topic, listener) {
   checkTopic(topic, 'subscribe(topic, listener): topic');
   if (typeof listener !== 'function') {
-    throw codedError('ERR_SUBWIRE_INVALID_OPTION', `subscribe(topic, listener): listener must be a function, got ${String(listener)}`, TypeError);
+    throw invalidOption(`subscribe(topic, listener): listener must be a function, got ${String(listener)}`);
   }
   let set = topicListeners.get(topic);
   if (set === undefined) topicListeners.set(topic, (set = new Set()));
@@ -125,12 +129,12 @@ function topicStats() {
 /** `maxQueued` of `new PubSub(options)` / `createPubSub(options)`. @param {unknown} options @param {string} what */
 function maxQueuedOption(options, what) {
   if (typeof options !== 'object' || options === null) {
-    throw codedError('ERR_SUBWIRE_INVALID_OPTION', `${what}: options must be an object such as { maxQueued: 10000 }`, TypeError);
+    throw invalidOption(`${what}: options must be an object such as { maxQueued: 10000 }`);
   }
   const v = /** @type {{ maxQueued?: unknown }} */ (options).maxQueued;
   if (v === undefined) return DEFAULT_MAX_QUEUED;
   if (v === Infinity || (Number.isSafeInteger(v) && /** @type {number} */ (v) >= 1)) return /** @type {number} */ (v);
-  throw codedError('ERR_SUBWIRE_INVALID_OPTION', `${what}: maxQueued must be an integer >= 1 (or Infinity), got ${String(v)}`, TypeError);
+  throw invalidOption(`${what}: maxQueued must be an integer >= 1 (or Infinity), got ${String(v)}`);
 }
 
 /** A fresh `{ done: true }` result each time: callers may hold or change it. */
@@ -153,7 +157,7 @@ class TopicIterator {
     /** @type {Error | null} set by an overflow, thrown by the next `next()` */
     this.error = null;
     this.running = true;
-    /** The topics it listens to (read by useServer's projection: lib/projection.js). */
+    /** The topics it listens to (`topicsOf`: a projected subscription listens to them itself). */
     this.topics = topics;
     const push = (/** @type {T} */ value) => this.push(value);
     this.unsubscribes = topics.map((topic) => subscribeTopic(topic, push));
@@ -283,7 +287,7 @@ class PubSub {
   asyncIterableIterator(triggers) {
     const list = typeof triggers === 'string' ? [triggers] : triggers;
     if (!Array.isArray(list) || list.length === 0) {
-      throw codedError('ERR_SUBWIRE_INVALID_OPTION', `asyncIterableIterator(triggers): triggers must be a topic name or a non-empty array of them, got ${String(triggers)}`, TypeError);
+      throw invalidOption(`asyncIterableIterator(triggers): triggers must be a topic name or a non-empty array of them, got ${String(triggers)}`);
     }
     for (const t of list) checkTopic(t, 'asyncIterableIterator(triggers): each trigger');
     return new TopicIterator([...new Set(list)], this.maxQueued);
@@ -307,10 +311,8 @@ class PubSub {
 function createPubSub(config = {}) {
   const maxQueued = maxQueuedOption(config, 'createPubSub(config)');
   if (/** @type {any} */ (config).eventTarget !== undefined) {
-    throw codedError(
-      'ERR_SUBWIRE_INVALID_OPTION',
+    throw invalidOption(
       "createPubSub({ eventTarget }): subwire's topics are one namespace per process and do not take an EventTarget; leave eventTarget out",
-      TypeError,
     );
   }
   return {
@@ -335,4 +337,4 @@ function topicsOf(it) {
   return it instanceof TopicIterator ? it.topics : null;
 }
 
-module.exports = { PubSub, createPubSub, publishToTopic, subscribeTopic, topicStats, topicsOf, topicListeners, publishSerial, DEFAULT_MAX_QUEUED };
+module.exports = { PubSub, createPubSub, publish, publishToTopic, subscribeTopic, topicStats, topicsOf, topicListeners, publishSerial, DEFAULT_MAX_QUEUED };

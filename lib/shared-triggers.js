@@ -2,7 +2,7 @@
 /**
  * Shared triggers: the JS half of the trigger hub (src/hub/ is the Rust half).
  *
- * useServer() (lib/use-server.js) hands a subscription here when the app's `shareKey`
+ * lib/operation.js hands a subscription here when the app's `shareKey`
  * returned a string for it. Subscriptions with the same schema, share key, document text,
  * operation name and variables join one trigger, across connections (the text, not just
  * the document's shape: the locations in a result's errors are the client's own). The first
@@ -32,9 +32,13 @@
  */
 
 const { nextPayload } = require('./next-payload.js');
+const { isAsyncIterable } = require('./util.js');
 const { Projector } = require('./projected-triggers.js');
 
-/** @param {unknown} v JSON with object keys sorted, so `{a,b}` and `{b,a}` share. */
+/** @typedef {import('./connection.js').Conn} Conn */
+/** @typedef {import('./connection.js').Op} Op */
+
+/** @param {unknown} v @returns {string} JSON with object keys sorted, so `{a,b}` and `{b,a}` share. */
 function stableJson(v) {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v && typeof v === 'object') {
@@ -124,14 +128,20 @@ class Trigger {
   }
 }
 
+/**
+ * What a registry needs of its server, all given at construction.
+ * @typedef {{ srv: import('./server.js').SessionApi, graphql: typeof import('graphql'),
+ *   options: import('../index').ServerOptions, stringify: (v: unknown) => string,
+ *   toGraphQLError: (e: unknown) => import('graphql').GraphQLError,
+ *   internalError: (c: Conn, err: unknown) => void, released: (c: Conn, op: Op) => void,
+ *   framed: import('./messages.js').Sender | null }} RegistryDeps
+ *   `framed`: with a replacer, the Sender that writes each subscriber's message (no hub);
+ *   `released`: a subscriber left (its operation is over)
+ */
+
+/** The shared and projected triggers of one server. */
 class Registry {
-  /**
-   * @param {{ srv: any, graphql: typeof import('graphql'), options: any, stringify: (v: unknown) => string,
-   *   subscribeTopic: (topic: string, listener: (value: unknown) => void) => () => void,
-   *   toGraphQLError: (e: unknown) => any, isAsyncIterable: (v: unknown) => boolean,
-   *   internalError: (c: any, err: unknown) => void, released: (c: any, op: any) => void,
-   *   framed: import('./messages.js').Sender | null }} deps
-   */
+  /** @param {RegistryDeps} deps */
   constructor(deps) {
     this.deps = deps;
     /** @type {WeakMap<object, Map<string, Trigger>>} */
@@ -237,7 +247,7 @@ class Registry {
     while (!t.source && !t.ended) await new Promise((r) => setImmediate(r));
     if (t.ended || !t.subscribers.has(sub)) return;
     const { ctx } = sub.c;
-    await this.deps.options.onOperation(ctx, sub.id, payload, t.execArgs, t.source);
+    await this.deps.options.onOperation?.(ctx, sub.id, payload, t.execArgs, t.source);
   }
 
   /**
@@ -245,7 +255,7 @@ class Registry {
    * @param {Trigger} t @param {SharedSubscriber} first @param {any} payload the first subscriber's subscribe payload
    */
   async start(t, first, payload) {
-    const { graphql, options, toGraphQLError, isAsyncIterable } = this.deps;
+    const { graphql, options, toGraphQLError } = this.deps;
     const { execArgs } = t;
     const { ctx } = first.c;
     if (!('contextValue' in execArgs)) {
@@ -263,20 +273,22 @@ class Registry {
     }
     if (t.ended) {
       // Everyone left while it started.
-      await result.return?.(undefined);
+      await /** @type {AsyncGenerator} */ (result).return?.(undefined);
       return;
     }
     const name = `trigger:${t.id}`;
+    // (onNext and onError get the trigger's context, as SubwireOptions.shareKey documents)
+    const tctx = /** @type {any} */ (t.ctx);
     try {
       for await (const value of result) {
-        const maybe = await options.onNext?.(t.ctx, name, payload, execArgs, value);
+        const maybe = await options.onNext?.(tctx, name, payload, execArgs, value);
         if (t.ended) break;
         this.next(t, maybe || nextPayload(value));
       }
     } catch (err) {
       if (t.ended) return;
       const errors = [toGraphQLError(err)];
-      const maybe = await options.onError?.(t.ctx, name, payload, errors);
+      const maybe = await options.onError?.(tctx, name, payload, errors);
       return this.end(t, 'error', maybe || errors);
     }
     return this.end(t, 'complete');

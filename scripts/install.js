@@ -19,7 +19,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { platformTriple } = require('../lib/util.js');
+const { platformTriple } = require('../lib/native.js');
 
 const ROOT = path.join(__dirname, '..');
 

@@ -8,7 +8,7 @@ const express = require('express');
 const { ApolloServer } = require('@apollo/server');
 const { expressMiddleware } = require('@as-integrations/express5');
 const { ApolloServerPluginDrainHttpServer } = require('@apollo/server/plugin/drainHttpServer');
-const { makeExecutableSchema } = require('./schema-tools');
+const { makeExecutableSchema } = require('@graphql-tools/schema');
 const { useServer, PubSub } = require('subwire'); // was: useServer from 'graphql-ws/use/ws' + new WebSocketServer(...)
 
 const typeDefs = `
