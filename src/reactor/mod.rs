@@ -8,15 +8,17 @@
 //! while serving one connection is caught here, closes that connection and is reported to
 //! the embedder; the loop goes on.
 //!
-//! Submodules that add methods to [`Reactor`]: `accept` (listener, limits, EMFILE back-off),
-//! `read` (handshake and frames), `write` (queues, flushing, closing), `fanout` (trigger
-//! updates to subscribers), `session` (driving a connection's GraphQL session), `keepalive`
-//! (ping sweeps), `trim` (giving freed memory back). What a reactor owns: `conn` (a
-//! connection and its id), `timer` (its deadline heap), `pool` (buffers and queues), `outq`
-//! (a connection's outbound queue), `listener` (binding, done for it by the server);
-//! `events` is the app-event batch it publishes into.
+//! Submodules that add methods to [`Reactor`]: `accept` (listener, limits, EMFILE
+//! back-off), `read` (handshake and frames), `write` (queues, flushing, closing),
+//! `commands` (the inbox, run once per turn), `fanout` (trigger updates to subscribers),
+//! `session` (driving a connection's GraphQL session), `keepalive` (ping sweeps), `trim`
+//! (giving freed memory back). What a reactor owns: `conn` (a connection and its id),
+//! `timer` (its deadline heap), `pool` (buffers and queues), `outq` (a connection's
+//! outbound queue), `listener` (binding, done for it by the server); `events` is the
+//! app-event batch it publishes into.
 
 mod accept;
+mod commands;
 pub(crate) mod conn;
 pub(crate) mod events;
 mod fanout;
@@ -44,7 +46,7 @@ use std::time::{Duration, Instant};
 
 use self::conn::{Conn, State};
 use self::events::ConnEvent;
-use self::inbox::{Command, Target};
+use self::inbox::Command;
 use self::pool::Pool;
 use self::shared::Shared;
 use self::timer::Timers;
@@ -81,7 +83,7 @@ pub(crate) struct Reactor {
     /// Payloads of consecutive trigger updates being folded (reused across turns).
     burst: Vec<Bytes>,
     /// Glue blocks for building `writev` slice lists (reused across flushes).
-    glue: crate::reactor::outq::Scratch,
+    glue: outq::Scratch,
     /// Connections that still had bytes to read when their budget ran out.
     again: Vec<usize>,
     /// The listener may have more connections waiting (its batch ran out).
@@ -235,74 +237,6 @@ impl Reactor {
 
     pub(crate) fn report(&self, code: Code, message: String) {
         self.shared.embedder.error(SubwireError::new(code, message));
-    }
-
-    fn commands(&mut self) {
-        // Consecutive updates for the same target list (a burst on one trigger) are held
-        // and fanned out together; any other command first sends what is held, so every
-        // connection still sees its frames in the order the hub sent them.
-        let mut burst: Option<Arc<Vec<Target>>> = None;
-        let mut payloads = std::mem::take(&mut self.burst);
-        while let Ok(cmd) = self.inbox.try_recv() {
-            match cmd {
-                Command::Next { payload, targets } => {
-                    if burst
-                        .as_ref()
-                        .is_some_and(|held| !Arc::ptr_eq(held, &targets))
-                    {
-                        self.fan_out_burst(&mut burst, &mut payloads, false);
-                    }
-                    payloads.push(payload);
-                    burst = Some(targets);
-                    continue;
-                }
-                _ => self.fan_out_burst(&mut burst, &mut payloads, false),
-            }
-            match cmd {
-                Command::Broadcast { opcode, payload } => {
-                    // By slot index, so a broadcast allocates nothing but the queue entries.
-                    for key in 0..self.conns.capacity() {
-                        if self.conns.get(key).is_some_and(|c| c.state == State::Open) {
-                            self.send(
-                                key,
-                                crate::reactor::outq::Entry::ws(opcode, payload.clone()),
-                            );
-                        }
-                    }
-                }
-                Command::Shutdown => self.begin_shutdown(),
-                Command::Adopt { sock, bytes } => self.adopt(sock, bytes),
-                Command::Next { .. } => {} // held above
-                Command::Session { conn, op } => {
-                    let key = conn.key();
-                    self.guarded(key, |me| me.session_op(conn, op));
-                }
-                Command::Sessions(ops) => {
-                    for (conn, op) in ops {
-                        let key = conn.key();
-                        self.guarded(key, |me| me.session_op(conn, op));
-                    }
-                }
-            }
-        }
-        // The inbox is empty: nothing more reaches a connection this turn, so this last
-        // burst may be written directly (`fanout.rs`); earlier ones are queued, so that a
-        // connection in several triggers' lists still gets one `writev` for the turn.
-        self.fan_out_burst(&mut burst, &mut payloads, true);
-        self.burst = payloads;
-    }
-
-    /// Fans out the held burst, if any, and empties it.
-    fn fan_out_burst(
-        &mut self,
-        burst: &mut Option<Arc<Vec<Target>>>,
-        payloads: &mut Vec<Bytes>,
-        last: bool,
-    ) {
-        if let Some(targets) = burst.take() {
-            self.fan_out(payloads, &targets, last);
-        }
-        payloads.clear();
     }
 
     /// Stops accepting and closes every connection: open ones with 1001, others at once.

@@ -5,8 +5,8 @@
 //! burst's payloads, a static tail): one encoded payload fans out to every recipient
 //! without a copy, each framed with its own id, and headers are encoded only when the
 //! entry is gathered for `writev`.
-//! Queues come from and return to the reactor's [`crate::reactor::pool::Pool`], so a connection with
-//! nothing to send holds no queue.
+//! Queues come from and return to the reactor's pool (`reactor/pool.rs`), so a connection
+//! with nothing to send holds no queue.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
