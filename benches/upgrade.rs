@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use subwire::upgrade::{parse, write_accept, Offered, Policy};
+use subwire::ws::upgrade::{parse, write_accept, Offered, Policy};
 
 struct Counting;
 

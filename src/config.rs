@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-/// What a connection does with the messages it receives, until the GraphQL protocols exist.
+/// What a connection does with the messages it receives: GraphQL sessions, or the two bare
+/// WebSocket modes that `listen()` keeps for tests and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Every text/binary message comes back to its sender.
     Echo,
     /// Every text/binary message goes to every open connection, sender included.
@@ -18,7 +19,7 @@ pub enum Mode {
 
 /// How the reactors share the listening port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListenerMode {
+pub(crate) enum ListenerMode {
     /// One socket per reactor bound with `SO_REUSEPORT`; the kernel spreads connections.
     ReusePort,
     /// One socket, registered in every reactor's poll; whichever wakes first accepts.
@@ -28,46 +29,48 @@ pub enum ListenerMode {
 }
 
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub host: String,
-    pub port: u16,
+pub(crate) struct Config {
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// Request-target path that upgrades (query string ignored).
-    pub path: String,
-    pub mode: Mode,
-    pub listener: ListenerMode,
+    pub(crate) path: String,
+    pub(crate) mode: Mode,
+    pub(crate) listener: ListenerMode,
     /// Share the port with other servers (this process or others, same user) that opt in
     /// too (`reusePort`). Off: a port in use fails with `ERR_SUBWIRE_ADDR_IN_USE`.
-    pub reuse_port: bool,
+    pub(crate) reuse_port: bool,
     /// Reactor threads (default: available cores).
-    pub reactors: usize,
+    pub(crate) reactors: usize,
     /// Upgraded plus handshaking connections; beyond it requests get 503.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
     /// Largest message, in bytes, after reassembly (default 1 MiB); over it → close 1009.
-    pub max_payload: usize,
+    pub(crate) max_payload: usize,
     /// Largest HTTP request head (default 8 KiB); over it → 431.
-    pub max_header_bytes: usize,
-    /// Per-connection outbound bytes allowed to wait for the socket (default 4 MiB).
-    pub max_buffered_bytes: usize,
+    pub(crate) max_header_bytes: usize,
+    /// Outbound bytes allowed to wait behind the message being written, per connection
+    /// (default 4 MiB); over it → close 1008 `slow consumer` (`OutQueue::backlog`).
+    pub(crate) max_buffered_bytes: usize,
     /// `None` accepts any Origin.
-    pub allowed_origins: Option<Vec<String>>,
+    pub(crate) allowed_origins: Option<Vec<String>>,
     /// Request headers copied at upgrade for the app's hooks (lowercase names).
-    pub headers: Vec<String>,
+    pub(crate) headers: Vec<String>,
     /// A connection must finish its HTTP upgrade within this (default 10 s).
-    pub handshake_timeout: Duration,
+    pub(crate) handshake_timeout: Duration,
     /// After our close frame, or an HTTP error, the peer has this long to close (default 5 s).
-    pub close_timeout: Duration,
-    /// Picks the subprotocol from what the client offered (the protocol layer sets this).
-    pub select_protocol: fn(&crate::upgrade::Offered<'_>) -> Option<&'static str>,
+    pub(crate) close_timeout: Duration,
+    /// Picks the subprotocol from what the client offered (`protocol::select_protocol` in
+    /// GraphQL mode; none otherwise).
+    pub(crate) select_protocol: fn(&crate::ws::upgrade::Offered<'_>) -> Option<&'static str>,
     /// Ping every open connection this often; one that has not answered the previous ping
     /// by the next sweep is dropped, so half-open sockets never pile up. `None`: off.
-    pub ping_interval: Option<Duration>,
+    pub(crate) ping_interval: Option<Duration>,
     /// Protocol timings for GraphQL sessions (init timeout, legacy `ka`).
-    pub session: crate::protocol::Settings,
+    pub(crate) session: crate::protocol::Settings,
     /// Fault injection for tests: a text message equal to this makes the reactor panic while
     /// handling it (proving a panic closes one connection, not the process).
-    pub panic_on: Option<String>,
+    pub(crate) panic_on: Option<String>,
     /// Accepts per reactor turn, so a storm cannot starve established connections.
-    pub accept_batch: usize,
+    pub(crate) accept_batch: usize,
 }
 
 impl Default for Config {

@@ -9,7 +9,7 @@ use std::io;
 
 /// Stable error codes. JS code matches on these strings, so they never change meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
+pub(crate) enum Code {
     /// The address is already bound by another socket.
     AddrInUse,
     /// The host is not an address of this machine, or does not parse.
@@ -32,7 +32,7 @@ pub enum Code {
 
 impl Code {
     /// The string JS sees as `error.code`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Code::AddrInUse => "ERR_SUBWIRE_ADDR_IN_USE",
             Code::AddrNotAvailable => "ERR_SUBWIRE_ADDR_NOT_AVAILABLE",
@@ -49,13 +49,13 @@ impl Code {
 
 /// An error with a code and a human-readable message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubwireError {
-    pub code: Code,
-    pub message: String,
+pub(crate) struct SubwireError {
+    pub(crate) code: Code,
+    pub(crate) message: String,
 }
 
 impl SubwireError {
-    pub fn new(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
         SubwireError {
             code,
             message: message.into(),
@@ -63,7 +63,7 @@ impl SubwireError {
     }
 
     /// Maps a bind/listen failure to a code and says what to do about it.
-    pub fn from_bind(err: &io::Error, addr: &str) -> Self {
+    pub(crate) fn from_bind(err: &io::Error, addr: &str) -> Self {
         match err.kind() {
             io::ErrorKind::AddrInUse => Self::new(
                 Code::AddrInUse,

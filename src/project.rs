@@ -28,7 +28,7 @@ use std::collections::HashMap;
 /// How to complete one value (graphql-js `completeValue`, restricted to what is exact here).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(tag = "k", rename_all = "lowercase")]
-pub enum Node {
+pub(crate) enum Node {
     Int {
         nn: bool,
     },
@@ -68,20 +68,20 @@ pub enum Node {
 /// A subscription's projection: the root field's response key, its name in the payload,
 /// and how to complete it.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Plan {
-    pub key: String,
-    pub name: String,
-    pub node: Node,
+pub(crate) struct Plan {
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) node: Node,
 }
 
 impl Plan {
-    pub fn parse(json: &str) -> Result<Plan, String> {
+    pub(crate) fn parse(json: &str) -> Result<Plan, String> {
         serde_json::from_str(json).map_err(|e| format!("not a projection plan: {e}"))
     }
 }
 
 /// `{"data":{…}}` for `payload`, or `None` when only graphql-js can say what it is.
-pub fn project(plan: &Plan, payload: &str) -> Option<Vec<u8>> {
+pub(crate) fn project(plan: &Plan, payload: &str) -> Option<Vec<u8>> {
     let root = fields_of(payload)?;
     let mut out = Vec::with_capacity(payload.len() + 32);
     out.extend_from_slice(b"{\"data\":{");

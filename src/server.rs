@@ -12,16 +12,20 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::bridge::{Batch, ConnId, SessionOp};
 use crate::config::Config;
 use crate::error::{Code, SubwireError};
-use crate::frame::OpCode;
 use crate::hub::{Hub, HubEvent, HubHandle};
-use crate::listener;
+use crate::protocol::SessionOp;
+use crate::reactor::conn::ConnId;
+use crate::reactor::events::Batch;
+use crate::reactor::inbox::{Command, Inbox};
+use crate::reactor::listener;
+use crate::reactor::shared::{Embedder, Shared};
 use crate::reactor::{Reactor, WAKER};
-use crate::shared::{Command, Handle, Shared, Sink, Stats};
+use crate::stats::Stats;
+use crate::ws::frame::OpCode;
 
-pub struct Server {
+pub(crate) struct Server {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     hub: HubHandle,
@@ -37,16 +41,16 @@ fn io_err(what: &str, e: std::io::Error) -> SubwireError {
 impl Server {
     /// Binds and starts `config.reactors` reactor threads.
     /// `events` is where app events wait for the embedder to drain them.
-    pub fn start(
+    pub(crate) fn start(
         mut config: Config,
-        sink: Box<dyn Sink>,
+        embedder: Box<dyn Embedder>,
         events: Arc<Batch>,
     ) -> Result<Server, SubwireError> {
         config.reactors = config.reactors.clamp(1, 64);
         let count = config.reactors;
         let (listeners, local_addr) = listener::bind(&config, count)?;
-        let shared = Arc::new(Shared::new(config, sink, events));
-        let mut handles = Vec::with_capacity(count);
+        let shared = Arc::new(Shared::new(config, embedder, events));
+        let mut inboxes = Vec::with_capacity(count);
         let mut reactors = Vec::with_capacity(count);
         let mut listeners = listeners.into_iter();
         for id in 0..count {
@@ -55,7 +59,7 @@ impl Server {
             let waker = Waker::new(poll.registry(), WAKER)
                 .map_err(|e| io_err("cannot create a waker", e))?;
             let (tx, rx) = unbounded();
-            handles.push(Handle {
+            inboxes.push(Inbox {
                 tx,
                 waker: Arc::new(waker),
             });
@@ -64,7 +68,7 @@ impl Server {
                 .map_err(|e| io_err("cannot register the listener", e))?;
             reactors.push(r);
         }
-        let _ = shared.handles.set(handles);
+        shared.inboxes.set(inboxes);
         let (hub, hub_handle) = Hub::new(shared.clone());
         let mut threads = Vec::with_capacity(count + 1);
         let guard = shared.clone();
@@ -72,7 +76,7 @@ impl Server {
             .name("subwire-hub".into())
             .spawn(move || {
                 if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub.run())).is_err() {
-                    guard.sink.error(SubwireError::new(
+                    guard.embedder.error(SubwireError::new(
                         Code::ReactorPanic,
                         "the trigger hub panicked and stopped; shared subscriptions get no more events",
                     ));
@@ -88,7 +92,7 @@ impl Server {
                     // The thread boundary: a panic outside any one connection's handling ends
                     // this reactor (its sockets close as it unwinds), never the process.
                     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.run())).is_err() {
-                        guard.sink.error(SubwireError::new(
+                        guard.embedder.error(SubwireError::new(
                             Code::ReactorPanic,
                             format!(
                                 "reactor {id} panicked and stopped; its connections were closed"
@@ -100,7 +104,7 @@ impl Server {
             match t {
                 Ok(t) => threads.push(t),
                 Err(e) => {
-                    shared.broadcast(|| Command::Shutdown);
+                    shared.inboxes.broadcast(|| Command::Shutdown);
                     hub_handle.send(HubEvent::Shutdown);
                     return Err(e);
                 }
@@ -116,7 +120,7 @@ impl Server {
     }
 
     /// The bound address; `None` when attached to Node's `http.Server`.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
+    pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
     }
 
@@ -124,64 +128,64 @@ impl Server {
     /// its own), and `bytes` (the request head as Node received it, plus any bytes after it)
     /// are handled by a reactor as if it had read them: same upgrade checks, same 101 or
     /// HTTP error. Fails if `fd` is not a connected TCP socket.
-    pub fn adopt(&self, fd: std::os::fd::RawFd, bytes: Vec<u8>) -> Result<(), SubwireError> {
+    pub(crate) fn adopt(&self, fd: std::os::fd::RawFd, bytes: Vec<u8>) -> Result<(), SubwireError> {
         let sock = crate::sys::dup_tcp_stream(fd).map_err(|e| {
             SubwireError::new(
                 Code::Attach,
                 format!("cannot take over the socket (fd {fd}): {e}"),
             )
         })?;
-        let handles = self.shared.handles.get().map_or(&[][..], |h| &h[..]);
-        if handles.is_empty() || self.is_stopping() {
+        let inboxes = self.shared.inboxes.all();
+        if inboxes.is_empty() || self.is_stopping() {
             return Err(SubwireError::new(Code::Disposed, "the server was disposed"));
         }
-        let r = self.next_adopt.fetch_add(1, Relaxed) % handles.len();
-        handles[r].send(Command::Adopt { sock, bytes });
+        let r = self.next_adopt.fetch_add(1, Relaxed) % inboxes.len();
+        inboxes[r].send(Command::Adopt { sock, bytes });
         Ok(())
     }
 
-    pub fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> Stats {
         self.shared.stats()
     }
 
     /// Sends one message to every open connection (the payload is shared, not copied).
-    pub fn broadcast(&self, opcode: OpCode, payload: bytes::Bytes) {
-        self.shared.broadcast(|| Command::Broadcast {
+    pub(crate) fn broadcast(&self, opcode: OpCode, payload: bytes::Bytes) {
+        self.shared.inboxes.broadcast(|| Command::Broadcast {
             opcode,
             payload: payload.clone(),
         });
     }
 
     /// Hands the app's answer to the reactor that owns `conn`; false if it has gone.
-    pub fn session(&self, conn: ConnId, op: SessionOp) -> bool {
-        self.shared.send_to(conn, op)
+    pub(crate) fn session(&self, conn: ConnId, op: SessionOp) -> bool {
+        self.shared.inboxes.send_to(conn, op)
     }
 
     /// Hands many answers to their reactors, one command and one wake-up per reactor.
-    pub fn sessions(&self, ops: Vec<(ConnId, SessionOp)>) -> bool {
-        self.shared.send_batch(ops)
+    pub(crate) fn sessions(&self, ops: Vec<(ConnId, SessionOp)>) -> bool {
+        self.shared.inboxes.send_batch(ops)
     }
 
     /// Hands an event to the trigger hub; false once it has stopped.
-    pub fn hub(&self, ev: HubEvent) -> bool {
+    pub(crate) fn hub(&self, ev: HubEvent) -> bool {
         !self.is_stopping() && self.hub.send(ev)
     }
 
     /// Asks every reactor and the hub to stop; returns at once. Safe to call twice.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         if !self.shared.stopping.swap(true, Relaxed) {
-            self.shared.broadcast(|| Command::Shutdown);
+            self.shared.inboxes.broadcast(|| Command::Shutdown);
             self.hub.send(HubEvent::Shutdown);
         }
     }
 
-    pub fn is_stopping(&self) -> bool {
+    pub(crate) fn is_stopping(&self) -> bool {
         self.shared.stopping.load(Relaxed)
     }
 
     /// Waits for the reactor and hub threads to end (after `shutdown`). Blocking: call it off the
     /// JS thread.
-    pub fn join(&mut self) {
+    pub(crate) fn join(&mut self) {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }

@@ -9,7 +9,7 @@ use std::os::fd::{FromRawFd, RawFd};
 /// Duplicates `fd` (close-on-exec) and returns the copy as a non-blocking `TcpStream`,
 /// after checking that it is a connected TCP stream socket. The caller keeps, and later
 /// closes, its own `fd`; the connection stays open through the copy.
-pub fn dup_tcp_stream(fd: RawFd) -> io::Result<std::net::TcpStream> {
+pub(crate) fn dup_tcp_stream(fd: RawFd) -> io::Result<std::net::TcpStream> {
     if fd < 0 {
         return Err(io::Error::from_raw_os_error(libc::EBADF));
     }
@@ -35,7 +35,7 @@ pub fn dup_tcp_stream(fd: RawFd) -> io::Result<std::net::TcpStream> {
 /// Asks the C allocator to return its free pages to the OS. glibc keeps pages freed in
 /// the middle of its heaps resident and never trims them by itself; `malloc_trim` releases
 /// them. Elsewhere (musl, macOS) a no-op: those allocators decide on their own.
-pub fn release_free_memory() {
+pub(crate) fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists under its own locks; it
     // may be called from any thread at any time and touches no memory of ours.

@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
 
-use subwire::upgrade::{parse, write_accept, Offered, Policy, Reject};
+use subwire::ws::upgrade::{parse, write_accept, Offered, Policy, Reject};
 
 struct Counting;
 

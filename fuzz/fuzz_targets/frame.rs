@@ -1,4 +1,4 @@
-//! Fuzzes the client frame reader (`subwire::message::Reader`) the way a reactor drives it:
+//! Fuzzes the client frame reader (`subwire::ws::message::Reader`) the way a reactor drives it:
 //! arbitrary bytes arrive in chunks (sizes drawn from the input), the unconsumed tail is kept
 //! and the next chunk appended. Checks the `Progress` invariants, that a re-feed of the tail
 //! without new bytes changes nothing, and that the chunked run yields exactly the messages and
@@ -9,8 +9,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use subwire::frame::{is_valid_peer_close_code, MAX_CLIENT_HEADER, MAX_CONTROL_PAYLOAD};
-use subwire::message::{Message, Progress, Reader};
+use subwire::ws::frame::{MAX_CLIENT_HEADER, MAX_CONTROL_PAYLOAD};
+use subwire::ws::message::{Message, Progress, Reader};
+use subwire::ws::CloseCode;
 
 #[derive(Debug, PartialEq)]
 enum Owned {
@@ -18,12 +19,12 @@ enum Owned {
     Binary(Vec<u8>),
     Ping(Vec<u8>),
     Pong(Vec<u8>),
-    Close(Option<u16>, String),
+    Close(Option<CloseCode>, String),
 }
 
 #[derive(Debug, PartialEq)]
 enum Outcome {
-    Failed(u16),
+    Failed(CloseCode),
     Stopped,
     /// Bytes left over (an incomplete frame) and the reported need.
     Pending(usize, usize),
@@ -50,7 +51,7 @@ fn record(out: &mut Vec<Owned>, max_payload: usize, m: Message<'_>) -> bool {
         }
         Message::Close(code, reason) => {
             assert!(reason.len() + 2 <= MAX_CONTROL_PAYLOAD);
-            assert!(code.map_or(reason.is_empty(), is_valid_peer_close_code));
+            assert!(code.map_or(reason.is_empty(), CloseCode::may_send));
             out.push(Owned::Close(code, reason.to_owned()));
             return false;
         }
@@ -93,8 +94,9 @@ fuzz_target!(|data: &[u8]| {
         stopped = !record(&mut expected, max_payload, m);
         !stopped
     }) {
-        Err(code) => {
-            assert!(matches!(code, 1002 | 1007 | 1009), "close code {code}");
+        Err(e) => {
+            let code = e.close_code();
+            assert!(matches!(code.get(), 1002 | 1007 | 1009), "close code {code}");
             Outcome::Failed(code)
         }
         Ok(p) => {
@@ -125,7 +127,7 @@ fuzz_target!(|data: &[u8]| {
             stopped = !record(&mut got, max_payload, m);
             !stopped
         }) {
-            Err(code) => break Outcome::Failed(code),
+            Err(e) => break Outcome::Failed(e.close_code()),
             Ok(p) => {
                 check_progress(p, pending.len(), stopped);
                 if stopped {

@@ -1,4 +1,4 @@
-//! Fuzzes the upgrade parser (`subwire::upgrade::parse`) the way a reactor drives it: a read
+//! Fuzzes the upgrade parser (`subwire::ws::upgrade::parse`) the way a reactor drives it: a read
 //! buffer that may hold a partial head, a complete one, or a head followed by frame bytes.
 //! Besides "no panic", checks what the types cannot: a complete head never claims more bytes
 //! than it was given, everything it returns points into the buffer, shorter prefixes of an
@@ -11,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use subwire::upgrade::{parse, write_accept, Offered, Policy, Reject, Upgrade};
+use subwire::ws::upgrade::{parse, write_accept, Offered, Policy, Reject, Upgrade};
 
 fn prefer_transport_ws(offered: &Offered<'_>) -> Option<&'static str> {
     ["graphql-transport-ws", "graphql-ws"]

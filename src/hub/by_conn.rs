@@ -4,39 +4,39 @@
 //! Owned by the hub thread, kept in step with the triggers' lists by `members.rs`. The
 //! usual connection holds one shared subscription, so one entry is stored inline in the
 //! map's slot (no allocation of its own); a second one moves the list to a `Vec`. The map
-//! is keyed by [`ConnId`] with a multiply-fold hasher: ids are assigned by the server, not
-//! chosen by clients, so SipHash's defence is not needed here.
+//! is keyed by [`ConnId`] with ahash: ids are assigned by the server, not chosen by
+//! clients, so SipHash's defence is not needed here.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use super::TriggerId;
-use crate::bridge::ConnId;
+use crate::reactor::conn::ConnId;
 
 /// One shared subscription of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Sub {
-    pub trigger: TriggerId,
+pub(super) struct Sub {
+    pub(crate) trigger: TriggerId,
     /// Its position in the trigger's list for the connection's reactor.
-    pub pos: u32,
+    pub(crate) pos: u32,
 }
 
 /// A connection's subscriptions: never empty (an empty one leaves the map).
 #[derive(Debug)]
-pub enum Subs {
+pub(super) enum Subs {
     One(Sub),
     Many(Vec<Sub>),
 }
 
 impl Subs {
-    pub fn as_slice(&self) -> &[Sub] {
+    pub(super) fn as_slice(&self) -> &[Sub] {
         match self {
             Subs::One(s) => std::slice::from_ref(s),
             Subs::Many(v) => v,
         }
     }
 
-    pub fn as_mut_slice(&mut self) -> &mut [Sub] {
+    pub(super) fn as_mut_slice(&mut self) -> &mut [Sub] {
         match self {
             Subs::One(s) => std::slice::from_mut(s),
             Subs::Many(v) => v,
@@ -67,48 +67,27 @@ impl Subs {
     }
 }
 
-/// Multiply-fold hashing of a `ConnId`'s one `u64` (both halves of the 128-bit product,
-/// so the table's low index bits and high tag bits both depend on every input bit).
-#[derive(Default, Clone, Copy)]
-pub struct ConnHasher(u64);
-
-const K: u64 = 0x9e37_79b9_7f4a_7c15;
-
-impl Hasher for ConnHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // Not used by `ConnId` (it writes one u64); correct for anything else.
-        for &b in bytes {
-            self.write_u64(b as u64);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        let m = ((self.0 ^ n) as u128).wrapping_mul(K as u128);
-        self.0 = (m as u64) ^ ((m >> 64) as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// The map's hasher: ahash with fixed keys. Connection ids are assigned by the server, not
+/// chosen by clients, so the keys need not be secret (and no random source is needed).
+type ConnHasher = BuildHasherDefault<ahash::AHasher>;
 
 #[derive(Default)]
-pub struct ByConn {
-    map: HashMap<ConnId, Subs, BuildHasherDefault<ConnHasher>>,
+pub(super) struct ByConn {
+    map: HashMap<ConnId, Subs, ConnHasher>,
 }
 
 impl ByConn {
     /// Connections holding at least one shared subscription.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.map.len()
     }
 
-    pub fn get(&self, conn: ConnId) -> &[Sub] {
+    pub(super) fn get(&self, conn: ConnId) -> &[Sub] {
         self.map.get(&conn).map_or(&[], Subs::as_slice)
     }
 
-    pub fn push(&mut self, conn: ConnId, sub: Sub) {
+    pub(super) fn push(&mut self, conn: ConnId, sub: Sub) {
         let Some(subs) = self.map.get_mut(&conn) else {
             self.map.insert(conn, Subs::One(sub));
             return;
@@ -120,7 +99,7 @@ impl ByConn {
     }
 
     /// Removes one entry; false if it was not there.
-    pub fn remove(&mut self, conn: ConnId, sub: Sub) -> bool {
+    pub(super) fn remove(&mut self, conn: ConnId, sub: Sub) -> bool {
         let mut found = false;
         self.retain(conn, |s| {
             let hit = !found && *s == sub;
@@ -131,13 +110,13 @@ impl ByConn {
     }
 
     /// Drops every entry of `trigger` (it has been forgotten).
-    pub fn drop_trigger(&mut self, conn: ConnId, trigger: TriggerId) {
+    pub(super) fn drop_trigger(&mut self, conn: ConnId, trigger: TriggerId) {
         self.retain(conn, |s| s.trigger != trigger);
     }
 
     /// The subscriber of `trigger` that sat at `from` now sits at `to`; false if `conn`
     /// has no such entry.
-    pub fn repoint(&mut self, conn: ConnId, trigger: TriggerId, from: u32, to: u32) -> bool {
+    pub(super) fn repoint(&mut self, conn: ConnId, trigger: TriggerId, from: u32, to: u32) -> bool {
         let Some(subs) = self.map.get_mut(&conn) else {
             return false;
         };
@@ -152,7 +131,7 @@ impl ByConn {
     }
 
     /// Takes every entry of `conn` out of the map.
-    pub fn take(&mut self, conn: ConnId) -> Option<Subs> {
+    pub(super) fn take(&mut self, conn: ConnId) -> Option<Subs> {
         let subs = self.map.remove(&conn);
         self.shrink();
         subs
@@ -178,7 +157,7 @@ impl ByConn {
 
     /// Every (connection, entries): for the hub's consistency checks in tests.
     #[cfg(test)]
-    pub fn iter(&self) -> impl Iterator<Item = (ConnId, &[Sub])> {
+    pub(super) fn iter(&self) -> impl Iterator<Item = (ConnId, &[Sub])> {
         self.map.iter().map(|(c, s)| (*c, s.as_slice()))
     }
 }
@@ -248,7 +227,7 @@ mod tests {
     #[test]
     fn conn_ids_spread_over_the_table() {
         use std::hash::BuildHasher;
-        let b = BuildHasherDefault::<ConnHasher>::default();
+        let b = ConnHasher::default();
         // Ids differ only in their generation or slab key; low and high bits both vary.
         let mut low = std::collections::HashSet::new();
         let mut high = std::collections::HashSet::new();

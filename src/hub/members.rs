@@ -12,14 +12,14 @@
 use std::collections::HashMap;
 
 use super::by_conn::{ByConn, Sub};
-use super::prefix;
-use super::trigger::{Moved, Target, Trigger};
+use super::trigger::{Moved, Trigger};
 use super::TriggerId;
-use crate::bridge::ConnId;
-use crate::protocol::OpSerial;
+use crate::protocol::{json_id, prefix_has_json_id, prefix_json_id, OpSerial};
+use crate::reactor::conn::ConnId;
+use crate::reactor::inbox::Target;
 
 #[derive(Default)]
-pub struct Members {
+pub(super) struct Members {
     triggers: HashMap<TriggerId, Trigger>,
     by_conn: ByConn,
     subscriptions: usize,
@@ -29,22 +29,22 @@ pub struct Members {
 
 impl Members {
     /// Live triggers (each has at least one subscriber).
-    pub fn triggers(&self) -> usize {
+    pub(super) fn triggers(&self) -> usize {
         self.triggers.len()
     }
 
     /// Subscribers across all triggers.
-    pub fn subscriptions(&self) -> usize {
+    pub(super) fn subscriptions(&self) -> usize {
         self.subscriptions
     }
 
-    pub fn get(&self, trigger: TriggerId) -> Option<&Trigger> {
+    pub(super) fn get(&self, trigger: TriggerId) -> Option<&Trigger> {
         self.triggers.get(&trigger)
     }
 
     /// Subscriber `(conn, id)` joins `trigger` (created on first use); false, and no
     /// change, if it is there already.
-    pub fn add(
+    pub(super) fn add(
         &mut self,
         trigger: TriggerId,
         conn: ConnId,
@@ -54,7 +54,7 @@ impl Members {
     ) -> bool {
         let target = Target::new(conn, id, legacy, serial);
         let t = self.triggers.entry(trigger).or_default();
-        let json = prefix::json_of(&target.prefix).unwrap_or_default();
+        let json = prefix_json_id(&target.prefix).unwrap_or_default();
         if find(&self.by_conn, t, trigger, conn, json).is_some() {
             return false;
         }
@@ -71,11 +71,11 @@ impl Members {
 
     /// Subscriber `(conn, id)` leaves `trigger`; an empty trigger is forgotten. False if it
     /// was not there.
-    pub fn remove(&mut self, trigger: TriggerId, conn: ConnId, id: &str) -> bool {
+    pub(super) fn remove(&mut self, trigger: TriggerId, conn: ConnId, id: &str) -> bool {
         let Some(t) = self.triggers.get_mut(&trigger) else {
             return false;
         };
-        prefix::json_id(id, &mut self.json);
+        json_id(id, &mut self.json);
         let found = find(&self.by_conn, t, trigger, conn, &self.json);
         if let Some(pos) = found {
             self.by_conn.remove(conn, Sub { trigger, pos });
@@ -90,7 +90,7 @@ impl Members {
 
     /// Every subscription of `conn` leaves; emptied triggers are forgotten. Returns how
     /// many there were.
-    pub fn remove_client(&mut self, conn: ConnId) -> usize {
+    pub(super) fn remove_client(&mut self, conn: ConnId) -> usize {
         let Some(mut subs) = self.by_conn.take(conn) else {
             return 0;
         };
@@ -116,7 +116,7 @@ impl Members {
 
     /// Forgets `trigger` and every connection's entries for it; returns it, so its
     /// subscribers can be told.
-    pub fn end(&mut self, trigger: TriggerId) -> Option<Trigger> {
+    pub(super) fn end(&mut self, trigger: TriggerId) -> Option<Trigger> {
         let t = self.triggers.remove(&trigger)?;
         for target in t.targets() {
             self.by_conn.drop_trigger(target.conn, trigger);
@@ -138,7 +138,7 @@ fn find(
     let hit = |s: &&Sub| {
         s.trigger == trigger
             && t.get(r, s.pos)
-                .is_some_and(|x| prefix::has_json_id(&x.prefix, json))
+                .is_some_and(|x| prefix_has_json_id(&x.prefix, json))
     };
     by_conn.get(conn).iter().find(hit).map(|s| s.pos)
 }

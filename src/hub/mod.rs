@@ -15,11 +15,11 @@
 //! Called by the napi bridge (`trigger*` methods) through [`HubHandle`]; started and
 //! stopped by [`crate::server::Server`]. `members.rs` keeps who listens to what:
 //! `trigger.rs` one trigger's subscriber lists, `by_conn.rs` each connection's places in
-//! them, `prefix.rs` a subscriber's message prefix (which also carries its operation id).
+//! them. A subscriber is a [`Target`] (the reactor's inbox type) whose message prefix, made
+//! by the protocol layer (`protocol::next_prefix`), also carries its operation id.
 
 mod by_conn;
 mod members;
-mod prefix;
 mod trigger;
 
 use bytes::Bytes;
@@ -27,18 +27,18 @@ use crossbeam_channel::{Receiver, Sender};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use crate::bridge::{ConnId, SessionOp};
-use crate::protocol::OpSerial;
-use crate::shared::{Command, Shared};
+use crate::protocol::{next_body, OpSerial, SessionOp};
+use crate::reactor::conn::ConnId;
+use crate::reactor::inbox::Command;
+use crate::reactor::shared::Shared;
 use members::Members;
-pub use trigger::{Target, Trigger};
 
 /// A trigger's id, chosen by JS (an exact JS number).
-pub type TriggerId = u64;
+pub(crate) type TriggerId = u64;
 
 /// Events to the hub, in the order their effects must happen.
 #[derive(Debug)]
-pub enum HubEvent {
+pub(crate) enum HubEvent {
     /// Subscriber `(conn, id)` joins `trigger` (created on first use). `legacy`: the
     /// connection speaks subscriptions-transport-ws (`data` instead of `next`).
     Add {
@@ -72,19 +72,19 @@ pub enum HubEvent {
 
 /// The way to the hub thread.
 #[derive(Clone)]
-pub struct HubHandle {
+pub(crate) struct HubHandle {
     tx: Sender<HubEvent>,
 }
 
 impl HubHandle {
     /// False once the hub has stopped.
-    pub fn send(&self, ev: HubEvent) -> bool {
+    pub(crate) fn send(&self, ev: HubEvent) -> bool {
         self.tx.send(ev).is_ok()
     }
 }
 
 /// The hub's state; lives on its thread.
-pub struct Hub {
+pub(crate) struct Hub {
     shared: Arc<Shared>,
     rx: Receiver<HubEvent>,
     members: Members,
@@ -96,7 +96,7 @@ pub struct Hub {
 const ROUND: usize = 256;
 
 impl Hub {
-    pub fn new(shared: Arc<Shared>) -> (Hub, HubHandle) {
+    pub(crate) fn new(shared: Arc<Shared>) -> (Hub, HubHandle) {
         let (tx, rx) = crossbeam_channel::unbounded();
         let hub = Hub {
             to_wake: vec![false; shared.config.reactors],
@@ -108,7 +108,7 @@ impl Hub {
     }
 
     /// The thread's body: handles events until `Shutdown` or until every sender is gone.
-    pub fn run(mut self) {
+    pub(crate) fn run(mut self) {
         while let Ok(ev) = self.rx.recv() {
             if !self.handle(ev) {
                 break;
@@ -173,23 +173,20 @@ impl Hub {
         let Some(t) = self.members.get(trigger) else {
             return;
         };
-        let Some(handles) = self.shared.handles.get() else {
-            return;
-        };
+        let inboxes = &self.shared.inboxes;
         for (r, targets) in t.snapshots() {
-            let Some(handle) = handles.get(r) else {
+            let Some(inbox) = inboxes.get(r) else {
                 continue;
             };
             // Each reactor gets its own copy of the (small) payload, with the message's
             // closing `}` appended so a frame is two slices (header and prefix, then this).
             // A queued frame clones and drops its handle, and one reference count shared by
             // two reactors would bounce its cache line between cores once per subscriber.
-            let mut body = Vec::with_capacity(payload.len() + 1);
-            body.extend_from_slice(&payload);
-            body.push(b'}');
-            let payload = Bytes::from(body);
-            let cmd = Command::Next { payload, targets };
-            if handle.tx.send(cmd).is_ok() {
+            let cmd = Command::Next {
+                payload: next_body(&payload),
+                targets,
+            };
+            if inbox.tx.send(cmd).is_ok() {
                 if let Some(w) = self.to_wake.get_mut(r) {
                     *w = true;
                 }
@@ -202,20 +199,18 @@ impl Hub {
         let Some(t) = self.members.end(trigger) else {
             return;
         };
-        let Some(handles) = self.shared.handles.get() else {
-            return;
-        };
+        let inboxes = &self.shared.inboxes;
         for target in t.targets() {
             let r = target.conn.reactor();
             // Every prefix has an id (the hub wrote it); the reactors are all there.
-            let (Some(id), Some(handle)) = (target.id(), handles.get(r)) else {
+            let (Some(id), Some(inbox)) = (target.id(), inboxes.get(r)) else {
                 continue;
             };
             let cmd = Command::Session {
                 conn: target.conn,
                 op: op(&id, target.serial),
             };
-            if handle.tx.send(cmd).is_ok() {
+            if inbox.tx.send(cmd).is_ok() {
                 if let Some(w) = self.to_wake.get_mut(r) {
                     *w = true;
                 }
@@ -225,11 +220,9 @@ impl Hub {
 
     /// One wake-up per reactor that was sent something this round.
     fn wake(&mut self) {
-        let Some(handles) = self.shared.handles.get() else {
-            return;
-        };
+        let inboxes = &self.shared.inboxes;
         for (r, flag) in self.to_wake.iter_mut().enumerate() {
-            if let (true, Some(h)) = (std::mem::take(flag), handles.get(r)) {
+            if let (true, Some(h)) = (std::mem::take(flag), inboxes.get(r)) {
                 let _ = h.waker.wake();
             }
         }

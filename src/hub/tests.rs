@@ -3,47 +3,86 @@
 
 use super::*;
 use crate::config::Config;
-use crate::protocol::{self, Outgoing, Output, Payload};
-use crate::shared::Handle;
+use crate::protocol::{Output, Session, Settings};
+use crate::reactor::inbox::{Inbox, Target};
+use crate::reactor::shared::Embedder;
 
-fn message(prefix: &[u8], payload: &[u8]) -> Vec<u8> {
-    [prefix, payload, b"}"].concat()
+/// What a client receives as the `next` (legacy `data`) message of operation `id` for a
+/// hub update of `payload`: the subscriber's prefix and the body the hub sends its reactor,
+/// in one frame.
+fn fanned_out(id: &str, legacy: bool, payload: &'static [u8]) -> Vec<u8> {
+    let (mut hub, rx, _polls) = hub(1);
+    let conn = ConnId::new(0, 1, 1);
+    hub.handle(HubEvent::Add {
+        trigger: 1,
+        conn,
+        id: id.into(),
+        legacy,
+        serial: 0,
+    });
+    hub.handle(HubEvent::Update {
+        trigger: 1,
+        payload: Bytes::from_static(payload),
+    });
+    let (list, _, body) = next(&rx[0]);
+    [&list[0].1[..], &body[..]].concat()
 }
 
 #[test]
-fn the_prefix_frames_a_payload_exactly_as_the_session_would() {
-    for (legacy, kind) in [(false, "next"), (true, "data")] {
-        let id = "op \"1\"";
-        let payload = Bytes::from_static(br#"{"data":{"n":1}}"#);
-        let msg = Outgoing {
-            id: Some(id),
-            kind,
-            payload: Some(Payload::Shared(&Bytes::new())),
+fn the_hub_frames_a_payload_exactly_as_the_session_would() {
+    let payload = br#"{"data":{"n":1}}"#;
+    // Written out by hand, with the id's JSON escapes: what graphql-ws and
+    // subscriptions-transport-ws clients parse.
+    let want = [
+        (
+            false,
+            "1",
+            r#"{"id":"1","type":"next","payload":{"data":{"n":1}}}"#,
+        ),
+        (
+            true,
+            "1",
+            r#"{"id":"1","type":"data","payload":{"data":{"n":1}}}"#,
+        ),
+        (
+            false,
+            "op \"1\"\n",
+            r#"{"id":"op \"1\"\n","type":"next","payload":{"data":{"n":1}}}"#,
+        ),
+        (
+            true,
+            "ü/✓",
+            r#"{"id":"ü/✓","type":"data","payload":{"data":{"n":1}}}"#,
+        ),
+    ];
+    for (legacy, id, text) in want {
+        let hub = fanned_out(id, legacy, payload);
+        assert_eq!(String::from_utf8_lossy(&hub), text, "legacy {legacy}");
+        // What a session of that protocol sends for the same result.
+        let mut out: Vec<Output> = Vec::new();
+        let protocol = if legacy {
+            "graphql-ws"
+        } else {
+            "graphql-transport-ws"
         };
-        let mut prefix = Vec::new();
-        msg.write_head(&mut prefix);
-        let mut expected: Vec<Output> = Vec::new();
-        protocol::Sink::send(
-            &mut expected,
-            Outgoing {
-                id: Some(id),
-                kind,
-                payload: Some(Payload::Shared(&payload)),
-            },
-        );
-        let Output::Send(want) = &expected[0] else {
-            unreachable!()
-        };
-        assert_eq!(
-            message(&prefix, &payload),
-            want.as_bytes(),
-            "legacy {legacy}"
-        );
+        let now = std::time::Instant::now();
+        let mut s = Session::open(Some(protocol), &Settings::default(), now, &mut out);
+        s.on_text(r#"{"type":"connection_init"}"#, now, &mut out);
+        s.accept_init(None, now, &mut out);
+        let start = if legacy { "start" } else { "subscribe" };
+        let sub = serde_json::json!({"id": id, "type": start, "payload": {"query": "{ n }"}});
+        s.on_text(&sub.to_string(), now, &mut out);
+        out.clear();
+        assert!(s.next(id, 0, &Bytes::from_static(payload), &mut out));
+        assert_eq!(out, [Output::Send(text.into())], "legacy {legacy}");
+        // And the id reads back out of the prefix.
+        let v: serde_json::Value = serde_json::from_slice(&hub).unwrap();
+        assert_eq!(v["id"], id);
     }
 }
 
 struct Quiet;
-impl crate::shared::Sink for Quiet {
+impl Embedder for Quiet {
     fn error(&self, _: crate::error::SubwireError) {}
 }
 
@@ -59,11 +98,11 @@ fn hub(reactors: usize) -> (Hub, Vec<Receiver<Command>>, Vec<mio::Poll>) {
         let poll = mio::Poll::new().unwrap();
         let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(0)).unwrap());
         let (tx, rx) = crossbeam_channel::unbounded();
-        handles.push(Handle { tx, waker });
+        handles.push(Inbox { tx, waker });
         inboxes.push(rx);
         polls.push(poll);
     }
-    assert!(shared.handles.set(handles).is_ok());
+    shared.inboxes.set(handles);
     (Hub::new(shared).0, inboxes, polls)
 }
 

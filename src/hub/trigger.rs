@@ -8,67 +8,38 @@
 //! list; who is where is kept by the hub's per-connection lists (`by_conn.rs`), which
 //! [`Trigger::remove_at`] tells when it moves someone.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::prefix;
-use crate::bridge::ConnId;
-use crate::protocol::OpSerial;
-
-/// One subscriber of a trigger: its connection and the bytes that go before the shared
-/// payload in its `next` (legacy: `data`) message, which also carry its operation id.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub conn: ConnId,
-    /// The operation's serial: a later operation reusing the id is not this subscriber
-    /// (0: whichever operation holds the id).
-    pub serial: OpSerial,
-    /// `{"id":<id>,"type":"next","payload":`; the message ends with the payload and `}`.
-    pub prefix: Arc<[u8]>,
-}
-
-impl Target {
-    pub fn new(conn: ConnId, id: &str, legacy: bool, serial: OpSerial) -> Target {
-        Target {
-            conn,
-            serial,
-            prefix: prefix::build(id, legacy),
-        }
-    }
-
-    /// The operation id (read from the prefix; borrowed unless it needed escaping).
-    pub fn id(&self) -> Option<Cow<'_, str>> {
-        prefix::id_of(&self.prefix)
-    }
-}
+use crate::reactor::conn::ConnId;
+use crate::reactor::inbox::Target;
 
 /// A subscriber that [`Trigger::remove_at`] moved into the freed position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Moved {
-    pub conn: ConnId,
+pub(super) struct Moved {
+    pub(crate) conn: ConnId,
     /// Where it was (the list's old last position).
-    pub from: u32,
+    pub(crate) from: u32,
 }
 
 #[derive(Default)]
-pub struct Trigger {
+pub(super) struct Trigger {
     /// Per reactor (by index), its subscribers.
     groups: Vec<Arc<Vec<Target>>>,
     len: usize,
 }
 
 impl Trigger {
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Adds a subscriber at the end of its reactor's list; returns its position there
     /// (None, and no change, if that would not fit a `u32`).
-    pub fn add(&mut self, target: Target) -> Option<u32> {
+    pub(super) fn add(&mut self, target: Target) -> Option<u32> {
         let r = target.conn.reactor();
         if self.groups.len() <= r {
             self.groups.resize_with(r + 1, Arc::default);
@@ -86,13 +57,13 @@ impl Trigger {
     }
 
     /// The subscriber at `pos` in `reactor`'s list.
-    pub fn get(&self, reactor: usize, pos: u32) -> Option<&Target> {
+    pub(super) fn get(&self, reactor: usize, pos: u32) -> Option<&Target> {
         self.groups.get(reactor)?.get(pos as usize)
     }
 
     /// Removes the subscriber at `pos` in `reactor`'s list: the last one takes its place.
     /// None if there is none; else `Some(moved)`: who moved from where to `pos`, if anyone.
-    pub fn remove_at(&mut self, reactor: usize, pos: u32) -> Option<Option<Moved>> {
+    pub(super) fn remove_at(&mut self, reactor: usize, pos: u32) -> Option<Option<Moved>> {
         let group = self.groups.get_mut(reactor)?;
         let at = pos as usize;
         if at >= group.len() {
@@ -116,7 +87,7 @@ impl Trigger {
     }
 
     /// Each reactor's subscribers (reactor index, shared list), skipping reactors with none.
-    pub fn snapshots(&self) -> impl Iterator<Item = (usize, Arc<Vec<Target>>)> + '_ {
+    pub(super) fn snapshots(&self) -> impl Iterator<Item = (usize, Arc<Vec<Target>>)> + '_ {
         self.groups
             .iter()
             .enumerate()
@@ -125,7 +96,7 @@ impl Trigger {
     }
 
     /// Every subscriber (for `error` and `complete`, which go to each of them once).
-    pub fn targets(&self) -> impl Iterator<Item = &Target> {
+    pub(super) fn targets(&self) -> impl Iterator<Item = &Target> {
         self.groups.iter().flat_map(|list| list.iter())
     }
 }
@@ -222,13 +193,5 @@ mod tests {
             let cap = tr.groups[0].capacity();
             assert!(cap <= 64 || cap <= tr.len() * 4, "{cap} for {}", tr.len());
         }
-    }
-
-    #[test]
-    fn a_target_is_small_and_knows_its_id() {
-        assert_eq!(std::mem::size_of::<Target>(), 32);
-        let target = Target::new(ConnId(7), "op \"7\"", true, 0);
-        assert_eq!(target.id().as_deref(), Some("op \"7\""));
-        assert!(target.prefix.ends_with(br#","type":"data","payload":"#));
     }
 }

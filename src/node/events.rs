@@ -5,7 +5,8 @@
 
 use napi_derive::napi;
 
-use crate::bridge::{AppEvent, EventKind};
+use crate::protocol::Event;
+use crate::reactor::events::{ConnEvent, Request};
 
 /// One app event, as JS receives it (fields by `type`).
 #[napi(object)]
@@ -31,7 +32,7 @@ pub struct JsAppEvent {
     pub acknowledged: Option<bool>,
 }
 
-pub(super) fn js_event(ev: AppEvent) -> JsAppEvent {
+pub(super) fn js_event(ev: ConnEvent) -> JsAppEvent {
     let mut out = JsAppEvent {
         conn: ev.conn.0 as f64,
         kind: String::new(),
@@ -45,70 +46,68 @@ pub(super) fn js_event(ev: AppEvent) -> JsAppEvent {
         reason: None,
         acknowledged: None,
     };
-    match ev.kind {
-        EventKind::Init {
-            payload,
-            url,
-            headers,
-            protocol,
-        } => {
-            out.kind = "init".into();
+    let kind = match ev.event {
+        Event::Init { payload } => {
             out.payload = payload;
-            out.url = Some(url);
-            out.headers = Some(headers.into_iter().map(|(n, v)| vec![n, v]).collect());
-            out.protocol = Some(protocol.into());
+            // Always present on `init` ("" and none once an `opened` carried them).
+            let r = ev.request.map_or_else(Request::default, |r| *r);
+            (out.url, out.headers, out.protocol) = request(r);
+            "init"
         }
-        EventKind::Subscribe {
+        Event::Subscribe {
             id,
             serial,
             payload,
         } => {
-            out.kind = "subscribe".into();
             out.id = Some(id);
             out.serial = Some(serial);
             out.payload = Some(payload);
+            "subscribe"
         }
-        EventKind::Complete { id } => {
-            out.kind = "complete".into();
+        Event::Complete { id } => {
             out.id = Some(id);
+            "complete"
         }
-        EventKind::Opened {
-            url,
-            headers,
-            protocol,
-        } => {
-            out.kind = "opened".into();
-            out.url = Some(url);
-            out.headers = Some(headers.into_iter().map(|(n, v)| vec![n, v]).collect());
-            out.protocol = Some(protocol.into());
+        Event::Opened => {
+            let r = ev.request.map_or_else(Request::default, |r| *r);
+            (out.url, out.headers, out.protocol) = request(r);
+            "opened"
         }
-        EventKind::Ping { payload } => {
-            out.kind = "ping".into();
+        Event::Ping { payload } => {
             out.payload = payload;
+            "ping"
         }
-        EventKind::Pong { payload } => {
-            out.kind = "pong".into();
+        Event::Pong { payload } => {
             out.payload = payload;
+            "pong"
         }
-        EventKind::Message { text } => {
-            out.kind = "message".into();
+        Event::Message { text } => {
             out.payload = Some(text);
+            "message"
         }
-        EventKind::Refused { id, payload } => {
-            out.kind = "refused".into();
+        Event::Refused { id, payload } => {
             out.id = Some(id);
             out.payload = Some(payload);
+            "refused"
         }
-        EventKind::Closed {
+        Event::Closed {
             code,
             reason,
             acknowledged,
         } => {
-            out.kind = "closed".into();
-            out.code = Some(code as u32);
+            out.code = Some(code.get().into());
             out.reason = Some(reason);
             out.acknowledged = Some(acknowledged);
+            "closed"
         }
-    }
+    };
+    out.kind = kind.into();
     out
+}
+
+/// The request's fields as JS reads them: `url`, `headers` as `[name, value]` pairs,
+/// `protocol`.
+fn request(r: Request) -> (Option<String>, Option<Vec<Vec<String>>>, Option<String>) {
+    let headers = r.headers.into_iter().map(|(n, v)| vec![n, v]).collect();
+    (Some(r.url), Some(headers), Some(r.protocol.into()))
 }

@@ -22,16 +22,20 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use std::sync::{Arc, Mutex};
 
-use crate::bridge::{Batch, ConnId, SessionOp};
+use std::collections::HashMap;
+
 use crate::error::{Code, SubwireError};
-use crate::frame::OpCode;
+use crate::hub::HubEvent;
 use crate::project::Plan;
-use crate::protocol::WholeKind;
+use crate::protocol::{SessionOp, WholeKind};
+use crate::reactor::conn::ConnId;
+use crate::reactor::events::Batch;
+use crate::reactor::shared::Embedder;
 use crate::server::Server;
-use crate::shared::Sink;
+use crate::ws::frame::OpCode;
+use crate::ws::CloseCode;
 use events::{js_event, JsAppEvent};
 use options::{config_from, ListenOptions};
-use std::collections::HashMap;
 
 /// Locks a mutex that only the JS thread takes; a poisoned one still holds valid data.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -77,12 +81,12 @@ type KeepAliveFn = ThreadsafeFunction<(), (), (), Status, false, false>;
 type EventsFn = ThreadsafeFunction<(), (), FnArgs<(Vec<JsAppEvent>,)>, Status, false, true>;
 
 /// Delivers reactor errors and event batches to JS without holding the event loop.
-struct JsSink {
+struct JsEmbedder {
     errors: ErrorFn,
     events: Option<EventsFn>,
 }
 
-impl Sink for JsSink {
+impl Embedder for JsEmbedder {
     fn error(&self, err: SubwireError) {
         self.errors
             .call(err, ThreadsafeFunctionCallMode::NonBlocking);
@@ -104,7 +108,7 @@ pub struct NativeServer {
     /// Projection plans of triggers served without JS per event (JS thread only).
     plans: Mutex<HashMap<u64, Plan>>,
     /// Hub events of this JS turn, sent together by `hubFlush` (JS thread only).
-    hub_pending: Mutex<Vec<crate::hub::HubEvent>>,
+    hub_pending: Mutex<Vec<HubEvent>>,
 }
 
 #[napi]
@@ -145,8 +149,8 @@ impl NativeServer {
             }
             None => None,
         };
-        let sink = JsSink { errors, events };
-        let server = Server::start(config, Box::new(sink), batch).map_err(js_err)?;
+        let embedder = JsEmbedder { errors, events };
+        let server = Server::start(config, Box::new(embedder), batch).map_err(js_err)?;
         Ok(NativeServer {
             server: Mutex::new(Some(server)),
             keep_alive: Mutex::new(Some(keep_alive)),
@@ -336,15 +340,12 @@ impl NativeServer {
 }
 
 /// A close code the app may send: 1000 or 3000–4999.
-fn close_code(code: u32) -> Result<u16> {
-    u16::try_from(code)
-        .ok()
-        .filter(|c| *c == 1000 || (3000..5000).contains(c))
-        .ok_or_else(|| {
-            invalid(format!(
-                "close code {code} is not allowed: use 1000 or 3000-4999"
-            ))
-        })
+fn close_code(code: u32) -> Result<CloseCode> {
+    CloseCode::from_app(code).ok_or_else(|| {
+        invalid(format!(
+            "close code {code} is not allowed: use 1000 or 3000-4999"
+        ))
+    })
 }
 
 /// A non-negative exact integer from JS (below 2^53), or an error naming `what` it should be.

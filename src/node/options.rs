@@ -16,9 +16,10 @@ pub struct ListenOptions {
     pub port: Option<u32>,
     pub host: Option<String>,
     pub path: Option<String>,
-    /// "echo" or "broadcast".
+    /// "echo" (default), "broadcast" or "graphql".
     pub mode: Option<String>,
-    /// "reuseport" or "shared".
+    /// "reuseport" (default) or "shared"; "none" is lib/attach.js's (an attached server has no
+    /// listener of its own).
     pub listener: Option<String>,
     /// Share the port with other servers that set it too (default false: a port in use fails).
     pub reuse_port: Option<bool>,

@@ -7,9 +7,9 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::{exact, invalid, lock, NativeServer};
-use crate::bridge::ConnId;
 use crate::hub::HubEvent;
 use crate::project::{project, Plan};
+use crate::reactor::conn::ConnId;
 
 #[napi]
 impl NativeServer {

@@ -18,8 +18,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
-use super::output::{Outgoing, Payload, Sink};
-
 /// Above this many ids the set switches from a `Vec` to a `HashMap`.
 const FEW: usize = 16;
 
@@ -33,7 +31,7 @@ pub type OpSerial = u32;
 static NEXT_SERIAL: AtomicU32 = AtomicU32::new(1);
 
 /// A serial no operation alive holds (but one 2³² subscribes ago).
-pub fn fresh_serial() -> OpSerial {
+pub(super) fn fresh_serial() -> OpSerial {
     loop {
         let s = NEXT_SERIAL.fetch_add(1, Relaxed);
         if s != 0 {
@@ -48,7 +46,7 @@ fn same_op(held: OpSerial, want: OpSerial) -> bool {
 }
 
 #[derive(Debug)]
-pub struct Ids(Repr);
+pub(super) struct Ids(Repr);
 
 #[derive(Debug)]
 enum Repr {
@@ -65,50 +63,23 @@ impl Default for Ids {
 }
 
 impl Ids {
-    /// Sends a server message of `kind` for operation `id` with serial `serial` (0: whichever
-    /// holds `id`) if it is active (both protocols' `next`/`data`, `error`, `complete`);
-    /// `ends` frees the id. `payload` is framed as given, or is the whole message
-    /// ([`Payload::Whole`]). Returns whether it was sent.
-    pub fn emit(
-        &mut self,
-        id: &str,
-        serial: OpSerial,
-        kind: &'static str,
-        payload: Option<Payload<'_>>,
-        ends: bool,
-        out: &mut dyn Sink,
-    ) -> bool {
-        let active = self.is_active(id, serial);
-        if active && ends {
-            self.remove(id);
-        }
-        if active {
-            out.send(Outgoing {
-                id: Some(id),
-                kind,
-                payload,
-            });
-        }
-        active
-    }
-
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         match &self.0 {
             Repr::Few(v) => v.len(),
             Repr::Many(s) => s.len(),
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    pub fn contains(&self, id: &str) -> bool {
+    pub(super) fn contains(&self, id: &str) -> bool {
         self.serial(id).is_some()
     }
 
     /// The serial of the operation holding `id`.
-    pub fn serial(&self, id: &str) -> Option<OpSerial> {
+    pub(super) fn serial(&self, id: &str) -> Option<OpSerial> {
         match &self.0 {
             Repr::Few(v) => v.iter().find(|(x, _)| &**x == id).map(|&(_, s)| s),
             Repr::Many(s) => s.get(id).copied(),
@@ -116,13 +87,13 @@ impl Ids {
     }
 
     /// Whether `id` is held by the operation `serial` (0: by any).
-    pub fn is_active(&self, id: &str, serial: OpSerial) -> bool {
+    pub(super) fn is_active(&self, id: &str, serial: OpSerial) -> bool {
         self.serial(id).is_some_and(|held| same_op(held, serial))
     }
 
     /// Whether operation `serial` still holds its id, told from the serial alone (no id
     /// compare); None when that takes the id: serial 0, or a set too large to scan.
-    pub fn holds(&self, serial: OpSerial) -> Option<bool> {
+    pub(super) fn holds(&self, serial: OpSerial) -> Option<bool> {
         match &self.0 {
             Repr::Few(v) if serial != 0 => Some(v.iter().any(|&(_, s)| s == serial)),
             _ => None,
@@ -131,7 +102,7 @@ impl Ids {
 
     /// Adds `id` for a new operation and returns its serial; None (and no change) when `id`
     /// is already held.
-    pub fn insert(&mut self, id: &str) -> Option<OpSerial> {
+    pub(super) fn insert(&mut self, id: &str) -> Option<OpSerial> {
         if self.contains(id) {
             return None;
         }
@@ -158,7 +129,7 @@ impl Ids {
     }
 
     /// Removes `id`; false when it was not there.
-    pub fn remove(&mut self, id: &str) -> bool {
+    pub(super) fn remove(&mut self, id: &str) -> bool {
         let found = match &mut self.0 {
             Repr::Few(v) => match v.iter().position(|(x, _)| &**x == id) {
                 Some(i) => {
@@ -176,12 +147,13 @@ impl Ids {
     }
 
     /// Forgets every id and frees the memory.
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.0 = Repr::Few(Vec::new());
     }
 
     /// Whether the set holds heap memory (for tests of the idle footprint).
-    pub fn allocated(&self) -> bool {
+    #[cfg(test)]
+    pub(super) fn allocated(&self) -> bool {
         match &self.0 {
             Repr::Few(v) => v.capacity() > 0,
             Repr::Many(_) => true,
@@ -192,7 +164,6 @@ impl Ids {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     #[test]
     fn grows_into_a_set_and_frees_when_empty() {
@@ -249,19 +220,8 @@ mod tests {
             assert_eq!(ids.holds(old), by_serial(false));
             assert_eq!(ids.holds(new), by_serial(true));
             assert_eq!(ids.holds(0), None, "serial 0 needs the id");
-            let mut out: Vec<super::super::Output> = Vec::new();
-            let payload = Bytes::from_static(b"{}");
-            let payload = Some(Payload::Shared(&payload));
-            assert!(!ids.emit("1", old, "next", payload, false, &mut out));
-            assert!(!ids.emit("1", old, "complete", None, true, &mut out));
-            assert!(
-                out.is_empty() && ids.contains("1"),
-                "the old operation's end leaves the new one be"
-            );
-            assert!(ids.emit("1", new, "next", payload, false, &mut out));
-            assert!(ids.emit("1", 0, "complete", None, true, &mut out));
-            assert_eq!(out.len(), 2);
-            assert!(!ids.contains("1"));
+            // (What answers carrying either serial do is the session's: session.rs tests.)
+            assert!(ids.remove("1") && !ids.contains("1"));
         }
     }
 

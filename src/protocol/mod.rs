@@ -11,67 +11,57 @@
 //!
 //! What it owns: per-connection protocol state (a phase, one deadline, the active operation
 //! ids in a set that allocates only while there are operations), the parsing and checking of
-//! client messages (`parse.rs`), and the exact bytes of server messages
-//! ([`Outgoing`]). What it does not: WebSocket framing and ping/pong frames (the reactor),
-//! GraphQL execution and hooks (JS).
+//! client messages, and the exact bytes of server messages. What it does not: WebSocket
+//! framing and ping/pong frames (the reactor), GraphQL execution and hooks (JS).
 //!
-//! Files: `transport_ws.rs` (graphql-transport-ws, graphql-ws v6) and `legacy_ws.rs`
-//! (subscriptions-transport-ws's `graphql-ws`) hold each protocol's rules, messages and
-//! close codes in their module comments; `output.rs` the sink and message encoding;
-//! `parse.rs` message reading; `stage.rs` the phases and what each holds (the messages
-//! waiting for the app's decision, then the ids); `ids.rs` the id set.
+//! Files: `machine.rs` is the state machine both protocols share (phase, deadline, ids,
+//! waiting before the ack, one `Closed`) and the `Dialect` trait, what a protocol adds to it;
+//! `transport_ws.rs` (graphql-transport-ws, graphql-ws v6) and `legacy_ws.rs`
+//! (subscriptions-transport-ws's `graphql-ws`) are each protocol's part, with its rules,
+//! messages and close codes in the module comment; `session.rs` puts a machine and a
+//! protocol together as the [`Session`] a connection holds; `stage.rs` the phases and what each holds; `ids.rs`
+//! the id set; `parse.rs` reading client messages; `wire.rs` the bytes of server messages
+//! (also the `next` prefix the hub keeps per subscriber); `event.rs` the sink and the app's
+//! events; `answer.rs` the app's answers ([`SessionOp`]).
 //!
-//! Close codes decided here, whatever the protocol: 4406 `Subprotocol not acceptable` when
-//! the client offered neither subprotocol (the upgrade still answers 101, as graphql-ws
-//! does); 1008 when more messages than its bounds wait for the app's decision on
-//! `connection_init` (`stage.rs`); server-initiated closes ([`Session::close`]: 1000 normal,
-//! 1001 on dispose) with the caller's code and reason. Reasons are always cut to 123 bytes
-//! at a UTF-8 boundary.
+//! Close codes decided by the machine, whatever the protocol: 4406 `Subprotocol not
+//! acceptable` when the client offered neither subprotocol (the upgrade still answers 101, as
+//! graphql-ws does); 4408 when `connection_init` does not come in time; 1008 when more
+//! messages than its bounds wait for the app's decision on `connection_init` (`stage.rs`);
+//! server-initiated closes ([`Session::close`]: 1000 normal, 1001 on dispose) with the
+//! caller's code and reason. Reasons are always cut to 123 bytes at a UTF-8 boundary.
 
+mod answer;
+mod event;
 mod ids;
-pub mod legacy_ws;
-mod output;
+mod legacy_ws;
+mod machine;
 mod parse;
+mod session;
 mod stage;
-pub mod transport_ws;
+mod transport_ws;
+mod wire;
 
-use bytes::Bytes;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub use ids::{fresh_serial, Ids, OpSerial};
-pub use legacy_ws::LegacyWs;
-pub use output::{
-    cut_reason, write_json_str, AppEvent, Event, Outgoing, Output, Payload, Sink, MAX_REASON,
-};
+pub use answer::{SessionOp, WholeKind};
+pub use event::{AppEvent, Event, Output, Sink};
+pub use ids::OpSerial;
+pub use session::Session;
 pub use stage::{max_waiting, EXTRA_WAITING, MAX_WAITING_BYTES, TOO_MANY_WAITING};
-pub use transport_ws::TransportWs;
+pub(crate) use wire::{
+    json_id, next_body, next_prefix, prefix_has_json_id, prefix_id, prefix_json_id,
+};
+pub use wire::{Outgoing, Payload};
 
 /// graphql-ws v6's subprotocol.
 pub const GRAPHQL_TRANSPORT_WS: &str = "graphql-transport-ws";
 /// subscriptions-transport-ws's subprotocol (same name as the graphql-ws package, older).
 pub const GRAPHQL_WS: &str = "graphql-ws";
 
-/// Close codes the sessions use.
-pub mod close_codes {
-    pub const NORMAL: u16 = 1000;
-    pub const GOING_AWAY: u16 = 1001;
-    /// Too many messages before the app's decision on `connection_init` (`stage.rs`).
-    pub const POLICY_VIOLATION: u16 = 1008;
-    /// Legacy protocol: rejected init or internal error (as subscriptions-transport-ws).
-    pub const INTERNAL: u16 = 1011;
-    pub const BAD_REQUEST: u16 = 4400;
-    pub const UNAUTHORIZED: u16 = 4401;
-    pub const FORBIDDEN: u16 = 4403;
-    pub const SUBPROTOCOL_NOT_ACCEPTABLE: u16 = 4406;
-    pub const INIT_TIMEOUT: u16 = 4408;
-    pub const SUBSCRIBER_EXISTS: u16 = 4409;
-    pub const TOO_MANY_INITS: u16 = 4429;
-    pub const INTERNAL_SERVER_ERROR: u16 = 4500;
-}
-
 /// Picks the subprotocol at upgrade: `graphql-transport-ws` if offered, else `graphql-ws`,
 /// else none. Fits `Config::select_protocol`.
-pub fn select_protocol(offered: &crate::upgrade::Offered<'_>) -> Option<&'static str> {
+pub fn select_protocol(offered: &crate::ws::upgrade::Offered<'_>) -> Option<&'static str> {
     choose(offered.iter())
 }
 
@@ -131,240 +121,6 @@ pub struct AppHandles {
     pub pong: bool,
 }
 
-/// One connection's protocol session.
-#[derive(Debug)]
-pub enum Session {
-    TransportWs(TransportWs),
-    LegacyWs(LegacyWs),
-    /// No usable subprotocol (closed with 4406), or nothing left to do.
-    Done,
-}
-
-/// Calls the same method on whichever protocol the session speaks.
-macro_rules! each {
-    ($self:ident, $s:ident => $e:expr, $done:expr) => {
-        match $self {
-            Session::TransportWs($s) => $e,
-            Session::LegacyWs($s) => $e,
-            Session::Done => $done,
-        }
-    };
-}
-
-impl Session {
-    /// The session of a connection whose WebSocket opened at `now` with `protocol` (what
-    /// [`select_protocol`] chose). Without one it closes at once with 4406.
-    pub fn open(
-        protocol: Option<&str>,
-        settings: &Settings,
-        now: Instant,
-        out: &mut dyn Sink,
-    ) -> Session {
-        match protocol {
-            Some(GRAPHQL_TRANSPORT_WS) => Session::TransportWs(TransportWs::new(settings, now)),
-            Some(GRAPHQL_WS) => Session::LegacyWs(LegacyWs::new(settings, now)),
-            _ => {
-                let code = close_codes::SUBPROTOCOL_NOT_ACCEPTABLE;
-                end(out, code, "Subprotocol not acceptable", false, true);
-                Session::Done
-            }
-        }
-    }
-
-    /// The subprotocol spoken, `None` after a 4406.
-    pub fn protocol(&self) -> Option<&'static str> {
-        match self {
-            Session::TransportWs(_) => Some(GRAPHQL_TRANSPORT_WS),
-            Session::LegacyWs(_) => Some(GRAPHQL_WS),
-            Session::Done => None,
-        }
-    }
-
-    /// One text message from the client. (`now` is unused today; it is part of the
-    /// contract so that time-dependent rules never need a clock.)
-    pub fn on_text(&mut self, text: &str, _now: Instant, out: &mut dyn Sink) {
-        each!(self, s => s.on_text(text, out), ())
-    }
-
-    /// A client message the app read itself ([`AppHandles::parse`]), as its envelope:
-    /// `{"type":…,"id"?:…,"payload"?:<token>}`. The session applies its rules as to a client
-    /// message, except the payload's shape (the app checked it); `<token>` (any JSON value,
-    /// e.g. a number naming what the app kept) comes back as the payload of the event the
-    /// message produces (`Init`, `Subscribe`, `Ping`, `Pong`, `Refused`).
-    /// graphql-transport-ws only; ignored otherwise.
-    pub fn on_app_message(&mut self, envelope: &str, out: &mut dyn Sink) {
-        if let Session::TransportWs(s) = self {
-            s.on_app_message(envelope, out);
-        }
-    }
-
-    /// The app's `pong` (after a [`AppEvent::Ping`]): the whole message as it wrote it.
-    /// graphql-transport-ws only; nothing once closed.
-    pub fn pong(&mut self, message: &Bytes, out: &mut dyn Sink) {
-        if let Session::TransportWs(s) = self {
-            s.pong(message, out);
-        }
-    }
-
-    /// The one instant at which [`Session::on_timeout`] has something to do, if any.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        each!(self, s => s.next_deadline(), None)
-    }
-
-    /// Time passed: acts on the deadline if `now` reached it (nothing happens before).
-    pub fn on_timeout(&mut self, now: Instant, out: &mut dyn Sink) {
-        each!(self, s => s.on_timeout(now, out), ())
-    }
-
-    /// The app accepted the connection. `payload` (a JSON object, as the app serialized it)
-    /// goes into graphql-transport-ws's `connection_ack`; the legacy ack has none. Messages
-    /// that waited for the decision are handled right after the ack, in order.
-    pub fn accept_init(&mut self, payload: Option<&str>, now: Instant, out: &mut dyn Sink) {
-        match self {
-            Session::TransportWs(s) => s.accept_init(payload.map(Payload::Json), out),
-            Session::LegacyWs(s) => s.accept_init(now, out),
-            Session::Done => {}
-        }
-    }
-
-    /// [`Session::accept_init`] with the whole `connection_ack` as the app wrote it
-    /// (graphql-transport-ws; the legacy protocol sends its own ack).
-    pub fn accept_init_whole(&mut self, message: &Bytes, now: Instant, out: &mut dyn Sink) {
-        match self {
-            Session::TransportWs(s) => s.accept_init(Some(Payload::Whole(message)), out),
-            Session::LegacyWs(s) => s.accept_init(now, out),
-            Session::Done => {}
-        }
-    }
-
-    /// The app rejected the connection: 4403 `Forbidden`, or legacy `connection_error`
-    /// {message} then 1011.
-    pub fn reject_init(&mut self, message: &str, out: &mut dyn Sink) {
-        match self {
-            Session::TransportWs(s) => s.reject_init(out),
-            Session::LegacyWs(s) => s.reject_init(message, out),
-            Session::Done => {}
-        }
-    }
-
-    /// A result for operation `id` (`next`, legacy `data`), payload bytes framed as given.
-    /// False when `id` is not active (the client completed it): nothing is sent.
-    /// `serial` is the operation's (from its `Subscribe` event), or 0 for whichever holds `id`:
-    /// an answer for an operation that ended, whose id is now another's, is dropped too.
-    pub fn next(
-        &mut self,
-        id: &str,
-        serial: OpSerial,
-        payload: &Bytes,
-        out: &mut dyn Sink,
-    ) -> bool {
-        each!(self, s => s.next(id, serial, payload, out), false)
-    }
-
-    /// Operation `id` failed: `error` with `errors` as given; frees the id.
-    pub fn error(
-        &mut self,
-        id: &str,
-        serial: OpSerial,
-        errors: &Bytes,
-        out: &mut dyn Sink,
-    ) -> bool {
-        each!(self, s => s.error(id, serial, errors, out), false)
-    }
-
-    /// Operation `id` ended: `complete`; frees the id.
-    pub fn complete(&mut self, id: &str, serial: OpSerial, out: &mut dyn Sink) -> bool {
-        each!(self, s => s.complete(id, serial, out), false)
-    }
-
-    /// `next`, `error` or `complete` (`kind`) for operation `id`, the whole message as the
-    /// app wrote it (graphql-ws's `jsonMessageReplacer`). Sent, and the id freed for
-    /// `error`/`complete`, exactly as by [`Session::next`], [`Session::error`] and
-    /// [`Session::complete`]: only while `id` is held by `serial`.
-    pub fn send_whole(
-        &mut self,
-        kind: WholeKind,
-        id: &str,
-        serial: OpSerial,
-        message: &Bytes,
-        out: &mut dyn Sink,
-    ) -> bool {
-        each!(self, s => s.send_whole(kind, id, serial, message, out), false)
-    }
-
-    /// An internal error (a hook threw): 4500 with `message`, or legacy `connection_error`
-    /// {message} then 1011.
-    pub fn internal_error(&mut self, message: &str, out: &mut dyn Sink) {
-        match self {
-            Session::TransportWs(s) => s.close(close_codes::INTERNAL_SERVER_ERROR, message, out),
-            Session::LegacyWs(s) => s.internal_error(message, out),
-            Session::Done => {}
-        }
-    }
-
-    /// The server closes the connection (1000 normal, 1001 on dispose).
-    pub fn close(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
-        each!(self, s => s.close(code, reason, out), ())
-    }
-
-    /// The socket ended by itself (the peer's close frame: its code or 1005; a broken socket:
-    /// 1006). The app hears `Closed` once; nothing is sent.
-    pub fn transport_closed(&mut self, code: u16, reason: &str, out: &mut dyn Sink) {
-        each!(self, s => s.transport_closed(code, reason, out), ())
-    }
-
-    /// Whether the session is over (it produces nothing more).
-    pub fn is_closed(&self) -> bool {
-        each!(self, s => s.is_closed(), true)
-    }
-
-    /// Whether the app accepted the connection (and it is still open).
-    pub fn acknowledged(&self) -> bool {
-        each!(self, s => s.acknowledged(), false)
-    }
-
-    /// The serial of the operation holding `id`, if it is active.
-    pub fn serial(&self, id: &str) -> Option<OpSerial> {
-        each!(self, s => s.serial(id), None)
-    }
-
-    /// Whether `id` is held by operation `serial` (0: by any), so results for it may be sent.
-    pub fn is_active(&self, id: &str, serial: OpSerial) -> bool {
-        each!(self, s => s.is_active(id, serial), false)
-    }
-
-    /// Whether operation `serial` is active, told without its id (a scan of serials);
-    /// None when only [`Session::is_active`] can tell.
-    pub fn holds(&self, serial: OpSerial) -> Option<bool> {
-        each!(self, s => s.holds(serial), Some(false))
-    }
-
-    /// Active operations.
-    pub fn active(&self) -> usize {
-        each!(self, s => s.active(), 0)
-    }
-}
-
-/// Which operation message a whole app-written message is ([`Session::send_whole`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WholeKind {
-    Next,
-    Error,
-    Complete,
-}
-
-impl WholeKind {
-    /// Its `type` (legacy: `data` for `next`) and whether it ends the operation.
-    fn kind(self, legacy: bool) -> (&'static str, bool) {
-        match self {
-            WholeKind::Next if legacy => ("data", false),
-            WholeKind::Next => ("next", false),
-            WholeKind::Error => ("error", true),
-            WholeKind::Complete => ("complete", true),
-        }
-    }
-}
-
 /// The refusal of one operation too many: graphql-transport-ws's `error` payload (an
 /// array of GraphQL errors) when `array`, else the legacy message text.
 fn too_many_operations(max: u32, array: bool) -> String {
@@ -377,17 +133,4 @@ fn too_many_operations(max: u32, array: bool) -> String {
     } else {
         text
     }
-}
-
-/// Ends a session: the close (when the session initiates it) and the app's `Closed`.
-fn end(out: &mut dyn Sink, code: u16, reason: &str, acknowledged: bool, send_close: bool) {
-    let reason = cut_reason(reason);
-    if send_close {
-        out.close(code, reason);
-    }
-    out.app(AppEvent::Closed {
-        code,
-        reason,
-        acknowledged,
-    });
 }

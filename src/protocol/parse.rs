@@ -93,7 +93,7 @@ pub(crate) fn message(text: &str) -> Result<Msg<'_>, BadMessage> {
 impl<'a> Msg<'a> {
     /// The `id` as a string: `Err` with a reason when absent, not a string, or (if
     /// `non_empty`) empty.
-    pub fn id(&self, non_empty: bool) -> Result<Cow<'a, str>, String> {
+    pub(super) fn id(&self, non_empty: bool) -> Result<Cow<'a, str>, String> {
         match self.id.and_then(string) {
             Some(id) if non_empty && id.is_empty() => {
                 Err(format!("'{}' needs a non-empty 'id'", self.kind))
@@ -108,7 +108,7 @@ impl<'a> Msg<'a> {
     }
 
     /// The payload when it must be an object or absent/null: `Ok(None)` for absent or null.
-    pub fn optional_object(&self) -> Result<Option<&'a RawValue>, String> {
+    pub(super) fn optional_object(&self) -> Result<Option<&'a RawValue>, String> {
         match self.payload {
             None => Ok(None),
             Some(p) if is(p, b'n') => Ok(None),
@@ -124,7 +124,7 @@ impl<'a> Msg<'a> {
     /// The payload of an operation (`subscribe`, legacy `start`): an object with a string
     /// `query` and, when present and not null, object `variables` and `extensions` and a
     /// string `operationName`.
-    pub fn operation(&self) -> Result<&'a RawValue, String> {
+    pub(super) fn operation(&self) -> Result<&'a RawValue, String> {
         let kind = &self.kind;
         let payload = match self.payload {
             Some(p) if is(p, b'{') => p,

@@ -1,7 +1,7 @@
 //! A session's phase, and what only that phase holds: the messages that arrived while the
 //! app decides on `connection_init`, then the ids of the active operations.
 //!
-//! Used by both protocol sessions (`transport_ws.rs`, `legacy_ws.rs`). Keeping each phase's
+//! Held by the session machine (`session.rs`), whatever its protocol. Keeping each phase's
 //! data inside the phase costs no bytes per connection: the waiting queue exists only
 //! while the app decides, the ids only once it accepted, and the enum is as small as `Ids`.
 //!
@@ -17,8 +17,7 @@
 
 use std::collections::VecDeque;
 
-use super::ids::{Ids, OpSerial};
-use super::output::{Payload, Sink};
+use super::ids::Ids;
 
 /// The waiting messages' byte bound (their text).
 pub const MAX_WAITING_BYTES: usize = 256 * 1024;
@@ -36,7 +35,7 @@ pub fn max_waiting(max_ops: u32) -> usize {
 
 /// Where the connection is, with that phase's state.
 #[derive(Debug, Default)]
-pub enum Stage {
+pub(super) enum Stage {
     /// Waiting for `connection_init` (the init deadline runs).
     #[default]
     AwaitInit,
@@ -50,57 +49,42 @@ pub enum Stage {
 
 /// Messages kept while the app decides (owned copies of their text).
 #[derive(Debug, Default)]
-pub struct Waiting {
+pub(super) struct Waiting {
     texts: VecDeque<Box<str>>,
     bytes: usize,
 }
 
 impl Stage {
-    pub fn is_closed(&self) -> bool {
+    pub(super) fn is_closed(&self) -> bool {
         matches!(self, Stage::Closed)
     }
 
-    pub fn is_acked(&self) -> bool {
+    pub(super) fn is_acked(&self) -> bool {
         matches!(self, Stage::Acked(_))
     }
 
-    pub fn is_deciding(&self) -> bool {
+    pub(super) fn is_deciding(&self) -> bool {
         matches!(self, Stage::Deciding(_))
     }
 
     /// The active operations' ids (only once acknowledged).
-    pub fn ids(&self) -> Option<&Ids> {
+    pub(super) fn ids(&self) -> Option<&Ids> {
         match self {
             Stage::Acked(ids) => Some(ids),
             _ => None,
         }
     }
 
-    pub fn ids_mut(&mut self) -> Option<&mut Ids> {
+    pub(super) fn ids_mut(&mut self) -> Option<&mut Ids> {
         match self {
             Stage::Acked(ids) => Some(ids),
             _ => None,
         }
-    }
-
-    /// Sends a server message for operation `id` if it is active and held by `serial`
-    /// ([`Ids::emit`]); never before the ack. Returns whether it was sent.
-    pub fn emit(
-        &mut self,
-        id: &str,
-        serial: OpSerial,
-        kind: &'static str,
-        payload: Option<Payload<'_>>,
-        ends: bool,
-        out: &mut dyn Sink,
-    ) -> bool {
-        self.ids_mut()
-            .is_some_and(|ids| ids.emit(id, serial, kind, payload, ends, out))
     }
 
     /// Keeps `text` until the decision. False (nothing kept) when it would pass the bounds,
     /// or when the session is not deciding.
-    pub fn hold(&mut self, text: &str, max_count: usize) -> bool {
+    pub(super) fn hold(&mut self, text: &str, max_count: usize) -> bool {
         let Stage::Deciding(slot) = self else {
             return false;
         };
@@ -116,15 +100,16 @@ impl Stage {
 
     /// The app accepted: the stage becomes `Acked` and the messages that waited are returned,
     /// in arrival order, for the session to handle now.
-    pub fn acknowledge(&mut self) -> VecDeque<Box<str>> {
+    pub(super) fn acknowledge(&mut self) -> VecDeque<Box<str>> {
         match std::mem::replace(self, Stage::Acked(Ids::default())) {
             Stage::Deciding(Some(w)) => w.texts,
             _ => VecDeque::new(),
         }
     }
 
-    /// How many messages wait (for tests and stats).
-    pub fn waiting(&self) -> usize {
+    /// How many messages wait.
+    #[cfg(test)]
+    pub(super) fn waiting(&self) -> usize {
         match self {
             Stage::Deciding(Some(w)) => w.texts.len(),
             _ => 0,

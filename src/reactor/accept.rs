@@ -5,10 +5,10 @@ use std::io;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
+use super::conn::Conn;
 use super::{Reactor, LISTENER};
-use crate::conn::Conn;
 use crate::error::Code;
-use crate::shared::Counters;
+use crate::stats::Counters;
 
 /// How long accepting pauses after the process ran out of file descriptors (unless one
 /// frees up sooner: closing a connection resumes it).
@@ -102,7 +102,7 @@ impl Reactor {
     }
 
     /// Registers the listener (called once when the reactor starts).
-    pub fn register_listener(&mut self) -> io::Result<()> {
+    pub(crate) fn register_listener(&mut self) -> io::Result<()> {
         if let Some(l) = self.listener.as_mut() {
             self.poll
                 .registry()

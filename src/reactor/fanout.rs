@@ -15,12 +15,12 @@
 use bytes::Bytes;
 use std::sync::Arc;
 
+use super::conn::{Conn, State};
+use super::inbox::Target;
+use super::outq::{self, Entry, EntryRef, DIRECT_MESSAGES};
 use super::Reactor;
-use crate::conn::{Conn, State};
-use crate::frame::OpCode;
-use crate::hub::Target;
-use crate::outq::{self, Frame, FrameRef, DIRECT_MESSAGES};
-use crate::shared::Counters;
+use crate::stats::Counters;
+use crate::ws::frame::OpCode;
 
 /// Most subscribers of one connection taken as one group; a bigger group is split. A group
 /// with more than [`DIRECT_MESSAGES`] frames (a burst) is queued whole, so it still goes
@@ -67,12 +67,12 @@ impl Reactor {
         if !group[0].conn.matches_gen(c.gen) || c.state != State::Open {
             return;
         }
-        let mut live = [FrameRef::EMPTY; GROUP];
+        let mut live = [EntryRef::EMPTY; GROUP];
         let mut which = [0u8; GROUP];
         let mut n = 0;
         for (i, t) in group.iter().enumerate().filter(|(_, t)| subscribed(c, t)) {
             which[n] = i as u8;
-            live[n] = FrameRef {
+            live[n] = EntryRef {
                 opcode: Some(OpCode::Text),
                 prefix: &t.prefix,
                 payloads,
@@ -105,10 +105,10 @@ impl Reactor {
                 continue;
             }
             let frame = match payloads {
-                [one] => Frame::parts(OpCode::Text, t.prefix.clone(), one.clone(), b""),
+                [one] => Entry::parts(OpCode::Text, t.prefix.clone(), one.clone(), b""),
                 _ => {
                     let run = run.get_or_insert_with(|| payloads.into()).clone();
-                    Frame::run(OpCode::Text, t.prefix.clone(), run, b"")
+                    Entry::run(OpCode::Text, t.prefix.clone(), run, b"")
                 }
             };
             self.enqueue(key, frame, std::mem::take(&mut sent));

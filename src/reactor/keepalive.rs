@@ -8,10 +8,10 @@
 use bytes::Bytes;
 use std::time::Instant;
 
+use super::conn::State;
+use super::outq::Entry;
 use super::Reactor;
-use crate::conn::State;
-use crate::frame::OpCode;
-use crate::outq::Frame;
+use crate::ws::frame::OpCode;
 
 impl Reactor {
     pub(super) fn keepalive_sweep(&mut self) {
@@ -36,7 +36,7 @@ impl Reactor {
                 continue;
             }
             conn.awaiting_pong = true;
-            self.send(key, Frame::ws(OpCode::Ping, Bytes::new()));
+            self.send(key, Entry::ws(OpCode::Ping, Bytes::new()));
         }
     }
 }

@@ -1,19 +1,36 @@
 //! A reactor thread: one mio `Poll` owning a slab of connections, a timer heap and pools.
 //!
 //! Started by [`crate::server`], N per server. Nothing here is shared with other threads but
-//! the inbox (commands + waker) and the counters. The loop: poll → accept a bounded batch →
-//! read/write ready connections → run commands → fire deadlines → flush what was queued this
-//! turn (one `writev` per connection per turn). A panic while serving one connection is
-//! caught here, closes that connection and is reported through the sink; the loop goes on.
+//! the inbox (commands + waker, `inbox.rs`), the counters and what `shared.rs` holds. The
+//! loop: poll → read/write ready connections → run commands (trigger updates fanned out) →
+//! accept a bounded batch → fire deadlines → keep-alive sweep → flush what was queued this
+//! turn (one `writev` per connection per turn) → hand the turn's app events to JS. A panic
+//! while serving one connection is caught here, closes that connection and is reported to
+//! the embedder; the loop goes on.
 //!
-//! Submodules add methods to [`Reactor`]: `accept` (listener, limits, EMFILE back-off),
-//! `read` (handshake and frames), `write` (queues, flushing, closing).
+//! Submodules that add methods to [`Reactor`]: `accept` (listener, limits, EMFILE
+//! back-off), `read` (handshake and frames), `write` (queues, flushing, closing),
+//! `commands` (the inbox, run once per turn), `fanout` (trigger updates to subscribers),
+//! `session` (driving a connection's GraphQL session), `keepalive` (ping sweeps), `trim`
+//! (giving freed memory back). What a reactor owns: `conn` (a connection and its id),
+//! `timer` (its deadline heap), `pool` (buffers and queues), `outq` (a connection's
+//! outbound queue), `listener` (binding, done for it by the server); `events` is the
+//! app-event batch it publishes into.
 
 mod accept;
+mod commands;
+pub(crate) mod conn;
+pub(crate) mod events;
 mod fanout;
+pub(crate) mod inbox;
 mod keepalive;
+pub(crate) mod listener;
+pub(crate) mod outq;
+pub(crate) mod pool;
 mod read;
 mod session;
+pub(crate) mod shared;
+pub(crate) mod timer;
 mod trim;
 mod write;
 
@@ -27,13 +44,15 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::bridge::AppEvent;
-use crate::conn::{Conn, State};
+use self::conn::{Conn, State};
+use self::events::ConnEvent;
+use self::inbox::Command;
+use self::pool::Pool;
+use self::shared::Shared;
+use self::timer::Timers;
 use crate::error::{Code, SubwireError};
-use crate::frame::close;
-use crate::pool::Pool;
-use crate::shared::{Command, Counters, Shared};
-use crate::timer::Timers;
+use crate::stats::Counters;
+use crate::ws::CloseCode;
 
 pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
 pub(crate) const WAKER: Token = Token(usize::MAX - 2);
@@ -43,7 +62,7 @@ const SCRATCH: usize = 64 << 10;
 /// Bytes read from one connection per turn before others get their go.
 const READ_BUDGET: usize = 256 << 10;
 
-pub struct Reactor {
+pub(crate) struct Reactor {
     id: usize,
     poll: Poll,
     listener: Option<TcpListener>,
@@ -58,13 +77,13 @@ pub struct Reactor {
     /// Outputs of the current session call.
     collect: session::Collect,
     /// App events of this turn, handed to the JS batch at its end.
-    pending_events: Vec<AppEvent>,
+    pending_events: Vec<ConnEvent>,
     /// Connections whose queue gained frames this turn; flushed at the end of it.
     dirty: Vec<usize>,
     /// Payloads of consecutive trigger updates being folded (reused across turns).
     burst: Vec<Bytes>,
     /// Glue blocks for building `writev` slice lists (reused across flushes).
-    glue: crate::outq::Scratch,
+    glue: outq::Scratch,
     /// Connections that still had bytes to read when their budget ran out.
     again: Vec<usize>,
     /// The listener may have more connections waiting (its batch ran out).
@@ -80,7 +99,7 @@ pub struct Reactor {
 }
 
 impl Reactor {
-    pub fn new(
+    pub(crate) fn new(
         id: usize,
         poll: Poll,
         listener: Option<TcpListener>,
@@ -118,7 +137,7 @@ impl Reactor {
     }
 
     /// Runs until shutdown completes. Never panics out: the caller is the thread's body.
-    pub fn run(mut self) {
+    pub(crate) fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         self.next_sweep = self.shared.config.ping_interval.map(|d| Instant::now() + d);
         loop {
@@ -217,72 +236,7 @@ impl Reactor {
     }
 
     pub(crate) fn report(&self, code: Code, message: String) {
-        self.shared.sink.error(SubwireError::new(code, message));
-    }
-
-    fn commands(&mut self) {
-        // Consecutive updates for the same target list (a burst on one trigger) are held
-        // and fanned out together; any other command first sends what is held, so every
-        // connection still sees its frames in the order the hub sent them.
-        let mut burst: Option<Arc<Vec<crate::hub::Target>>> = None;
-        let mut payloads = std::mem::take(&mut self.burst);
-        while let Ok(cmd) = self.inbox.try_recv() {
-            match cmd {
-                Command::Next { payload, targets } => {
-                    if burst
-                        .as_ref()
-                        .is_some_and(|held| !Arc::ptr_eq(held, &targets))
-                    {
-                        self.fan_out_burst(&mut burst, &mut payloads, false);
-                    }
-                    payloads.push(payload);
-                    burst = Some(targets);
-                    continue;
-                }
-                _ => self.fan_out_burst(&mut burst, &mut payloads, false),
-            }
-            match cmd {
-                Command::Broadcast { opcode, payload } => {
-                    // By slot index, so a broadcast allocates nothing but the queue entries.
-                    for key in 0..self.conns.capacity() {
-                        if self.conns.get(key).is_some_and(|c| c.state == State::Open) {
-                            self.send(key, crate::outq::Frame::ws(opcode, payload.clone()));
-                        }
-                    }
-                }
-                Command::Shutdown => self.begin_shutdown(),
-                Command::Adopt { sock, bytes } => self.adopt(sock, bytes),
-                Command::Next { .. } => {} // held above
-                Command::Session { conn, op } => {
-                    let key = conn.key();
-                    self.guarded(key, |me| me.session_op(conn, op));
-                }
-                Command::Sessions(ops) => {
-                    for (conn, op) in ops {
-                        let key = conn.key();
-                        self.guarded(key, |me| me.session_op(conn, op));
-                    }
-                }
-            }
-        }
-        // The inbox is empty: nothing more reaches a connection this turn, so this last
-        // burst may be written directly (`fanout.rs`); earlier ones are queued, so that a
-        // connection in several triggers' lists still gets one `writev` for the turn.
-        self.fan_out_burst(&mut burst, &mut payloads, true);
-        self.burst = payloads;
-    }
-
-    /// Fans out the held burst, if any, and empties it.
-    fn fan_out_burst(
-        &mut self,
-        burst: &mut Option<Arc<Vec<crate::hub::Target>>>,
-        payloads: &mut Vec<Bytes>,
-        last: bool,
-    ) {
-        if let Some(targets) = burst.take() {
-            self.fan_out(payloads, &targets, last);
-        }
-        payloads.clear();
+        self.shared.embedder.error(SubwireError::new(code, message));
     }
 
     /// Stops accepting and closes every connection: open ones with 1001, others at once.
@@ -297,10 +251,11 @@ impl Reactor {
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
             match self.conns[key].state {
-                State::Open if !self.conns[key].session.is_closed() => {
-                    self.with_session(key, |s, out| s.close(close::GOING_AWAY, "Going away", out))
-                }
-                State::Open => self.close_frame(key, close::GOING_AWAY, "server shutting down"),
+                State::Open if !self.conns[key].session.is_closed() => self
+                    .with_session(key, |s, out| {
+                        s.close(CloseCode::GOING_AWAY, CloseCode::GOING_AWAY.reason(), out)
+                    }),
+                State::Open => self.close_frame(key, CloseCode::GOING_AWAY, "server shutting down"),
                 State::Closing | State::Closed | State::Failed => {}
                 State::Handshake { .. } | State::Rejected => self.drop_conn(key),
             }
@@ -359,7 +314,7 @@ impl Reactor {
 
     /// Closes the socket now and returns the connection's buffers to the pool.
     pub(crate) fn drop_conn(&mut self, key: usize) {
-        self.notify_closed(key, 1006, "");
+        self.notify_closed(key, CloseCode::ABNORMAL, "");
         let Some(mut conn) = self.conns.try_remove(key) else {
             return;
         };

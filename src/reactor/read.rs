@@ -9,15 +9,17 @@ use std::io::{self, Read};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
+use super::conn::{ConnInfo, State};
+use super::inbox::Command;
+use super::outq::Entry;
 use super::{Reactor, READ_BUDGET};
 use crate::config::Mode;
-use crate::conn::{ConnInfo, State};
-use crate::frame::{close, OpCode};
-use crate::message::Message;
-use crate::outq::Frame;
 use crate::protocol::Session;
-use crate::shared::{Command, Counters};
-use crate::upgrade::{self, Policy, Reject};
+use crate::stats::Counters;
+use crate::ws::frame::OpCode;
+use crate::ws::message::Message;
+use crate::ws::upgrade::{self, Policy, Reject};
+use crate::ws::CloseCode;
 
 /// What a decoded message asks the reactor to do.
 pub(crate) enum Action {
@@ -25,8 +27,9 @@ pub(crate) enum Action {
     Data(OpCode, Bytes),
     /// Answer a ping.
     Pong(Bytes),
-    /// The peer sent a close frame with this payload (code and reason, validated, or empty).
-    PeerClose(Bytes),
+    /// The peer sent a close frame: its code (`None`: an empty payload) and its payload
+    /// (code and reason, validated), which the answer echoes.
+    PeerClose(Option<CloseCode>, Bytes),
 }
 
 impl Reactor {
@@ -182,7 +185,10 @@ impl Reactor {
                 Message::Binary(b) if graphql => {
                     match std::str::from_utf8(b) {
                         Ok(s) => session.on_text(s, now, collect),
-                        Err(_) => session.close(4400, "Invalid message received", collect),
+                        Err(_) => {
+                            let code = CloseCode::BAD_REQUEST;
+                            session.close(code, code.reason(), collect)
+                        }
                     }
                     return !session.is_closed();
                 }
@@ -198,10 +204,10 @@ impl Reactor {
                 Message::Close(code, reason) => {
                     let mut payload = Vec::with_capacity(2 + reason.len());
                     if let Some(code) = code {
-                        payload.extend_from_slice(&code.to_be_bytes());
+                        payload.extend_from_slice(&code.get().to_be_bytes());
                         payload.extend_from_slice(reason.as_bytes());
                     }
-                    actions.push(Action::PeerClose(payload.into()));
+                    actions.push(Action::PeerClose(code, payload.into()));
                     return false;
                 }
             }
@@ -217,12 +223,13 @@ impl Reactor {
         self.apply(key);
         match result {
             Ok(p) => (p.consumed, p.need),
-            Err(code) => {
+            Err(e) => {
                 if closing {
                     // Our close frame is out or queued already: nothing more is owed.
                     self.linger(key);
                 } else {
-                    self.fail(key, code, reason_for(code));
+                    let code = e.close_code();
+                    self.fail(key, code, code.reason());
                 }
                 (data.len(), 0)
             }
@@ -252,14 +259,14 @@ impl Reactor {
                 }
                 Action::Data(opcode, payload) => match self.shared.config.mode {
                     // (GraphQL sessions take their text before it becomes an action.)
-                    Mode::Echo | Mode::GraphQL => self.send(key, Frame::ws(opcode, payload)),
-                    Mode::Broadcast => self.shared.broadcast(|| Command::Broadcast {
+                    Mode::Echo | Mode::GraphQL => self.send(key, Entry::ws(opcode, payload)),
+                    Mode::Broadcast => self.shared.inboxes.broadcast(|| Command::Broadcast {
                         opcode,
                         payload: payload.clone(),
                     }),
                 },
-                Action::Pong(payload) => self.send(key, Frame::ws(OpCode::Pong, payload)),
-                Action::PeerClose(payload) => self.on_peer_close(key, payload),
+                Action::Pong(payload) => self.send(key, Entry::ws(OpCode::Pong, payload)),
+                Action::PeerClose(code, payload) => self.on_peer_close(key, code, payload),
             }
         }
         self.actions = actions;
@@ -268,20 +275,16 @@ impl Reactor {
     /// The peer's close frame: answer it (we did not start the close) or finish (we did).
     /// The app hears its code and reason (1005 and "" for an empty one); the answer echoes
     /// both, as ws does.
-    fn on_peer_close(&mut self, key: usize, payload: Bytes) {
+    fn on_peer_close(&mut self, key: usize, code: Option<CloseCode>, payload: Bytes) {
         match self.conns[key].state {
             State::Open => {
-                let (code, reason) = match &payload[..] {
-                    [hi, lo, reason @ ..] => (
-                        u16::from_be_bytes([*hi, *lo]),
-                        // Validated by the reader: the fallback is never taken.
-                        std::str::from_utf8(reason).unwrap_or_default(),
-                    ),
-                    _ => (1005, ""),
-                };
+                let code = code.unwrap_or(CloseCode::NO_STATUS);
+                let reason = payload.get(2..).unwrap_or_default();
+                // The reader validated the reason: the fallback is never taken.
+                let reason = std::str::from_utf8(reason).unwrap_or_default();
                 self.notify_closed(key, code, reason);
                 self.conns[key].state = State::Closed;
-                self.send(key, Frame::ws(OpCode::Close, payload));
+                self.send(key, Entry::ws(OpCode::Close, payload));
                 self.arm(key, self.shared.config.close_timeout);
             }
             _ => self.drop_conn(key),
@@ -297,17 +300,7 @@ impl Reactor {
             self.shared.connections.fetch_sub(1, Relaxed);
         }
         conn.state = State::Rejected;
-        self.send(key, Frame::raw(Bytes::from_static(reject.response())));
+        self.send(key, Entry::raw(Bytes::from_static(reject.response())));
         self.arm(key, self.shared.config.close_timeout);
-    }
-}
-
-/// The close reason sent with each protocol failure code.
-fn reason_for(code: u16) -> &'static str {
-    match code {
-        close::PROTOCOL_ERROR => "protocol error",
-        close::INVALID_DATA => "invalid UTF-8 in a text message",
-        close::TOO_BIG => "message too big",
-        _ => "",
     }
 }

@@ -8,90 +8,51 @@
 use bytes::Bytes;
 use std::time::Instant;
 
+use super::conn::{ConnId, ConnInfo, State};
+use super::events::{ConnEvent, Request};
+use super::outq::Entry;
 use super::Reactor;
-use crate::bridge::{AppEvent, ConnId, EventKind, SessionOp};
-use crate::conn::{ConnInfo, State};
-use crate::frame::OpCode;
-use crate::outq::Frame;
-use crate::protocol::{self, Outgoing};
+use crate::protocol::{self, AppEvent, Event, Outgoing, SessionOp};
+use crate::ws::frame::OpCode;
+use crate::ws::CloseCode;
 
 /// Collects one session call's outputs (reused; allocation-free once warm).
 #[derive(Default)]
 pub(crate) struct Collect {
-    frames: Vec<Frame>,
-    events: Vec<EventKind>,
-    close: Option<(u16, String)>,
+    frames: Vec<Entry>,
+    events: Vec<Event>,
+    close: Option<(CloseCode, String)>,
 }
 
 impl protocol::Sink for Collect {
     fn send(&mut self, msg: Outgoing<'_>) {
         if let Some(whole) = msg.whole() {
             // The app wrote the whole message: sent as it is, not copied.
-            return self.frames.push(Frame::ws(OpCode::Text, whole.clone()));
+            return self.frames.push(Entry::ws(OpCode::Text, whole.clone()));
         }
         let frame = match (msg.as_static(), msg.shared()) {
-            (Some(s), _) => Frame::ws(OpCode::Text, Bytes::from_static(s.as_bytes())),
+            (Some(s), _) => Entry::ws(OpCode::Text, Bytes::from_static(s.as_bytes())),
             // The app's payload is framed around, not copied.
             (None, Some(payload)) => {
                 let mut head = Vec::new();
                 msg.write_head(&mut head);
                 let tail = msg.tail().as_bytes();
-                Frame::parts(OpCode::Text, Bytes::from(head), payload.clone(), tail)
+                Entry::parts(OpCode::Text, Bytes::from(head), payload.clone(), tail)
             }
             (None, None) => {
                 let mut buf = Vec::new();
                 msg.encode(&mut buf);
-                Frame::ws(OpCode::Text, Bytes::from(buf))
+                Entry::ws(OpCode::Text, Bytes::from(buf))
             }
         };
         self.frames.push(frame);
     }
 
-    fn app(&mut self, event: protocol::AppEvent<'_>) {
-        let kind = match event {
-            protocol::AppEvent::Init { payload } => EventKind::Init {
-                payload: payload.map(|p| p.get().to_owned()),
-                url: String::new(),
-                headers: Vec::new(),
-                protocol: "",
-            },
-            protocol::AppEvent::Subscribe {
-                id,
-                serial,
-                payload,
-            } => EventKind::Subscribe {
-                id: id.to_owned(),
-                serial,
-                payload: payload.get().to_owned(),
-            },
-            protocol::AppEvent::Complete { id } => EventKind::Complete { id: id.to_owned() },
-            protocol::AppEvent::Ping { payload } => EventKind::Ping {
-                payload: payload.map(|p| p.get().to_owned()),
-            },
-            protocol::AppEvent::Pong { payload } => EventKind::Pong {
-                payload: payload.map(|p| p.get().to_owned()),
-            },
-            protocol::AppEvent::Message { text } => EventKind::Message {
-                text: text.to_owned(),
-            },
-            protocol::AppEvent::Refused { id, payload } => EventKind::Refused {
-                id: id.to_owned(),
-                payload: payload.get().to_owned(),
-            },
-            protocol::AppEvent::Closed {
-                code,
-                reason,
-                acknowledged,
-            } => EventKind::Closed {
-                code,
-                reason: reason.to_owned(),
-                acknowledged,
-            },
-        };
-        self.events.push(kind);
+    fn app(&mut self, event: AppEvent<'_>) {
+        self.events.push(event.into());
     }
 
-    fn close(&mut self, code: u16, reason: &str) {
+    fn close(&mut self, code: CloseCode, reason: &str) {
         self.close = Some((code, reason.to_owned()));
     }
 }
@@ -128,34 +89,27 @@ impl Reactor {
             self.send(key, frame);
         }
         out.frames.clear();
-        for mut kind in out.events.drain(..) {
+        for event in out.events.drain(..) {
             let Some(conn) = id else { break };
             // The request details travel with the connection's first event (`Init`, or an
             // `Opened` before any other), then the connection stops holding them.
-            let first = match &kind {
-                EventKind::Closed { .. } => None,
+            let first = match &event {
+                Event::Closed { .. } => None,
                 _ => self.conns.get_mut(key).and_then(|c| c.info.take()),
             };
-            if let Some(info) = first {
-                let (url, headers, protocol) = self.request_details(*info);
-                match &mut kind {
-                    EventKind::Init {
-                        url: u,
-                        headers: h,
-                        protocol: p,
-                        ..
-                    } => (*u, *h, *p) = (url, headers, protocol),
-                    _ => self.pending_events.push(AppEvent {
-                        conn,
-                        kind: EventKind::Opened {
-                            url,
-                            headers,
-                            protocol,
-                        },
-                    }),
-                }
+            let mut request = first.map(|info| Box::new(self.request(*info)));
+            if request.is_some() && !matches!(event, Event::Init { .. }) {
+                self.pending_events.push(ConnEvent {
+                    conn,
+                    event: Event::Opened,
+                    request: request.take(),
+                });
             }
-            self.pending_events.push(AppEvent { conn, kind });
+            self.pending_events.push(ConnEvent {
+                conn,
+                event,
+                request,
+            });
         }
         if let Some((code, reason)) = out.close.take() {
             self.close_frame(key, code, &reason);
@@ -165,7 +119,7 @@ impl Reactor {
     }
 
     /// The upgrade request's url, requested headers (named) and subprotocol, as events carry them.
-    fn request_details(&self, info: ConnInfo) -> (String, Vec<(String, String)>, &'static str) {
+    fn request(&self, info: ConnInfo) -> Request {
         let headers = info
             .headers
             .into_iter()
@@ -174,7 +128,11 @@ impl Reactor {
                 (name, String::from_utf8_lossy(&v).into_owned())
             })
             .collect();
-        (info.url.into(), headers, info.protocol.unwrap_or(""))
+        Request {
+            url: info.url.into(),
+            headers,
+            protocol: info.protocol.unwrap_or(""),
+        }
     }
 
     /// Keeps the connection's one deadline in step with its session's.
@@ -200,7 +158,7 @@ impl Reactor {
     }
 
     /// The socket ended without the session closing it: the app hears `Closed` once.
-    pub(crate) fn notify_closed(&mut self, key: usize, code: u16, reason: &str) {
+    pub(crate) fn notify_closed(&mut self, key: usize, code: CloseCode, reason: &str) {
         match self.conns.get(key) {
             Some(c) if !c.session.is_closed() => {}
             _ => return,
@@ -221,33 +179,13 @@ impl Reactor {
             _ => return,
         }
         let now = Instant::now();
-        self.with_session(key, |s, out| match op {
-            SessionOp::AcceptInit(payload) => s.accept_init(payload.as_deref(), now, out),
-            SessionOp::RejectInit(message) => s.reject_init(&message, out),
-            SessionOp::Next(id, serial, payload) => {
-                s.next(&id, serial, &payload, out);
-            }
-            SessionOp::Error(id, serial, errors) => {
-                s.error(&id, serial, &errors, out);
-            }
-            SessionOp::Complete(id, serial) => {
-                s.complete(&id, serial, out);
-            }
-            SessionOp::AcceptInitWhole(message) => s.accept_init_whole(&message, now, out),
-            SessionOp::Whole(kind, id, serial, message) => {
-                s.send_whole(kind, &id, serial, &message, out);
-            }
-            SessionOp::Pong(message) => s.pong(&message, out),
-            SessionOp::AppMessage(envelope) => s.on_app_message(&envelope, out),
-            SessionOp::InternalError(message) => s.internal_error(&message, out),
-            SessionOp::Close(code, reason) => s.close(code, &reason, out),
-        });
+        self.with_session(key, |s, out| s.apply(op, now, out));
     }
 
     /// Hands this turn's app events to the JS batch; wakes JS once per empty batch.
     pub(crate) fn publish_events(&mut self) {
         if self.shared.events.publish(&mut self.pending_events) {
-            self.shared.sink.events_ready();
+            self.shared.embedder.events_ready();
         }
     }
 }

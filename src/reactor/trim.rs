@@ -17,7 +17,7 @@ const CHURN: usize = 1024;
 const QUIET: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
-pub struct TrimClock {
+pub(super) struct TrimClock {
     /// Connections flushed since the last trim.
     churn: usize,
     /// When the last of them was.
@@ -26,7 +26,7 @@ pub struct TrimClock {
 
 impl TrimClock {
     /// `flushed` connections were written to at `now`.
-    pub fn note(&mut self, flushed: usize, now: Instant) {
+    pub(super) fn note(&mut self, flushed: usize, now: Instant) {
         if flushed > 0 {
             self.churn += flushed;
             self.last = Some(now);
@@ -34,12 +34,12 @@ impl TrimClock {
     }
 
     /// When a trim will be due if nothing else is flushed (for the poll timeout).
-    pub fn due(&self) -> Option<Instant> {
+    pub(super) fn due(&self) -> Option<Instant> {
         self.last.filter(|_| self.churn >= CHURN).map(|t| t + QUIET)
     }
 
     /// True (once) when a trim is due at `now`.
-    pub fn take_due(&mut self, now: Instant) -> bool {
+    pub(super) fn take_due(&mut self, now: Instant) -> bool {
         if self.due().is_some_and(|at| now >= at) {
             *self = TrimClock::default();
             true

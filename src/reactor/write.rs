@@ -8,16 +8,17 @@ use bytes::Bytes;
 use std::io::Write;
 use std::net::Shutdown;
 
+use super::conn::State;
+use super::outq::{Entry, Flushed};
 use super::Reactor;
-use crate::conn::State;
-use crate::frame::{self, OpCode};
-use crate::outq::{Flushed, Frame};
-use crate::shared::Counters;
+use crate::stats::Counters;
+use crate::ws::frame::{self, OpCode};
+use crate::ws::CloseCode;
 
 impl Reactor {
     /// Queues a frame (or a run of frames) for `key`; it is written at the end of this turn.
-    pub(crate) fn send(&mut self, key: usize, frame: Frame) {
-        let messages = frame.messages();
+    pub(crate) fn send(&mut self, key: usize, entry: Entry) {
+        let messages = entry.messages();
         if self
             .conns
             .get(key)
@@ -25,14 +26,14 @@ impl Reactor {
         {
             Counters::add(&self.counters().messages_out, messages as u64);
         }
-        self.enqueue(key, frame, 0);
+        self.enqueue(key, entry, 0);
     }
 
     /// Queues `frame` minus its first `sent` bytes (already written; only into an empty
     /// queue), to go out at the end of this turn; a backlog behind the message being written
     /// past `maxBufferedBytes` closes the connection as a slow consumer. So a queue holds at
     /// most the cap plus what is left of one message.
-    pub(super) fn enqueue(&mut self, key: usize, frame: Frame, sent: usize) {
+    pub(super) fn enqueue(&mut self, key: usize, entry: Entry, sent: usize) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
@@ -41,11 +42,11 @@ impl Reactor {
         }
         let q = conn.out.get_or_insert_with(|| self.pool.take_queue());
         let was_empty = q.is_empty();
-        let added = frame.wire_len() - sent;
+        let added = entry.wire_len() - sent;
         if sent > 0 {
-            q.push_rest(frame, sent);
+            q.push_rest(entry, sent);
         } else {
-            q.push(frame);
+            q.push(entry);
         }
         let over = q.over(self.shared.config.max_buffered_bytes);
         if was_empty {
@@ -75,7 +76,7 @@ impl Reactor {
             Counters::sub(&self.counters().queued_bytes, dropped as u64);
         }
         Counters::add(&self.counters().slow_consumers, 1);
-        self.fail(key, frame::close::POLICY, "slow consumer");
+        self.fail(key, CloseCode::POLICY_VIOLATION, "slow consumer");
     }
 
     /// Writes `bytes` now if nothing is queued ahead of them; queues what the socket refuses.
@@ -104,7 +105,7 @@ impl Reactor {
             Counters::add(&self.counters().bytes_out, written as u64);
         }
         if written < bytes.len() {
-            self.send(key, Frame::raw(Bytes::copy_from_slice(&bytes[written..])));
+            self.send(key, Entry::raw(Bytes::copy_from_slice(&bytes[written..])));
         }
     }
 
@@ -166,7 +167,7 @@ impl Reactor {
 
     /// The transport failed (a bad frame, a slow consumer): the session hears it, the close
     /// frame is queued, and the connection lingers until the peer hangs up.
-    pub(crate) fn fail(&mut self, key: usize, code: u16, reason: &str) {
+    pub(crate) fn fail(&mut self, key: usize, code: CloseCode, reason: &str) {
         self.notify_closed(key, code, reason);
         self.close_frame(key, code, reason);
         if self
@@ -188,7 +189,7 @@ impl Reactor {
         };
         conn.state = State::Failed;
         // A message being assembled is dropped with the reader; nothing is parsed any more.
-        conn.reader = crate::message::Reader::default();
+        conn.reader = crate::ws::message::Reader::default();
         if conn.out.is_none() {
             let _ = conn.sock.shutdown(Shutdown::Write);
         }
@@ -196,7 +197,7 @@ impl Reactor {
     }
 
     /// Starts the closing handshake with `code`; a connection not yet upgraded just closes.
-    pub(crate) fn close_frame(&mut self, key: usize, code: u16, reason: &str) {
+    pub(crate) fn close_frame(&mut self, key: usize, code: CloseCode, reason: &str) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
@@ -211,7 +212,7 @@ impl Reactor {
         let n = frame::close_payload(&mut payload, code, reason);
         self.send(
             key,
-            Frame::ws(OpCode::Close, Bytes::copy_from_slice(&payload[..n])),
+            Entry::ws(OpCode::Close, Bytes::copy_from_slice(&payload[..n])),
         );
         self.arm(key, self.shared.config.close_timeout);
     }

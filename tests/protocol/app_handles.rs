@@ -154,7 +154,13 @@ fn pings_go_to_the_app_which_sends_the_pong_whole() {
     });
     let out = bad.text(r#"{"type":"ping","payload":[1]}"#);
     assert!(
-        matches!(&out[0], Output::Close { code: 4400, .. }),
+        matches!(
+            &out[0],
+            Output::Close {
+                code: code::BAD_REQUEST,
+                ..
+            }
+        ),
         "{out:?}"
     );
     c.s.pong(&Bytes::from_static(br#"{"type":"PONG"}"#), &mut c.out);
@@ -176,7 +182,7 @@ fn pings_go_to_the_app_which_sends_the_pong_whole() {
         [send(r#"{"type":"pong"}"#)],
         "pings stay in Rust"
     );
-    c.s.close(1000, "", &mut c.out);
+    c.s.close(code::NORMAL, "", &mut c.out);
     c.take();
     c.s.pong(&Bytes::from_static(br#"{"type":"pong"}"#), &mut c.out);
     assert!(c.take().is_empty(), "nothing once closed");

@@ -89,7 +89,7 @@ fn legacy_keep_alive_schedule() {
     c.s.on_timeout(ms(90_000), &mut c.out);
     assert_eq!(c.take(), [send(r#"{"type":"ka"}"#)]);
     assert_eq!(c.s.next_deadline(), Some(ms(102_000)));
-    c.s.close(1000, "", &mut c.out);
+    c.s.close(code::NORMAL, "", &mut c.out);
     assert_eq!(c.s.next_deadline(), None);
 
     // keep_alive off: ack only, no deadline.
@@ -128,7 +128,7 @@ fn legacy_rejection_sends_connection_error_then_closes() {
         [
             send(r#"{"type":"connection_error","payload":{"message":"hook threw"}}"#),
             Output::Close {
-                code: 1011,
+                code: code::INTERNAL,
                 reason: "".into()
             }
         ]
@@ -225,11 +225,11 @@ fn legacy_init_timeout_and_socket_end() {
     );
 
     let mut c = Client::legacy_acked();
-    c.s.transport_closed(1006, "", &mut c.out);
+    c.s.transport_closed(code::ABNORMAL, "", &mut c.out);
     assert_eq!(
         c.take(),
         [app(Event::Closed {
-            code: 1006,
+            code: code::ABNORMAL,
             reason: "".into(),
             acknowledged: true
         })]

@@ -59,3 +59,19 @@ fn no_subprotocol_closes_with_4406() {
         assert_eq!(c.s.next_deadline(), None);
     }
 }
+
+#[test]
+fn a_session_without_a_protocol_is_closed_and_does_nothing() {
+    // What a connection of the echo and broadcast modes holds.
+    let mut out: Vec<Output> = Vec::new();
+    let mut s = Session::default();
+    s.on_text(r#"{"type":"connection_init"}"#, t0(), &mut out);
+    s.accept_init(None, t0(), &mut out);
+    s.close(code::NORMAL, "", &mut out);
+    s.transport_closed(code::ABNORMAL, "", &mut out);
+    assert!(out.is_empty() && s.is_closed() && s.protocol().is_none());
+    assert_eq!(
+        (s.holds(1), s.active(), s.next_deadline()),
+        (Some(false), 0, None)
+    );
+}

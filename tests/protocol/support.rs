@@ -4,10 +4,13 @@
 pub use bytes::Bytes;
 pub use std::time::{Duration, Instant};
 pub use subwire::protocol::{
-    self, close_codes as code, AppEvent, Event, Outgoing, Output, Session, Settings, Sink,
-    GRAPHQL_TRANSPORT_WS, GRAPHQL_WS,
+    self, AppEvent, Event, Outgoing, Output, Session, Settings, Sink, GRAPHQL_TRANSPORT_WS,
+    GRAPHQL_WS,
 };
-pub use subwire::upgrade::{self, Policy};
+pub use subwire::ws::upgrade::{self, Policy};
+pub use subwire::ws::CloseCode;
+/// Close codes by name, as the tests read them (`code::FORBIDDEN`).
+pub use subwire::ws::CloseCode as code;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -68,7 +71,7 @@ impl Sink for Counter {
             self.bytes += id.len() + payload.get().len();
         }
     }
-    fn close(&mut self, _: u16, _: &str) {
+    fn close(&mut self, _: CloseCode, _: &str) {
         self.closes += 1;
     }
 }
@@ -124,8 +127,17 @@ impl Client {
         self.s.on_text(text, ms(1), &mut self.out);
         self.take()
     }
+    /// What the session produced since the last look, with each `Subscribe` event's serial
+    /// set to 0: serials come from one process-wide counter that tests running at the same
+    /// time also draw from (the tests that check serials ask `Session::serial`).
     pub fn take(&mut self) -> Vec<Output> {
-        std::mem::take(&mut self.out)
+        let mut out = std::mem::take(&mut self.out);
+        for o in &mut out {
+            if let Output::App(Event::Subscribe { serial, .. }) = o {
+                *serial = 0;
+            }
+        }
+        out
     }
     pub fn next(&mut self, id: &str, payload: &'static str) -> Vec<Output> {
         let sent = self.s.next(
@@ -148,7 +160,7 @@ pub fn app(e: Event) -> Output {
 }
 
 /// The close a session makes, and the `Closed` event that goes with it.
-pub fn closed(code: u16, reason: &str, acknowledged: bool) -> [Output; 2] {
+pub fn closed(code: CloseCode, reason: &str, acknowledged: bool) -> [Output; 2] {
     [
         Output::Close {
             code,
@@ -165,6 +177,7 @@ pub fn closed(code: u16, reason: &str, acknowledged: bool) -> [Output; 2] {
 pub fn subscribe_event(id: &str, payload: &str) -> Output {
     app(Event::Subscribe {
         id: id.into(),
+        serial: 0,
         payload: payload.into(),
     })
 }

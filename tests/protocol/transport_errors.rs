@@ -115,8 +115,13 @@ fn malformed_messages_close_4400() {
         let mut c = Client::acked();
         let out = c.text(text);
         match &out[..] {
-            [Output::Close { code: 4400, reason }, Output::App(Event::Closed { code: 4400, .. })]
-                if reason.starts_with("Invalid JSON: ") => {}
+            [Output::Close {
+                code: code::BAD_REQUEST,
+                reason,
+            }, Output::App(Event::Closed {
+                code: code::BAD_REQUEST,
+                ..
+            })] if reason.starts_with("Invalid JSON: ") => {}
             other => panic!("{text:?}: {other:?}"),
         }
     }
@@ -124,7 +129,7 @@ fn malformed_messages_close_4400() {
     let mut c = Client::acked();
     let out = c.text(r#"{"type":"ping","type":"pong"}"#);
     assert!(
-        matches!(&out[0], Output::Close { code: 4400, reason } if reason.contains("duplicate field `type`")),
+        matches!(&out[0], Output::Close { code: code::BAD_REQUEST, reason } if reason.contains("duplicate field `type`")),
         "{out:?}"
     );
 }
@@ -174,7 +179,11 @@ fn internal_error_4500_cut_at_a_char_boundary() {
     c.s.internal_error("The GraphQL schema is not provided", &mut c.out);
     assert_eq!(
         c.take(),
-        closed(4500, "The GraphQL schema is not provided", false)
+        closed(
+            code::INTERNAL_SERVER_ERROR,
+            "The GraphQL schema is not provided",
+            false
+        )
     );
 }
 
@@ -182,7 +191,7 @@ fn internal_error_4500_cut_at_a_char_boundary() {
 fn server_close_and_dispose() {
     let mut c = Client::acked();
     c.s.close(code::GOING_AWAY, "Going away", &mut c.out);
-    assert_eq!(c.take(), closed(1001, "Going away", true));
+    assert_eq!(c.take(), closed(code::GOING_AWAY, "Going away", true));
     c.s.close(code::NORMAL, "", &mut c.out);
     assert!(c.take().is_empty());
     assert!(!c.s.acknowledged());

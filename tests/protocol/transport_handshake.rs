@@ -63,12 +63,12 @@ fn transport_happy_path() {
     assert!(c.take().is_empty());
 
     // The client closes normally; the app hears it once.
-    c.s.transport_closed(1000, "bye", &mut c.out);
-    c.s.transport_closed(1000, "bye", &mut c.out);
+    c.s.transport_closed(code::NORMAL, "bye", &mut c.out);
+    c.s.transport_closed(code::NORMAL, "bye", &mut c.out);
     assert_eq!(
         c.take(),
         [app(Event::Closed {
-            code: 1000,
+            code: code::NORMAL,
             reason: "bye".into(),
             acknowledged: true
         })]
@@ -101,7 +101,7 @@ fn rejected_init_closes_4403() {
     // A closed session is inert.
     assert!(c.text(r#"{"type":"ping"}"#).is_empty());
     c.s.accept_init(None, ms(2), &mut c.out);
-    c.s.transport_closed(1006, "", &mut c.out);
+    c.s.transport_closed(code::ABNORMAL, "", &mut c.out);
     assert!(c.take().is_empty());
 }
 
@@ -189,7 +189,13 @@ fn subscribe_before_init_closes_4401() {
     let mut c = Client::transport();
     let out = c.text(r#"{"id":"1","type":"subscribe"}"#);
     assert!(
-        matches!(&out[0], Output::Close { code: 4400, .. }),
+        matches!(
+            &out[0],
+            Output::Close {
+                code: code::BAD_REQUEST,
+                ..
+            }
+        ),
         "{out:?}"
     );
 }

@@ -57,6 +57,27 @@ fn duplicate_id_closes_4409_and_ids_are_reusable() {
     assert!(c.s.complete("r", new, &mut c.out));
     assert_eq!(c.take().len(), 2);
 
+    // The same with more ids than the session scans by serial (a hashed set): the old
+    // operation's answers are still told from the new one's.
+    let mut c = Client::acked();
+    for i in 0..=16 {
+        c.text(&sub(&format!("other{i}")));
+    }
+    c.text(&sub("r"));
+    let old = c.s.serial("r").unwrap();
+    assert_eq!(c.s.holds(old), None, "too many ids to tell by serial");
+    c.text(r#"{"id":"r","type":"complete"}"#);
+    c.text(&sub("r"));
+    let new = c.s.serial("r").unwrap();
+    c.take();
+    assert!(!c.s.next("r", old, &payload, &mut c.out));
+    assert!(!c.s.complete("r", old, &mut c.out));
+    assert!(c.take().is_empty() && c.s.is_active("r", 0));
+    assert!(c.s.next("r", new, &payload, &mut c.out));
+    assert!(c.s.complete("r", 0, &mut c.out));
+    assert_eq!(c.take().len(), 2);
+    assert!(!c.s.is_active("r", 0));
+
     // A long id: the reason is cut to the close frame's 123 bytes.
     let mut c = Client::acked();
     let long = "x".repeat(200);
@@ -65,7 +86,7 @@ fn duplicate_id_closes_4409_and_ids_are_reusable() {
     let Output::Close { code, reason } = &out[0] else {
         panic!("{out:?}")
     };
-    assert_eq!(*code, 4409);
+    assert_eq!(*code, code::SUBSCRIBER_EXISTS);
     assert_eq!(reason.len(), 123);
     assert!(reason.starts_with("Subscriber for xxx"));
 }

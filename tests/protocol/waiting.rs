@@ -64,7 +64,13 @@ fn the_rules_apply_when_the_messages_are_handled() {
     let mut c = deciding();
     let out = c.text(r#"{"id":"1","type":"subscribe"}"#);
     assert!(
-        matches!(&out[0], Output::Close { code: 4400, .. }),
+        matches!(
+            &out[0],
+            Output::Close {
+                code: code::BAD_REQUEST,
+                ..
+            }
+        ),
         "{out:?}"
     );
     // A second connection_init does not wait either.
@@ -90,7 +96,7 @@ fn a_rejection_or_a_close_drops_what_waited() {
 
     let mut c = deciding();
     c.text(SUB1);
-    c.s.transport_closed(1001, "", &mut c.out);
+    c.s.transport_closed(code::GOING_AWAY, "", &mut c.out);
     c.take();
     c.s.accept_init(None, ms(5), &mut c.out);
     assert!(
@@ -164,7 +170,10 @@ fn legacy_start_and_stop_wait_too() {
     );
     assert!(matches!(
         out.last(),
-        Some(Output::App(Event::Closed { code: 1011, .. }))
+        Some(Output::App(Event::Closed {
+            code: code::INTERNAL,
+            ..
+        }))
     ));
 }
 

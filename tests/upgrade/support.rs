@@ -1,7 +1,7 @@
 //! What the upgrade tests share: a policy, request builders, the table of valid
 //! requests, and parsing at every split of a buffer.
 
-pub use subwire::upgrade::{
+pub use subwire::ws::upgrade::{
     parse, write_accept, Offered, Policy, Reject, Upgrade, MAX_HEADERS, MAX_PROTOCOL_LEN,
 };
 

@@ -6,13 +6,15 @@
 //! frames — the hot path — are unmasked in place and delivered straight from the caller's
 //! buffer, with no copy and no allocation; only fragments are copied, into a boxed assembly
 //! buffer that exists while the message is in progress. Frame-level rules are
-//! [`crate::frame`]'s, UTF-8 is [`crate::utf8`]'s, checked as the bytes arrive: a text frame
+//! [`crate::ws::frame`]'s, UTF-8 is [`crate::ws::utf8`]'s, checked as the bytes arrive: a text frame
 //! whose end has not arrived yet is unmasked and validated up to where it has, so invalid
 //! UTF-8 fails with 1007 as soon as it is certain. This module adds sequencing, the size
 //! limit and close-frame checks.
 
-use crate::frame::{self, close, OpCode};
-use crate::utf8;
+use super::close::CloseCode;
+use super::error::ProtocolError;
+use super::frame::{self, OpCode};
+use super::utf8;
 
 /// A complete message or control frame from the peer, borrowed from the buffer passed to
 /// [`Reader::feed`] (or from the reader's assembly buffer for a fragmented message).
@@ -24,7 +26,7 @@ pub enum Message<'a> {
     Ping(&'a [u8]),
     Pong(&'a [u8]),
     /// The peer's close: code (`None` for an empty close payload) and reason.
-    Close(Option<u16>, &'a str),
+    Close(Option<CloseCode>, &'a str),
 }
 
 /// The outcome of one [`Reader::feed`] call.
@@ -79,7 +81,7 @@ impl Reader {
     /// Returns how many bytes were consumed; the rest (an incomplete frame) the caller keeps
     /// as it is — the part of a text frame already checked is unmasked in place and this
     /// reader remembers how far — and passes again, prefixed, with more bytes.
-    /// `Err(code)` = fail the connection with this close code (messages before the bad frame
+    /// `Err(e)` = fail the connection with `e.close_code()` (messages before the bad frame
     /// have been delivered); the reader is then spent. Data messages over `max_payload` bytes
     /// fail with 1009 as soon as a header claims it, before the payload arrives; control
     /// frames are bounded at 125 bytes; invalid UTF-8 fails with 1007 as soon as the bytes
@@ -89,7 +91,7 @@ impl Reader {
         buf: &mut [u8],
         max_payload: usize,
         on: &mut dyn FnMut(Message<'_>) -> bool,
-    ) -> Result<Progress, u16> {
+    ) -> Result<Progress, ProtocolError> {
         let mut pos = 0;
         loop {
             let rest = buf.get_mut(pos..).unwrap_or_default();
@@ -136,7 +138,11 @@ impl Reader {
 
     /// The payload bytes that have `arrived` of a text frame whose end has not: unmasks and
     /// validates those not seen before, so invalid UTF-8 fails now rather than at the end.
-    fn check_arrived(&mut self, arrived: &mut [u8], h: &frame::Header) -> Result<(), u16> {
+    fn check_arrived(
+        &mut self,
+        arrived: &mut [u8],
+        h: &frame::Header,
+    ) -> Result<(), ProtocolError> {
         // Past 4 GiB of one frame (a `max_payload` that large) the rest waits for the end.
         let upto = arrived.len().min(u32::MAX as usize);
         let seen = self.seen as usize;
@@ -146,27 +152,27 @@ impl Reader {
         frame::unmask(fresh, h.mask, seen);
         self.utf8
             .feed(fresh, false)
-            .map_err(|_| close::INVALID_DATA)?;
+            .map_err(|_| ProtocolError::InvalidUtf8)?;
         self.seen = upto as u32;
         Ok(())
     }
 
     /// Validates the next piece of the text message in progress; `last`: its final bytes (a
     /// code point may not stop there), after which the state is clean for the next message.
-    fn check_text(&mut self, piece: &[u8], last: bool) -> Result<(), u16> {
+    fn check_text(&mut self, piece: &[u8], last: bool) -> Result<(), ProtocolError> {
         let result = self.utf8.feed(piece, last);
         if last {
             self.utf8 = utf8::Validator::default();
         }
-        result.map_err(|_| close::INVALID_DATA)
+        result.map_err(|_| ProtocolError::InvalidUtf8)
     }
 
     /// Message-level checks that need only the header: sequencing and the size limit. Returns
     /// the whole frame's length (header + payload).
-    fn check(&self, h: &frame::Header, max_payload: usize) -> Result<usize, u16> {
+    fn check(&self, h: &frame::Header, max_payload: usize) -> Result<usize, ProtocolError> {
         let so_far = match (h.opcode, &self.frag) {
             (OpCode::Continuation, None) | (OpCode::Text | OpCode::Binary, Some(_)) => {
-                return Err(close::PROTOCOL_ERROR)
+                return Err(ProtocolError::BadSequence)
             }
             (OpCode::Continuation, Some(f)) => f.data.len() as u64,
             _ => 0,
@@ -174,12 +180,12 @@ impl Reader {
         if !h.opcode.is_control()
             && h.payload_len.saturating_add(so_far) > u64::try_from(max_payload).unwrap_or(u64::MAX)
         {
-            return Err(close::TOO_BIG);
+            return Err(ProtocolError::TooBig);
         }
         usize::try_from(h.payload_len)
             .ok()
             .and_then(|len| len.checked_add(h.header_len))
-            .ok_or(close::TOO_BIG)
+            .ok_or(ProtocolError::TooBig)
     }
 
     /// Handles one whole, unmasked frame that passed [`Reader::check`]; its first `seen`
@@ -192,7 +198,7 @@ impl Reader {
         seen: usize,
         max_payload: usize,
         on: &mut dyn FnMut(Message<'_>) -> bool,
-    ) -> Result<bool, u16> {
+    ) -> Result<bool, ProtocolError> {
         let unseen = payload.get(seen..).unwrap_or_default();
         match h.opcode {
             OpCode::Text if h.fin => {
@@ -201,7 +207,7 @@ impl Reader {
                 }
                 // The whole payload again for a frame that arrived in pieces: a &str
                 // without `unsafe`; one pass for the usual frame that arrived whole.
-                let text = std::str::from_utf8(payload).map_err(|_| close::INVALID_DATA)?;
+                let text = std::str::from_utf8(payload).map_err(|_| ProtocolError::InvalidUtf8)?;
                 Ok(on(Message::Text(text)))
             }
             OpCode::Binary if h.fin => Ok(on(Message::Binary(payload))),
@@ -217,7 +223,7 @@ impl Reader {
                 Ok(true)
             }
             OpCode::Continuation => {
-                let f = self.frag.as_mut().ok_or(close::PROTOCOL_ERROR)?;
+                let f = self.frag.as_mut().ok_or(ProtocolError::BadSequence)?;
                 append(&mut f.data, payload, max_payload);
                 if f.text {
                     self.check_text(unseen, h.fin)?;
@@ -226,12 +232,13 @@ impl Reader {
                     return Ok(true);
                 }
                 let Some(f) = self.frag.take() else {
-                    return Err(close::PROTOCOL_ERROR); // unreachable: checked above
+                    return Err(ProtocolError::BadSequence); // unreachable: checked above
                 };
                 if f.text {
                     // Already validated piece by piece; this second pass over the whole
                     // message (fragmented text only) buys a &str without `unsafe`.
-                    let text = std::str::from_utf8(&f.data).map_err(|_| close::INVALID_DATA)?;
+                    let text =
+                        std::str::from_utf8(&f.data).map_err(|_| ProtocolError::InvalidUtf8)?;
                     Ok(on(Message::Text(text)))
                 } else {
                     Ok(on(Message::Binary(&f.data)))
@@ -240,14 +247,12 @@ impl Reader {
             OpCode::Close => {
                 let (code, reason) = match payload {
                     [] => (None, ""),
-                    [_] => return Err(close::PROTOCOL_ERROR),
+                    [_] => return Err(ProtocolError::BadClose),
                     [hi, lo, reason @ ..] => {
-                        let code = u16::from_be_bytes([*hi, *lo]);
-                        if !frame::is_valid_peer_close_code(code) {
-                            return Err(close::PROTOCOL_ERROR);
-                        }
+                        let code = CloseCode::from_peer(u16::from_be_bytes([*hi, *lo]))
+                            .ok_or(ProtocolError::BadClose)?;
                         let reason =
-                            std::str::from_utf8(reason).map_err(|_| close::INVALID_DATA)?;
+                            std::str::from_utf8(reason).map_err(|_| ProtocolError::InvalidUtf8)?;
                         (Some(code), reason)
                     }
                 };

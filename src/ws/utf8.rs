@@ -1,7 +1,7 @@
 //! Incremental UTF-8 validation of a text message that arrives in pieces.
 //!
 //! Owns nothing but the (at most 3) bytes of a code point split across two pieces: 4 bytes in
-//! all. Called by [`crate::message::Reader`] for each piece of a text message as it arrives —
+//! all. Called by [`crate::ws::message::Reader`] for each piece of a text message as it arrives —
 //! the fragments of a fragmented message, and the bytes of a frame whose end has not arrived
 //! yet — so an invalid message fails with 1007 at the first byte that makes it certainly
 //! invalid, not at the end of its frame or message. The byte work is `std::str::from_utf8`;
@@ -12,12 +12,12 @@ use std::str;
 
 /// The input is not UTF-8 (or, at the last fragment, ends inside a code point).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Invalid;
+pub(super) struct Invalid;
 
 /// Validation state carried between pieces: the incomplete code point at the end of the
 /// previous piece, if any (a valid prefix is at most 3 bytes).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Validator {
+pub(super) struct Validator {
     carry: [u8; 3],
     carry_len: u8,
 }
@@ -25,7 +25,7 @@ pub struct Validator {
 impl Validator {
     /// Validates the next fragment. `last` = this is the final fragment: an incomplete code point
     /// at its end is then invalid. Once it returns `Err`, the state is meaningless.
-    pub fn feed(&mut self, chunk: &[u8], last: bool) -> Result<(), Invalid> {
+    pub(super) fn feed(&mut self, chunk: &[u8], last: bool) -> Result<(), Invalid> {
         let mut rest = chunk;
         // Finish the code point carried over from the previous fragment, one byte at a time
         // (at most 3), so an impossible continuation is rejected as soon as it is seen.
@@ -73,7 +73,8 @@ impl Validator {
     }
 
     /// True while a code point is split between the piece fed last and the next one.
-    pub fn is_incomplete(&self) -> bool {
+    #[cfg(test)]
+    pub(super) fn is_incomplete(&self) -> bool {
         self.carry_len > 0
     }
 }

@@ -12,12 +12,12 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 use super::gather::{Gather, GLUE_PIECE};
-use crate::frame::{self, OpCode};
+use crate::ws::frame::{self, OpCode};
 
 /// The bytes before each payload: a `Bytes`, or a subscriber's prefix as the hub keeps it
 /// (an `Arc<[u8]>`: one allocation, its count beside the bytes).
 #[derive(Clone)]
-pub enum Prefix {
+pub(crate) enum Prefix {
     Bytes(Bytes),
     Shared(Arc<[u8]>),
 }
@@ -50,7 +50,7 @@ enum Body {
 }
 
 /// A queue entry: for each payload, `header`, `prefix`, `payload`, `tail`, in that order.
-pub struct Frame {
+pub(crate) struct Entry {
     /// The WebSocket opcode; `None` for raw bytes with no header (an HTTP response).
     opcode: Option<OpCode>,
     prefix: Prefix,
@@ -60,51 +60,40 @@ pub struct Frame {
     len: usize,
 }
 
-/// Length of the unmasked server header for a message of `len` bytes.
-fn header_len(len: usize) -> usize {
-    if len <= frame::MAX_CONTROL_PAYLOAD {
-        2
-    } else if len <= u16::MAX as usize {
-        4
-    } else {
-        10
-    }
-}
-
-impl Frame {
+impl Entry {
     /// A WebSocket frame with a shared payload.
-    pub fn ws(opcode: OpCode, payload: Bytes) -> Frame {
-        Frame::parts(opcode, Bytes::new(), payload, b"")
+    pub(crate) fn ws(opcode: OpCode, payload: Bytes) -> Entry {
+        Entry::parts(opcode, Bytes::new(), payload, b"")
     }
 
     /// A WebSocket frame whose message is `prefix` + `payload` + `tail`; neither shared
     /// part is copied.
-    pub fn parts(
+    pub(crate) fn parts(
         opcode: OpCode,
         prefix: impl Into<Prefix>,
         payload: Bytes,
         tail: &'static [u8],
-    ) -> Frame {
-        Frame::new(Some(opcode), prefix.into(), Body::One(payload), tail)
+    ) -> Entry {
+        Entry::new(Some(opcode), prefix.into(), Body::One(payload), tail)
     }
 
     /// One frame per payload of `run`, each `prefix` + payload + `tail`, in order.
-    pub fn run(
+    pub(crate) fn run(
         opcode: OpCode,
         prefix: impl Into<Prefix>,
         run: Arc<[Bytes]>,
         tail: &'static [u8],
-    ) -> Frame {
-        Frame::new(Some(opcode), prefix.into(), Body::Run(run), tail)
+    ) -> Entry {
+        Entry::new(Some(opcode), prefix.into(), Body::Run(run), tail)
     }
 
     /// Raw bytes with no WebSocket header (an HTTP response).
-    pub fn raw(bytes: Bytes) -> Frame {
-        Frame::new(None, Bytes::new().into(), Body::One(bytes), b"")
+    pub(crate) fn raw(bytes: Bytes) -> Entry {
+        Entry::new(None, Bytes::new().into(), Body::One(bytes), b"")
     }
 
-    fn new(opcode: Option<OpCode>, prefix: Prefix, body: Body, tail: &'static [u8]) -> Frame {
-        let mut f = Frame {
+    fn new(opcode: Option<OpCode>, prefix: Prefix, body: Body, tail: &'static [u8]) -> Entry {
+        let mut f = Entry {
             opcode,
             prefix,
             body,
@@ -116,7 +105,7 @@ impl Frame {
     }
 
     /// The payloads, one per WebSocket frame.
-    pub fn payloads(&self) -> &[Bytes] {
+    pub(crate) fn payloads(&self) -> &[Bytes] {
         match &self.body {
             Body::One(p) => std::slice::from_ref(p),
             Body::Run(run) => run,
@@ -124,18 +113,18 @@ impl Frame {
     }
 
     /// Bytes on the wire.
-    pub fn wire_len(&self) -> usize {
+    pub(crate) fn wire_len(&self) -> usize {
         self.len
     }
 
     /// WebSocket messages this entry carries.
-    pub fn messages(&self) -> usize {
+    pub(crate) fn messages(&self) -> usize {
         self.payloads().len()
     }
 
     /// The same frames, borrowed.
-    pub fn view(&self) -> FrameRef<'_> {
-        FrameRef {
+    pub(crate) fn view(&self) -> EntryRef<'_> {
+        EntryRef {
             opcode: self.opcode,
             prefix: &self.prefix,
             payloads: self.payloads(),
@@ -143,26 +132,26 @@ impl Frame {
         }
     }
 
-    /// See [`FrameRef::gather`].
-    pub fn gather<'a>(&'a self, skip: usize, out: &mut Gather<'a, '_>) -> bool {
+    /// See [`EntryRef::gather`].
+    pub(crate) fn gather<'a>(&'a self, skip: usize, out: &mut Gather<'a, '_>) -> bool {
         self.view().gather(skip, out)
     }
 }
 
-/// A frame or run of frames by reference: what a [`Frame`] holds, for a writer that sends
+/// A frame or run of frames by reference: what an [`Entry`] holds, for a writer that sends
 /// straight from the subscriber list and the payloads without queueing (no reference
 /// count is touched).
 #[derive(Clone, Copy)]
-pub struct FrameRef<'a> {
-    pub opcode: Option<OpCode>,
-    pub prefix: &'a [u8],
-    pub payloads: &'a [Bytes],
-    pub tail: &'static [u8],
+pub(crate) struct EntryRef<'a> {
+    pub(crate) opcode: Option<OpCode>,
+    pub(crate) prefix: &'a [u8],
+    pub(crate) payloads: &'a [Bytes],
+    pub(crate) tail: &'static [u8],
 }
 
-impl<'a> FrameRef<'a> {
+impl<'a> EntryRef<'a> {
     /// Nothing (a placeholder in a fixed array).
-    pub const EMPTY: FrameRef<'static> = FrameRef {
+    pub(crate) const EMPTY: EntryRef<'static> = EntryRef {
         opcode: None,
         prefix: b"",
         payloads: &[],
@@ -170,18 +159,18 @@ impl<'a> FrameRef<'a> {
     };
 
     /// Bytes on the wire.
-    pub fn wire_len(&self) -> usize {
+    pub(crate) fn wire_len(&self) -> usize {
         self.payloads.iter().map(|p| self.frame_len(p)).sum()
     }
 
     /// WebSocket messages.
-    pub fn messages(&self) -> usize {
+    pub(crate) fn messages(&self) -> usize {
         self.payloads.len()
     }
 
     /// What is left, from byte `skip` of these frames on, of the message that byte belongs
     /// to (0 past the end).
-    pub fn left_of_message_at(&self, mut skip: usize) -> usize {
+    pub(crate) fn left_of_message_at(&self, mut skip: usize) -> usize {
         for p in self.payloads {
             let len = self.frame_len(p);
             if skip < len {
@@ -201,7 +190,7 @@ impl<'a> FrameRef<'a> {
     fn frame_len(&self, payload: &Bytes) -> usize {
         let msg = self.message_len(payload);
         match self.opcode {
-            Some(_) => header_len(msg) + msg,
+            Some(_) => frame::header_len(msg) + msg,
             None => msg,
         }
     }
@@ -210,7 +199,7 @@ impl<'a> FrameRef<'a> {
     /// short prefixes and tails as bytes to copy (they are glued into one slice with their
     /// neighbours), prefixes and payloads as shared bytes to point at. Stops early,
     /// returning false, when `out` has no room left.
-    pub fn gather(&self, mut skip: usize, out: &mut Gather<'a, '_>) -> bool {
+    pub(crate) fn gather(&self, mut skip: usize, out: &mut Gather<'a, '_>) -> bool {
         for p in self.payloads {
             let whole = self.frame_len(p);
             if skip >= whole {

@@ -10,24 +10,24 @@
 use std::io::IoSlice;
 
 /// Longest piece copied into a glue block; longer ones are pointed at.
-pub const GLUE_PIECE: usize = 80;
+pub(super) const GLUE_PIECE: usize = 80;
 /// A glue block holds a tail, a header and a prefix of up to `GLUE_PIECE` bytes each.
-pub const GLUE: usize = 2 * GLUE_PIECE + crate::frame::MAX_HEADER + 6;
+pub(super) const GLUE: usize = 2 * GLUE_PIECE + crate::ws::frame::MAX_HEADER + 6;
 
 /// Slices and glue blocks a queue of `messages` frames can need at most: per frame, one
 /// glue block, a long prefix and the payload; one glue block more for the last tail.
-pub fn needs(messages: usize) -> (usize, usize) {
+pub(super) fn needs(messages: usize) -> (usize, usize) {
     (3 * messages + 1, messages + 1)
 }
 
 /// Glue blocks reused across flushes: grown to the largest need seen (at most one per
 /// slice of a `writev`), never cleared.
 #[derive(Default)]
-pub struct Scratch(Vec<[u8; GLUE]>);
+pub(crate) struct Scratch(Vec<[u8; GLUE]>);
 
 impl Scratch {
     /// At least `n` blocks.
-    pub fn blocks(&mut self, n: usize) -> &mut [[u8; GLUE]] {
+    pub(crate) fn blocks(&mut self, n: usize) -> &mut [[u8; GLUE]] {
         if self.0.len() < n {
             self.0.resize(n, [0; GLUE]);
         }
@@ -36,7 +36,7 @@ impl Scratch {
 }
 
 /// The slice list being filled, and the glue block open at its end.
-pub struct Gather<'a, 's> {
+pub(crate) struct Gather<'a, 's> {
     slices: &'s mut [IoSlice<'a>],
     used: usize,
     blocks: std::slice::IterMut<'a, [u8; GLUE]>,
@@ -44,7 +44,7 @@ pub struct Gather<'a, 's> {
 }
 
 impl<'a, 's> Gather<'a, 's> {
-    pub fn new(slices: &'s mut [IoSlice<'a>], blocks: &'a mut [[u8; GLUE]]) -> Self {
+    pub(crate) fn new(slices: &'s mut [IoSlice<'a>], blocks: &'a mut [[u8; GLUE]]) -> Self {
         Gather {
             slices,
             used: 0,
@@ -54,7 +54,7 @@ impl<'a, 's> Gather<'a, 's> {
     }
 
     /// Appends `bytes` (at most `GLUE_PIECE` long) to the open glue block.
-    pub fn copy(&mut self, bytes: &[u8]) -> bool {
+    pub(crate) fn copy(&mut self, bytes: &[u8]) -> bool {
         debug_assert!(bytes.len() <= GLUE_PIECE);
         if self
             .open
@@ -79,13 +79,13 @@ impl<'a, 's> Gather<'a, 's> {
     }
 
     /// Adds a slice pointing at `bytes`, after the open glue block.
-    pub fn point(&mut self, bytes: &'a [u8]) -> bool {
+    pub(crate) fn point(&mut self, bytes: &'a [u8]) -> bool {
         self.close() && self.push(bytes)
     }
 
     /// Ends the list: the open glue block becomes its last slice if there is room (what
     /// does not fit is simply not written this time). Returns the slices used.
-    pub fn finish(mut self) -> usize {
+    pub(crate) fn finish(mut self) -> usize {
         self.close();
         self.used
     }

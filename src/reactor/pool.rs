@@ -4,11 +4,11 @@
 //! holds an incomplete frame or handshake, and a write queue only while bytes wait for the
 //! socket; both go back here when drained, so an idle connection holds neither.
 
-use crate::outq::OutQueue;
+use super::outq::OutQueue;
 
 /// Buffers of at least `buf_cap` bytes; oversized ones (a big message was assembled in them)
 /// are freed instead of kept, so the pool's memory stays `max_free × buf_cap`.
-pub struct Pool {
+pub(crate) struct Pool {
     bufs: Vec<Vec<u8>>,
     // Boxed on purpose: a connection holds its queue as an 8-byte `Option<Box<_>>`, and the
     // box moves between pool and connection without reallocating.
@@ -19,7 +19,7 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(buf_cap: usize, max_free: usize) -> Self {
+    pub(crate) fn new(buf_cap: usize, max_free: usize) -> Self {
         Pool {
             bufs: Vec::new(),
             queues: Vec::new(),
@@ -29,7 +29,7 @@ impl Pool {
     }
 
     /// An empty buffer with room for at least `want` bytes.
-    pub fn take_buf(&mut self, want: usize) -> Vec<u8> {
+    pub(crate) fn take_buf(&mut self, want: usize) -> Vec<u8> {
         let mut buf = self
             .bufs
             .pop()
@@ -41,7 +41,7 @@ impl Pool {
     }
 
     /// Returns a buffer; kept for reuse unless it grew large or the pool is full.
-    pub fn give_buf(&mut self, mut buf: Vec<u8>) {
+    pub(crate) fn give_buf(&mut self, mut buf: Vec<u8>) {
         if buf.capacity() == 0
             || buf.capacity() > self.buf_cap * 4
             || self.bufs.len() >= self.max_free
@@ -53,12 +53,12 @@ impl Pool {
     }
 
     /// An empty write queue.
-    pub fn take_queue(&mut self) -> Box<OutQueue> {
+    pub(crate) fn take_queue(&mut self) -> Box<OutQueue> {
         self.queues.pop().unwrap_or_default()
     }
 
     /// Returns a drained write queue.
-    pub fn give_queue(&mut self, mut q: Box<OutQueue>) {
+    pub(crate) fn give_queue(&mut self, mut q: Box<OutQueue>) {
         if self.queues.len() >= self.max_free || !q.recycle() {
             return;
         }
@@ -66,7 +66,8 @@ impl Pool {
     }
 
     /// Buffers and queues currently held for reuse (for stats and tests).
-    pub fn held(&self) -> (usize, usize) {
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> (usize, usize) {
         (self.bufs.len(), self.queues.len())
     }
 }

@@ -1,20 +1,20 @@
 //! A connection's outbound queue: frames waiting for the socket, flushed with `writev`.
 //!
-//! Called by the reactor that owns the connection. An entry ([`Frame`]) is one frame or a
+//! Called by the reactor that owns the connection. An entry ([`Entry`]) is one frame or a
 //! run of frames made of shared handles only (a subscriber's prefix, the payload or the
 //! burst's payloads, a static tail): one encoded payload fans out to every recipient
 //! without a copy, each framed with its own id, and headers are encoded only when the
 //! entry is gathered for `writev`.
-//! Queues come from and return to the reactor's [`crate::pool::Pool`], so a connection with
-//! nothing to send holds no queue.
+//! Queues come from and return to the reactor's pool (`reactor/pool.rs`), so a connection
+//! with nothing to send holds no queue.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 
 mod entry;
 mod gather;
-pub use entry::{Frame, FrameRef};
-pub use gather::Scratch;
+pub(crate) use entry::{Entry, EntryRef};
+pub(crate) use gather::Scratch;
 use gather::{Gather, GLUE};
 
 #[cfg(test)]
@@ -25,8 +25,8 @@ mod tests;
 const MAX_SLICES: usize = 1024;
 
 #[derive(Default)]
-pub struct OutQueue {
-    frames: VecDeque<Frame>,
+pub(crate) struct OutQueue {
+    entries: VecDeque<Entry>,
     /// Bytes of the front frame already written.
     front_sent: usize,
     /// Bytes queued and not yet written.
@@ -35,7 +35,7 @@ pub struct OutQueue {
 
 /// What a flush achieved.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Flushed {
+pub(crate) enum Flushed {
     /// Everything was written.
     All(usize),
     /// The socket is full; wait for writability.
@@ -43,23 +43,23 @@ pub enum Flushed {
 }
 
 /// Most messages [`write_direct`] sends in one call (its slice list is on the stack).
-pub const DIRECT_MESSAGES: usize = 32;
+pub(crate) const DIRECT_MESSAGES: usize = 32;
 
 /// Writes `frames` to `w` now, with nothing queued: for a connection whose queue is empty,
 /// so a fan-out costs one `writev` and no queue, as a hand-built frame would. Returns the
 /// bytes written; fewer than the frames' length when the socket filled up (the caller
 /// queues the rest). At most [`DIRECT_MESSAGES`] messages; more write nothing.
-pub fn write_direct(
+pub(crate) fn write_direct(
     w: &mut impl Write,
-    frames: &[FrameRef<'_>],
+    frames: &[EntryRef<'_>],
     scratch: &mut Scratch,
 ) -> io::Result<usize> {
-    let messages: usize = frames.iter().map(FrameRef::messages).sum();
+    let messages: usize = frames.iter().map(EntryRef::messages).sum();
     let (want, blocks) = gather::needs(messages);
     if messages > DIRECT_MESSAGES {
         return Ok(0);
     }
-    let total: usize = frames.iter().map(FrameRef::wire_len).sum();
+    let total: usize = frames.iter().map(EntryRef::wire_len).sum();
     let blocks = scratch.blocks(blocks);
     let mut written = 0;
     while written < total {
@@ -89,26 +89,26 @@ pub fn write_direct(
 }
 
 impl OutQueue {
-    pub fn push(&mut self, frame: Frame) {
-        self.bytes += frame.wire_len();
-        self.frames.push_back(frame);
+    pub(crate) fn push(&mut self, entry: Entry) {
+        self.bytes += entry.wire_len();
+        self.entries.push_back(entry);
     }
 
     /// Queues the rest of an entry whose first `sent` bytes went out already (by
     /// [`write_direct`]); only into an empty queue, where that entry is the front.
-    pub fn push_rest(&mut self, frame: Frame, sent: usize) {
-        debug_assert!(self.frames.is_empty() && sent < frame.wire_len());
-        self.bytes += frame.wire_len() - sent;
+    pub(crate) fn push_rest(&mut self, entry: Entry, sent: usize) {
+        debug_assert!(self.entries.is_empty() && sent < entry.wire_len());
+        self.bytes += entry.wire_len() - sent;
         self.front_sent = sent;
-        self.frames.push_back(frame);
+        self.entries.push_back(entry);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Bytes waiting for the socket.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
@@ -116,9 +116,9 @@ impl OutQueue {
     /// is left of the front message (the first one not fully written, started or not). This
     /// is what `maxBufferedBytes` caps, so one message bigger than the cap still goes out
     /// whole, while a consumer falling further behind is cut. O(messages in the front entry).
-    pub fn backlog(&self) -> usize {
+    pub(crate) fn backlog(&self) -> usize {
         let head = self
-            .frames
+            .entries
             .front()
             .map_or(0, |f| f.view().left_of_message_at(self.front_sent));
         self.bytes - head
@@ -126,22 +126,27 @@ impl OutQueue {
 
     /// Whether the backlog is over `cap`; costs nothing more than a compare while the whole
     /// queue is within it.
-    pub fn over(&self, cap: usize) -> bool {
+    pub(crate) fn over(&self, cap: usize) -> bool {
         self.bytes > cap && self.backlog() > cap
     }
 
     /// Entries waiting (including a partly written one).
-    pub fn frames(&self) -> usize {
-        self.frames.len()
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> usize {
+        self.entries.len()
     }
 
     /// Writes as much as the socket takes, `MAX_SLICES` slices per syscall, gluing small
     /// pieces in `scratch`. A short queue's slice list is on the stack, sized to it (never
     /// a 16 KiB array cleared for one frame); a long one's is allocated per syscall.
-    pub fn flush(&mut self, w: &mut impl Write, scratch: &mut Scratch) -> io::Result<Flushed> {
+    pub(crate) fn flush(
+        &mut self,
+        w: &mut impl Write,
+        scratch: &mut Scratch,
+    ) -> io::Result<Flushed> {
         let mut total = 0;
-        while !self.frames.is_empty() {
-            let messages: usize = self.frames.iter().map(Frame::messages).sum();
+        while !self.entries.is_empty() {
+            let messages: usize = self.entries.iter().map(Entry::messages).sum();
             let (want, blocks) = gather::needs(messages);
             let blocks = scratch.blocks(blocks.min(MAX_SLICES));
             let result = if want <= 16 {
@@ -183,7 +188,7 @@ impl OutQueue {
     fn gather<'a>(&'a self, slices: &mut [IoSlice<'a>], blocks: &'a mut [[u8; GLUE]]) -> usize {
         let mut out = Gather::new(slices, blocks);
         let mut skip = self.front_sent;
-        for f in &self.frames {
+        for f in &self.entries {
             if !f.gather(std::mem::take(&mut skip), &mut out) {
                 break;
             }
@@ -194,7 +199,7 @@ impl OutQueue {
     fn advance(&mut self, mut n: usize) {
         self.bytes -= n;
         while n > 0 {
-            let Some(front) = self.frames.front() else {
+            let Some(front) = self.entries.front() else {
                 return;
             };
             let left = front.wire_len() - self.front_sent;
@@ -204,25 +209,25 @@ impl OutQueue {
             }
             n -= left;
             self.front_sent = 0;
-            self.frames.pop_front();
+            self.entries.pop_front();
         }
     }
 
     /// Drops every entry not yet started (a partly written front entry stays, so the
     /// stream remains well-formed); returns the bytes dropped.
-    pub fn drop_unsent(&mut self) -> usize {
-        let keep = usize::from(self.front_sent > 0).min(self.frames.len());
-        let dropped: usize = self.frames.iter().skip(keep).map(Frame::wire_len).sum();
-        self.frames.truncate(keep);
+    pub(crate) fn drop_unsent(&mut self) -> usize {
+        let keep = usize::from(self.front_sent > 0).min(self.entries.len());
+        let dropped: usize = self.entries.iter().skip(keep).map(Entry::wire_len).sum();
+        self.entries.truncate(keep);
         self.bytes -= dropped;
         dropped
     }
 
     /// Empties the queue for reuse; false when it grew too large to be worth keeping.
-    pub fn recycle(&mut self) -> bool {
-        self.frames.clear();
+    pub(crate) fn recycle(&mut self) -> bool {
+        self.entries.clear();
         self.front_sent = 0;
         self.bytes = 0;
-        self.frames.capacity() <= 1024
+        self.entries.capacity() <= 1024
     }
 }

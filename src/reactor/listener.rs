@@ -21,7 +21,7 @@ use crate::error::{Code, SubwireError};
 const BACKLOG: i32 = 4096;
 
 /// Resolves the `host` option: an IP literal, `localhost`, or empty for all interfaces.
-pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, SubwireError> {
+pub(crate) fn resolve(host: &str, port: u16) -> Result<SocketAddr, SubwireError> {
     let ip = match host {
         "" | "0.0.0.0" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -67,7 +67,7 @@ fn bind_one(addr: SocketAddr, reuse: Reuse) -> std::io::Result<std::net::TcpList
 /// Binds the listeners the reactors will use: `count` of them (each its own socket with
 /// SO_REUSEPORT, or clones of one). Returns them and the bound address; none for
 /// [`ListenerMode::None`] (attached to Node's `http.Server`).
-pub fn bind(
+pub(crate) fn bind(
     config: &Config,
     count: usize,
 ) -> Result<(Vec<std::net::TcpListener>, Option<SocketAddr>), SubwireError> {

@@ -1,7 +1,7 @@
 //! Tests of the outbound queue: partial writes, slice limits, runs and dropping.
 
 use super::*;
-use crate::frame::{self, OpCode};
+use crate::ws::frame::{self, OpCode};
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -60,7 +60,7 @@ fn partial_writes_resume_where_they_stopped() {
     for limit in [1, 3, 7, 64, 1000] {
         let mut q = OutQueue::default();
         for (op, p) in &input {
-            q.push(Frame::ws(*op, Bytes::copy_from_slice(p)));
+            q.push(Entry::ws(*op, Bytes::copy_from_slice(p)));
         }
         let total = q.bytes();
         let mut w = Trickle {
@@ -93,7 +93,7 @@ fn many_frames_span_several_writev_calls() {
     let mut q = OutQueue::default();
     let payload = Bytes::from_static(b"x");
     for _ in 0..1200 {
-        q.push(Frame::ws(OpCode::Text, payload.clone()));
+        q.push(Entry::ws(OpCode::Text, payload.clone()));
     }
     let mut w = Trickle {
         out: Vec::new(),
@@ -118,7 +118,7 @@ fn framed_parts_share_the_payload_and_dropping_keeps_a_started_frame() {
     let mut q = OutQueue::default();
     for id in ["1", "22"] {
         let prefix = Bytes::from(format!("{{\"id\":\"{id}\",\"payload\":"));
-        q.push(Frame::parts(OpCode::Text, prefix, payload.clone(), b"}"));
+        q.push(Entry::parts(OpCode::Text, prefix, payload.clone(), b"}"));
     }
     let body = |id: &str| format!("{{\"id\":\"{id}\",\"payload\":{}}}", "p".repeat(100));
     let (a, b) = (body("1"), body("22"));
@@ -145,7 +145,7 @@ fn framed_parts_share_the_payload_and_dropping_keeps_a_started_frame() {
     assert_eq!(w.out, expected(&[(OpCode::Text, a.as_bytes())]));
     assert_eq!(q.bytes(), 0);
     // Nothing started: everything goes.
-    q.push(Frame::ws(OpCode::Text, payload.clone()));
+    q.push(Entry::ws(OpCode::Text, payload.clone()));
     assert_eq!(q.drop_unsent(), 102);
     assert!(q.is_empty());
 }
@@ -169,9 +169,9 @@ fn a_run_is_one_entry_that_writes_one_frame_per_payload_and_resumes_anywhere() {
     let want = expected(&want_input);
     for limit in [1, 5, 33, 4096, 1 << 20] {
         let mut q = OutQueue::default();
-        q.push(Frame::run(OpCode::Text, prefix.clone(), run.clone(), b"}"));
-        q.push(Frame::ws(OpCode::Text, Bytes::from_static(b"after")));
-        assert_eq!(q.frames(), 2, "one entry for the whole run");
+        q.push(Entry::run(OpCode::Text, prefix.clone(), run.clone(), b"}"));
+        q.push(Entry::ws(OpCode::Text, Bytes::from_static(b"after")));
+        assert_eq!(q.entries(), 2, "one entry for the whole run");
         let total = q.bytes();
         assert_eq!(total, want.len() + 2 + 5);
         let mut w = Trickle {
@@ -213,9 +213,9 @@ fn a_direct_write_sends_what_fits_and_the_queue_carries_on_from_the_cut() {
             .map(|m| (OpCode::Text, &m[..]))
             .collect::<Vec<_>>(),
     );
-    let views: Vec<FrameRef<'_>> = prefixes
+    let views: Vec<EntryRef<'_>> = prefixes
         .iter()
-        .map(|prefix| FrameRef {
+        .map(|prefix| EntryRef {
             opcode: Some(OpCode::Text),
             prefix,
             payloads: &payloads,
@@ -246,7 +246,7 @@ fn a_direct_write_sends_what_fits_and_the_queue_carries_on_from_the_cut() {
                 skip -= view.wire_len();
                 continue;
             }
-            let frame = Frame::run(OpCode::Text, prefix.clone(), payloads.to_vec().into(), b"}");
+            let frame = Entry::run(OpCode::Text, prefix.clone(), payloads.to_vec().into(), b"}");
             assert_eq!(frame.wire_len(), view.wire_len());
             if skip > 0 {
                 q.push_rest(frame, std::mem::take(&mut skip));
@@ -287,13 +287,13 @@ fn the_backlog_is_what_waits_behind_the_message_being_written() {
     let small_wire = 2 + 5;
     let mut q = OutQueue::default();
     assert_eq!((q.backlog(), q.over(0)), (0, false));
-    q.push(Frame::ws(OpCode::Text, big.clone()));
+    q.push(Entry::ws(OpCode::Text, big.clone()));
     assert_eq!((q.bytes(), q.backlog()), (big_wire, 0));
     assert!(
         !q.over(100),
         "one message bigger than the cap is not a backlog"
     );
-    q.push(Frame::ws(OpCode::Text, small.clone()));
+    q.push(Entry::ws(OpCode::Text, small.clone()));
     assert_eq!(q.backlog(), small_wire);
     assert!(!q.over(small_wire) && q.over(small_wire - 1));
     // Half of the big one written: still the head.
@@ -319,7 +319,7 @@ fn the_backlog_is_what_waits_behind_the_message_being_written() {
     // A run: its first message not yet fully written is the head, the others wait.
     let run: Arc<[Bytes]> = vec![big.clone(), small.clone(), big.clone()].into();
     let mut q = OutQueue::default();
-    q.push(Frame::run(OpCode::Text, Bytes::new(), run, b""));
+    q.push(Entry::run(OpCode::Text, Bytes::new(), run, b""));
     assert_eq!(q.backlog(), small_wire + big_wire);
     let mut w = Trickle {
         out: Vec::new(),
@@ -334,8 +334,8 @@ fn the_backlog_is_what_waits_behind_the_message_being_written() {
     );
     // The rest of a frame a direct write started is the head too.
     let mut q = OutQueue::default();
-    q.push_rest(Frame::ws(OpCode::Binary, big.clone()), 1);
-    q.push(Frame::ws(OpCode::Binary, small));
+    q.push_rest(Entry::ws(OpCode::Binary, big.clone()), 1);
+    q.push(Entry::ws(OpCode::Binary, small));
     assert_eq!(
         (q.bytes(), q.backlog()),
         (big_wire - 1 + small_wire, small_wire)

@@ -3,8 +3,8 @@
 //! Owns the server side of the opening handshake and nothing else: reading the request head,
 //! deciding accept or refuse, and the bytes of the answer. It does no I/O. Called by the
 //! reactor (`reactor/read.rs`) on the bytes a connection sends before it upgrades, again on
-//! every read until the head is complete; later also by the hand-off path for sockets taken
-//! over from Node's `http.Server` `'upgrade'` event (there with Node's `head` bytes appended).
+//! every read until the head is complete, and for sockets handed over from Node's
+//! `http.Server` `'upgrade'` event (on the request head as Node parsed it, then `head`).
 //!
 //! [`parse`] reads the request head straight from the read buffer with httparse into a stack
 //! array, checks it against the server's [`Policy`], computes `Sec-WebSocket-Accept` on the
@@ -106,7 +106,7 @@ impl Reject {
     }
 
     /// The whole response: status line, `Connection: close`, a plain-text body that says what
-    /// was wrong (tests/upgrade.rs parses each one and checks its Content-Length).
+    /// was wrong (tests/upgrade/responses.rs parses each one and checks its Content-Length).
     pub fn response(self) -> &'static [u8] {
         match self {
             Reject::NotFound => b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 35\r\n\r\nno WebSocket endpoint at this path\n",
@@ -294,8 +294,9 @@ fn is_valid_key(key: &[u8]) -> bool {
     key.len() == 24 && matches!(STANDARD.decode_slice(key, &mut out), Ok(16))
 }
 
-/// `base64(sha1(key + GUID))`, on the stack.
-pub fn accept_key(key: &[u8]) -> [u8; 28] {
+/// `base64(sha1(key + GUID))`, on the stack. (tungstenite's `derive_accept_key` returns a
+/// `String`: one allocation per upgrade, where this path makes none.)
+fn accept_key(key: &[u8]) -> [u8; 28] {
     let mut sha = Sha1::new();
     sha.update(key);
     sha.update(WS_GUID);

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// bytes, where an `Instant` and a `usize` key took 32. Ordered as the deadlines are.
 type Entry = (u64, u32, u32);
 
-pub struct Timers {
+pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<Entry>>,
     next_gen: u32,
     /// What deadlines are counted from (before any deadline the reactor arms).
@@ -34,7 +34,7 @@ impl Default for Timers {
 
 impl Timers {
     /// A fresh generation number; never zero, so zero can mean "no deadline".
-    pub fn fresh_gen(&mut self) -> u32 {
+    pub(crate) fn fresh_gen(&mut self) -> u32 {
         self.next_gen = self.next_gen.wrapping_add(1).max(1);
         self.next_gen
     }
@@ -46,7 +46,7 @@ impl Timers {
     }
 
     /// Arms a deadline for `key`; returns the generation to store on the connection.
-    pub fn arm(&mut self, at: Instant, key: usize) -> u32 {
+    pub(crate) fn arm(&mut self, at: Instant, key: usize) -> u32 {
         let gen = self.fresh_gen();
         // A slab key never nears 2^32 (a `ConnId` keeps 22 bits of it); if one did, its
         // entry would name no connection and be skipped like a stale one.
@@ -56,14 +56,14 @@ impl Timers {
     }
 
     /// How long the poll may sleep before the earliest deadline (None: no deadline).
-    pub fn timeout(&self, now: Instant) -> Option<Duration> {
+    pub(crate) fn timeout(&self, now: Instant) -> Option<Duration> {
         self.heap.peek().map(|Reverse((at, _, _))| {
             Duration::from_nanos(*at).saturating_sub(now.saturating_duration_since(self.base))
         })
     }
 
     /// Pops one expired entry, if any: `(key, gen)`. The caller checks `gen` is still current.
-    pub fn pop_expired(&mut self, now: Instant) -> Option<(usize, u32)> {
+    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<(usize, u32)> {
         match self.heap.peek() {
             Some(Reverse((at, _, _))) if *at <= self.nanos(now) => {
                 let popped = self
@@ -86,14 +86,6 @@ impl Timers {
             self.heap.shrink_to(len * 2);
         }
     }
-
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -112,7 +104,7 @@ mod tests {
         let later = now + Duration::from_millis(25);
         assert_eq!(t.pop_expired(later), Some((1, g1)));
         assert_eq!(t.pop_expired(later), Some((2, g2)));
-        assert!(t.is_empty());
+        assert!(t.heap.is_empty());
     }
 
     #[test]
@@ -132,7 +124,7 @@ mod tests {
             last = Some(at);
             assert!(t.heap.capacity() <= 64 || t.heap.capacity() <= n * 4);
         }
-        assert!(t.is_empty() && t.heap.capacity() <= 64 && peak >= 10_000);
+        assert!(t.heap.is_empty() && t.heap.capacity() <= 64 && peak >= 10_000);
         assert_eq!(std::mem::size_of::<Reverse<Entry>>(), 16);
     }
 

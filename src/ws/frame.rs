@@ -1,14 +1,27 @@
-//! RFC 6455 frame codec, sans-IO: opcodes, close codes, header encode/decode, unmasking.
+//! RFC 6455 frame codec, sans-IO: opcodes, header encode/decode, close payloads, unmasking.
 //!
 //! Owns the wire format of one frame. The reactor calls [`encode_header`] and
-//! [`close_payload`] (or [`encode_close`]) to write frames: server frames are unmasked, so one
-//! payload is built once and shared by every recipient and only the header (≤ [`MAX_HEADER`]
-//! bytes) is per connection. [`crate::message::Reader`] calls [`decode_client_header`] and
-//! [`unmask`] on bytes the reactor read from an upgraded socket.
+//! [`close_payload`] to write frames: server frames are unmasked, so one payload is built once
+//! and shared by every recipient and only the header (≤ [`MAX_HEADER`] bytes) is per
+//! connection; tungstenite's `FrameHeader` writes that header into the caller's array.
+//! [`crate::ws::message::Reader`] calls [`decode_client_header`] and [`unmask`] on bytes the
+//! reactor read from an upgraded socket. Those two stay here: the decoder refuses each RFC
+//! 6455 rule as soon as the bytes that break it are in (the first two bytes, for all but one)
+//! with a typed error, where tungstenite's `FrameHeader::parse` waits for the whole header,
+//! mask key included, and leaves the RSV, mask and control-frame rules to its caller; and
+//! tungstenite unmasks owned frames only, where the reader unmasks its caller's buffer in
+//! place, a piece at a time.
+
+use std::io::Cursor;
+use tungstenite::protocol::frame::coding::{self, Control, Data};
+use tungstenite::protocol::frame::FrameHeader;
+
+use super::close::{cut_reason, CloseCode};
+use super::error::ProtocolError;
 
 /// Frame opcodes defined by RFC 6455 §5.2 (the others are reserved and fail the connection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpCode {
+pub(crate) enum OpCode {
     Continuation = 0,
     Text = 1,
     Binary = 2,
@@ -19,7 +32,7 @@ pub enum OpCode {
 
 impl OpCode {
     /// The opcode for the low 4 bits of a frame's first byte; `None` for reserved values.
-    pub fn from_u8(bits: u8) -> Option<OpCode> {
+    pub(crate) fn from_u8(bits: u8) -> Option<OpCode> {
         Some(match bits {
             0 => OpCode::Continuation,
             1 => OpCode::Text,
@@ -32,123 +45,106 @@ impl OpCode {
     }
 
     /// Close, ping and pong: at most 125 bytes of payload, never fragmented.
-    pub fn is_control(self) -> bool {
+    pub(crate) fn is_control(self) -> bool {
         (self as u8) & 0x8 != 0
     }
 }
 
-/// Close codes subwire sends.
-pub mod close {
-    pub const NORMAL: u16 = 1000;
-    pub const GOING_AWAY: u16 = 1001;
-    pub const PROTOCOL_ERROR: u16 = 1002;
-    pub const UNSUPPORTED: u16 = 1003;
-    pub const INVALID_DATA: u16 = 1007;
-    pub const POLICY: u16 = 1008;
-    pub const TOO_BIG: u16 = 1009;
-    pub const INTERNAL: u16 = 1011;
+impl From<OpCode> for coding::OpCode {
+    fn from(op: OpCode) -> coding::OpCode {
+        match op {
+            OpCode::Continuation => coding::OpCode::Data(Data::Continue),
+            OpCode::Text => coding::OpCode::Data(Data::Text),
+            OpCode::Binary => coding::OpCode::Data(Data::Binary),
+            OpCode::Close => coding::OpCode::Control(Control::Close),
+            OpCode::Ping => coding::OpCode::Control(Control::Ping),
+            OpCode::Pong => coding::OpCode::Control(Control::Pong),
+        }
+    }
 }
 
 /// Largest server frame header: 2 + 8 bytes (servers never mask).
-pub const MAX_HEADER: usize = 10;
+pub(crate) const MAX_HEADER: usize = 10;
 /// Largest client frame header: 2 + 8 length bytes + 4 mask-key bytes.
 pub const MAX_CLIENT_HEADER: usize = 14;
 /// Largest payload of a control frame (close, ping, pong).
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Writes an unmasked server frame header for a payload of `len` bytes; returns the header
-/// length (2, 4 or 10).
-pub fn encode_header(out: &mut [u8; MAX_HEADER], fin: bool, opcode: OpCode, len: usize) -> usize {
-    out[0] = (u8::from(fin) << 7) | opcode as u8;
-    if len <= MAX_CONTROL_PAYLOAD {
-        out[1] = len as u8;
-        2
-    } else if let Ok(len16) = u16::try_from(len) {
-        out[1] = 126;
-        let [a, b] = len16.to_be_bytes();
-        out[2] = a;
-        out[3] = b;
-        4
-    } else {
-        out[1] = 127;
-        for (dst, src) in out[2..].iter_mut().zip((len as u64).to_be_bytes()) {
-            *dst = src;
-        }
-        10
-    }
+/// length (2, 4 or 10). tungstenite's `FrameHeader` writes it, into the caller's array (no
+/// allocation, no copy of the payload).
+pub(crate) fn encode_header(
+    out: &mut [u8; MAX_HEADER],
+    fin: bool,
+    opcode: OpCode,
+    len: usize,
+) -> usize {
+    let header = FrameHeader {
+        is_final: fin,
+        opcode: opcode.into(),
+        ..FrameHeader::default()
+    };
+    let mut w = Cursor::new(&mut out[..]);
+    // An unmasked header is at most 10 bytes: writing it into `out` cannot fail.
+    let _ = header.format(len as u64, &mut w);
+    w.position() as usize
+}
+
+/// Length of the unmasked server header for a payload of `len` bytes (2, 4 or 10).
+pub(crate) fn header_len(len: usize) -> usize {
+    FrameHeader::default().len(len as u64)
 }
 
 /// Builds a close frame payload: code (big-endian) + reason cut at a UTF-8 char boundary so the
 /// payload is ≤ 125 bytes. Returns its length.
-pub fn close_payload(out: &mut [u8; 125], code: u16, reason: &str) -> usize {
-    let [hi, lo] = code.to_be_bytes();
+pub fn close_payload(out: &mut [u8; 125], code: CloseCode, reason: &str) -> usize {
+    debug_assert!(code.may_send(), "{code:?} is never sent");
+    let [hi, lo] = code.get().to_be_bytes();
     out[0] = hi;
     out[1] = lo;
-    let mut n = reason.len().min(MAX_CONTROL_PAYLOAD - 2);
-    while !reason.is_char_boundary(n) {
-        n -= 1; // terminates: 0 is always a char boundary
-    }
-    for (dst, src) in out[2..].iter_mut().zip(&reason.as_bytes()[..n]) {
+    let reason = cut_reason(reason);
+    for (dst, src) in out[2..].iter_mut().zip(reason.as_bytes()) {
         *dst = *src;
     }
-    2 + n
-}
-
-/// Builds a whole close frame (header + [`close_payload`]) for one connection; returns its
-/// length (≤ 127).
-pub fn encode_close(out: &mut [u8; 2 + MAX_CONTROL_PAYLOAD], code: u16, reason: &str) -> usize {
-    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-    let n = close_payload(&mut payload, code, reason);
-    out[0] = 0x80 | OpCode::Close as u8;
-    out[1] = n as u8;
-    for (dst, src) in out[2..].iter_mut().zip(&payload[..n]) {
-        *dst = *src;
-    }
-    2 + n
-}
-
-/// Whether a peer may send this close code (RFC 6455 §7.4 + IANA registry): 1000–1003,
-/// 1007–1014 valid; 1004, 1005, 1006, 1015, <1000, 1016–2999 invalid; 3000–4999 valid;
-/// ≥5000 invalid.
-pub fn is_valid_peer_close_code(code: u16) -> bool {
-    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    2 + reason.len()
 }
 
 /// A decoded client frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header {
-    pub fin: bool,
-    pub opcode: OpCode,
-    pub mask: [u8; 4],
+pub(crate) struct Header {
+    pub(crate) fin: bool,
+    pub(crate) opcode: OpCode,
+    pub(crate) mask: [u8; 4],
     /// As claimed by the peer: check it against a limit before trusting it.
-    pub payload_len: u64,
+    pub(crate) payload_len: u64,
     /// 6, 8 or 14.
-    pub header_len: usize,
+    pub(crate) header_len: usize,
 }
 
 /// Decodes the client frame header at the start of `buf`.
 ///
 /// `Ok(None)`: the header is incomplete (it is at most [`MAX_CLIENT_HEADER`] bytes).
-/// `Err(1002)`: RSV bits set (no extensions are negotiated), reserved opcode, fragmented or
-/// oversized control frame, unmasked frame, 64-bit length with the top bit set. Each is reported
-/// as soon as the bytes that show it are present (the first two bytes show all but the last).
-/// Message-level rules (continuations, size limit, UTF-8) are [`crate::message::Reader`]'s.
-pub fn decode_client_header(buf: &[u8]) -> Result<Option<Header>, u16> {
+/// `Err` (each a 1002): RSV bits set (no extensions are negotiated), reserved opcode,
+/// fragmented or oversized control frame, unmasked frame, 64-bit length with the top bit set.
+/// Each is reported as soon as the bytes that show it are present (the first two bytes show
+/// all but the last).
+/// Message-level rules (continuations, size limit, UTF-8) are [`crate::ws::message::Reader`]'s.
+pub(crate) fn decode_client_header(buf: &[u8]) -> Result<Option<Header>, ProtocolError> {
     let (b0, b1) = match buf {
         [b0, b1, ..] => (*b0, *b1),
         _ => return Ok(None),
     };
     if b0 & 0x70 != 0 {
-        return Err(close::PROTOCOL_ERROR);
+        return Err(ProtocolError::ReservedBits);
     }
-    let opcode = OpCode::from_u8(b0 & 0x0f).ok_or(close::PROTOCOL_ERROR)?;
+    let opcode = OpCode::from_u8(b0 & 0x0f).ok_or(ProtocolError::ReservedOpcode)?;
     let fin = b0 & 0x80 != 0;
     let len7 = b1 & 0x7f;
     if opcode.is_control() && (!fin || usize::from(len7) > MAX_CONTROL_PAYLOAD) {
-        return Err(close::PROTOCOL_ERROR);
+        return Err(ProtocolError::BadControlFrame);
     }
     if b1 & 0x80 == 0 {
-        return Err(close::PROTOCOL_ERROR);
+        return Err(ProtocolError::Unmasked);
     }
     let (payload_len, key_at) = match len7 {
         126 => match buf.get(2..4) {
@@ -159,7 +155,7 @@ pub fn decode_client_header(buf: &[u8]) -> Result<Option<Header>, u16> {
             Some(Ok(bytes)) => {
                 let len = u64::from_be_bytes(bytes);
                 if len >> 63 != 0 {
-                    return Err(close::PROTOCOL_ERROR);
+                    return Err(ProtocolError::BadLength);
                 }
                 (len, 10)
             }
@@ -181,7 +177,7 @@ pub fn decode_client_header(buf: &[u8]) -> Result<Option<Header>, u16> {
 
 /// XOR-unmask in place; `offset` = position of `data[0]` within the frame payload (for
 /// unmasking a payload in pieces). Word-at-a-time: 8 bytes per step, the tail byte by byte.
-pub fn unmask(data: &mut [u8], key: [u8; 4], offset: usize) {
+pub(crate) fn unmask(data: &mut [u8], key: [u8; 4], offset: usize) {
     let mut key = key;
     key.rotate_left(offset % 4);
     let [a, b, c, d] = key;
@@ -229,20 +225,12 @@ mod tests {
 
     #[test]
     fn header_errors_need_only_two_bytes() {
+        let code = |b: &[u8]| decode_client_header(b).map_err(ProtocolError::close_code);
         for b0 in [0xc1, 0xa1, 0x91, 0x83, 0x8b, 0x09, 0x08] {
-            assert_eq!(decode_client_header(&[b0, 0x80]), Err(1002), "{b0:#x}");
+            assert_eq!(code(&[b0, 0x80]), Err(CloseCode::PROTOCOL_ERROR), "{b0:#x}");
         }
-        assert_eq!(decode_client_header(&[0x89, 0xfe]), Err(1002));
-        assert_eq!(decode_client_header(&[0x81, 0x00]), Err(1002));
-    }
-
-    #[test]
-    fn encode_close_frame() {
-        let mut out = [0u8; 127];
-        let n = encode_close(&mut out, close::GOING_AWAY, "bye");
-        assert_eq!(&out[..n], &[0x88, 5, 0x03, 0xe9, b'b', b'y', b'e']);
-        let n = encode_close(&mut out, close::NORMAL, &"x".repeat(300));
-        assert_eq!((n, out[1]), (127, 125));
+        assert_eq!(code(&[0x89, 0xfe]), Err(CloseCode::PROTOCOL_ERROR));
+        assert_eq!(code(&[0x81, 0x00]), Err(CloseCode::PROTOCOL_ERROR));
     }
 
     fn reference_unmask(data: &mut [u8], key: [u8; 4], offset: usize) {
@@ -288,6 +276,10 @@ mod tests {
     #[test]
     fn encode_header_all_length_forms() {
         let mut out = [0u8; MAX_HEADER];
+        for len in [0, 125, 126, 65535, 65536, usize::MAX] {
+            let n = encode_header(&mut out, true, OpCode::Text, len);
+            assert_eq!(header_len(len), n, "len {len}");
+        }
         let cases: [(usize, &[u8]); 7] = [
             (0, &[0x81, 0]),
             (125, &[0x81, 125]),
@@ -321,28 +313,24 @@ mod tests {
     #[test]
     fn close_payload_cuts_the_reason_at_a_char_boundary() {
         let mut out = [0u8; 125];
-        let n = close_payload(&mut out, 1001, "bye");
+        let n = close_payload(&mut out, CloseCode::GOING_AWAY, "bye");
         assert_eq!(&out[..n], b"\x03\xe9bye");
-        assert_eq!(close_payload(&mut out, 1000, ""), 2);
+        assert_eq!(close_payload(&mut out, CloseCode::NORMAL, ""), 2);
         // 1 + 3k bytes: 123 falls inside a '€' (bytes 121..124), so the reason stops at 121.
         let reason = format!("a{}", "€".repeat(50));
-        let n = close_payload(&mut out, 1011, &reason);
+        let n = close_payload(&mut out, CloseCode::INTERNAL, &reason);
         assert_eq!(n, 2 + 121);
         assert_eq!(&out[..2], &[0x03, 0xf3]);
         assert_eq!(std::str::from_utf8(&out[2..n]).unwrap(), &reason[..121]);
         // Exactly 123 bytes fits whole; 4-byte chars cut too.
-        let n = close_payload(&mut out, 1000, &"€".repeat(41));
+        let n = close_payload(&mut out, CloseCode::NORMAL, &"€".repeat(41));
         assert_eq!(n, 125);
-        let n = close_payload(&mut out, 1000, &format!("ab{}", "𝄞".repeat(40)));
+        let n = close_payload(
+            &mut out,
+            CloseCode::NORMAL,
+            &format!("ab{}", "𝄞".repeat(40)),
+        );
         assert_eq!(n, 2 + 2 + 4 * 30);
         assert!(std::str::from_utf8(&out[2..n]).is_ok());
-    }
-
-    #[test]
-    fn peer_close_code_validity_over_all_codes() {
-        for code in 0..=u16::MAX {
-            let want = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
-            assert_eq!(is_valid_peer_close_code(code), want, "{code}");
-        }
     }
 }
