@@ -28,6 +28,17 @@ pub enum Code {
     Attach,
     /// Any other I/O failure, with the OS's message.
     Io,
+    /// The scale-out broker (Redis) is not connected: a publish failed fast, or the
+    /// connection went down (the error event says why and since when).
+    BrokerDown,
+    /// Redis answered a command with an error, or the connection failed while the
+    /// command was in flight (a PUBLISH may or may not have reached Redis).
+    BrokerCommand,
+    /// More publishes are waiting for Redis than the broker's queue bound allows.
+    BrokerOverloaded,
+    /// A message from Redis was not delivered: bigger than the payload limit, or on a
+    /// channel that is not valid UTF-8 under the prefix.
+    BrokerMessage,
 }
 
 impl Code {
@@ -43,6 +54,10 @@ impl Code {
             Code::TooManyOpenFiles => "ERR_SUBWIRE_EMFILE",
             Code::Attach => "ERR_SUBWIRE_ATTACH",
             Code::Io => "ERR_SUBWIRE_IO",
+            Code::BrokerDown => "ERR_SUBWIRE_BROKER_DOWN",
+            Code::BrokerCommand => "ERR_SUBWIRE_BROKER_COMMAND",
+            Code::BrokerOverloaded => "ERR_SUBWIRE_BROKER_OVERLOADED",
+            Code::BrokerMessage => "ERR_SUBWIRE_BROKER_MESSAGE",
         }
     }
 }

@@ -10,7 +10,9 @@
 //!   to every subscriber through the reactors with the payload bytes shared;
 //! - the napi bridge (`node`, feature `node`), which is all that JavaScript sees.
 
+// Scale-out over Redis; public for tests/broker.rs until the hub and the napi bridge use it.
 pub mod bridge;
+pub mod broker;
 pub mod config;
 pub mod conn;
 pub mod error;
