@@ -29,7 +29,7 @@ mod stats;
 mod topics;
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{mpsc as std_mpsc, Arc};
+use std::sync::{mpsc as std_mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -87,7 +87,7 @@ pub struct Broker {
     counters: Arc<Counters>,
     config: BrokerConfig,
     thread: Option<JoinHandle<()>>,
-    exited: std_mpsc::Receiver<()>,
+    exited: Mutex<std_mpsc::Receiver<()>>,
 }
 
 impl Broker {
@@ -122,7 +122,7 @@ impl Broker {
             counters,
             config,
             thread: Some(thread),
-            exited,
+            exited: Mutex::new(exited),
         })
     }
 
@@ -220,7 +220,8 @@ impl Broker {
             return true;
         };
         let _ = self.tx.send(Op::Shutdown);
-        match self.exited.recv_timeout(limit) {
+        let exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
+        match exited.recv_timeout(limit) {
             Ok(()) | Err(std_mpsc::RecvTimeoutError::Disconnected) => {
                 let _ = thread.join();
                 true
