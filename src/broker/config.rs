@@ -89,6 +89,19 @@ pub(super) fn client(cfg: &BrokerConfig) -> Result<redis::Client, SubwireError> 
     if cfg.max_payload == 0 || cfg.max_queued_bytes == 0 {
         return Err(invalid("broker limits must be greater than 0".into()));
     }
+    let timings = [
+        cfg.connect_timeout,
+        cfg.command_timeout,
+        cfg.idle_ping,
+        cfg.backoff_min,
+        cfg.backoff_max,
+        cfg.echo_ttl,
+    ];
+    if timings.iter().any(|d| d.is_zero()) {
+        return Err(invalid(
+            "broker timeouts and delays must be greater than 0".into(),
+        ));
+    }
     if cfg.tls_ca_pem.is_some() && scheme != "rediss" {
         return Err(invalid(format!(
             "broker url {shown:?}: a TLS root certificate needs a rediss:// url"
@@ -147,6 +160,9 @@ mod tests {
         }
         let mut c = BrokerConfig::new("redis://127.0.0.1", "");
         c.tls_ca_pem = Some(b"pem".to_vec());
+        assert_eq!(client(&c).err().map(|e| e.code), Some(Code::InvalidOption));
+        let mut c = BrokerConfig::new("redis://127.0.0.1", "");
+        c.idle_ping = Duration::ZERO;
         assert_eq!(client(&c).err().map(|e| e.code), Some(Code::InvalidOption));
     }
 

@@ -86,8 +86,8 @@ pub(super) async fn run(
         if flight.is_none() {
             flight = start(d, &conn, &mut lane);
         }
+        // Not biased: a flood of messages must not starve the caller's publishes.
         tokio::select! {
-            biased;
             push = pushes.recv() => {
                 last_traffic = Instant::now();
                 match push {

@@ -64,23 +64,45 @@ fn each_publish_reaches_every_other_process_once_and_never_comes_back() {
             .collect()
     };
     let expect = |who: &str| -> Vec<String> {
-        (0..N).map(|i| format!("{{\"from\":\"{who}\",\"i\":{i}}}")).collect()
+        (0..N)
+            .map(|i| format!("{{\"from\":\"{who}\",\"i\":{i}}}"))
+            .collect()
     };
-    sa.wait("A to get B's and the foreign messages", T, |s| s.messages.len() >= 2 * N);
-    sb.wait("B to get A's and the foreign messages", T, |s| s.messages.len() >= 2 * N);
+    sa.wait("A to get B's and the foreign messages", T, |s| {
+        s.messages.len() >= 2 * N
+    });
+    sb.wait("B to get A's and the foreign messages", T, |s| {
+        s.messages.len() >= 2 * N
+    });
     settle(&a);
     settle(&b);
     std::thread::sleep(Duration::from_millis(200));
     {
         let (ga, gb) = (sa.seen(), sb.seen());
-        assert_eq!(ga.messages.len(), 2 * N, "A: no duplicates, no own messages");
-        assert_eq!(gb.messages.len(), 2 * N, "B: no duplicates, no own messages");
+        assert_eq!(
+            ga.messages.len(),
+            2 * N,
+            "A: no duplicates, no own messages"
+        );
+        assert_eq!(
+            gb.messages.len(),
+            2 * N,
+            "B: no duplicates, no own messages"
+        );
         assert!(of(&ga, "a").is_empty(), "A never gets its own publish back");
         assert!(of(&gb, "b").is_empty(), "B never gets its own publish back");
         assert_eq!(of(&ga, "b"), expect("b"), "A gets B's in order");
-        assert_eq!(of(&ga, "x"), expect("x"), "A gets the foreign ones in order");
+        assert_eq!(
+            of(&ga, "x"),
+            expect("x"),
+            "A gets the foreign ones in order"
+        );
         assert_eq!(of(&gb, "a"), expect("a"), "B gets A's in order");
-        assert_eq!(of(&gb, "x"), expect("x"), "B gets the foreign ones in order");
+        assert_eq!(
+            of(&gb, "x"),
+            expect("x"),
+            "B gets the foreign ones in order"
+        );
     }
     let (sta, stb) = (a.stats(), b.stats());
     assert_eq!(sta.echoes_dropped, N as u64);
@@ -121,9 +143,15 @@ fn identical_payloads_from_two_processes_at_once_are_each_delivered_once() {
     for (name, sink, br) in [("A", &sa, &a), ("B", &sb, &b)] {
         let seen = sink.seen();
         let mut got = seen.payloads("same");
-        assert_eq!(got.len(), N + 1, "{name}: the other process's N plus the foreign one");
+        assert_eq!(
+            got.len(),
+            N + 1,
+            "{name}: the other process's N plus the foreign one"
+        );
         // As multisets: each payload as often as the other side (and the foreign one) sent it.
-        let mut want: Vec<String> = (0..N).map(|i| String::from_utf8(payload(i).to_vec()).unwrap()).collect();
+        let mut want: Vec<String> = (0..N)
+            .map(|i| String::from_utf8(payload(i).to_vec()).unwrap())
+            .collect();
         want.push("{\"v\":0}".into());
         got.sort();
         want.sort();
@@ -163,11 +191,19 @@ fn redis_cli_publishes_reach_listeners_and_ours_are_plain_json_text() {
         ])
     );
     let out = Command::new("redis-cli")
-        .args(["-p", &redis.port.to_string(), "PUBLISH", "app:news", "{\"n\":1}"])
+        .args([
+            "-p",
+            &redis.port.to_string(),
+            "PUBLISH",
+            "app:news",
+            "{\"n\":1}",
+        ])
         .output();
     match out {
         Ok(o) if o.status.success() => {
-            sa.wait("redis-cli's message", T, |s| s.payloads("news") == ["{\"n\":1}"]);
+            sa.wait("redis-cli's message", T, |s| {
+                s.payloads("news") == ["{\"n\":1}"]
+            });
         }
         _ => eprintln!("redis-cli not found: skipped that part"),
     }

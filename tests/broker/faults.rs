@@ -36,7 +36,11 @@ fn redis_down_at_start_is_a_state_and_publishes_fail_fast() {
     match &sa.seen().events[0] {
         BrokerEvent::Down { error, since_ms } => {
             assert_eq!(error.code, Code::BrokerDown);
-            assert!(error.message.contains(&port.to_string()), "{}", error.message);
+            assert!(
+                error.message.contains(&port.to_string()),
+                "{}",
+                error.message
+            );
             assert_eq!(*since_ms, st.since_ms);
         }
         other => panic!("{other:?}"),
@@ -98,6 +102,14 @@ fn redis_killed_mid_stream_and_restarted_resumes_delivery_without_leaks() {
                 }
             }
         });
+        // Stops the publisher however this closure ends (a failed assertion included).
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _stop = Stop(&stop);
         sa.wait("messages before the kill", T, |s| s.messages.len() >= 50);
         redis.kill();
         sa.wait("the down event", T, |s| s.downs() == 1);
@@ -107,16 +119,25 @@ fn redis_killed_mid_stream_and_restarted_resumes_delivery_without_leaks() {
         std::thread::sleep(Duration::from_millis(300));
         redis.restart();
         sa.wait("the up event", T, |s| s.ups().len() == 1);
-        sa.wait("messages after the restart", T, |s| s.messages.len() >= before + 50);
-        stop.store(true, Ordering::Relaxed);
+        sa.wait("messages after the restart", T, |s| {
+            s.messages.len() >= before + 50
+        });
     });
     let seqs: Vec<u64> = sa
         .seen()
         .payloads("s1")
         .iter()
-        .map(|p| p.trim_start_matches("{\"seq\":").trim_end_matches('}').parse().unwrap())
+        .map(|p| {
+            p.trim_start_matches("{\"seq\":")
+                .trim_end_matches('}')
+                .parse()
+                .unwrap()
+        })
         .collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order, no duplicates");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "in order, no duplicates"
+    );
     let st = a.stats();
     assert_eq!(st.reconnects, 1);
     assert_eq!(st.state, BrokerState::Up);
@@ -129,7 +150,9 @@ fn redis_killed_mid_stream_and_restarted_resumes_delivery_without_leaks() {
     assert!(a.shutdown(Duration::from_secs(5)));
     assert_eq!(a.stats().state, BrokerState::Closed);
     wait_for("fds to return", Duration::from_secs(5), || fds() <= fd0);
-    wait_for("the broker thread to end", Duration::from_secs(5), || threads() <= th0);
+    wait_for("the broker thread to end", Duration::from_secs(5), || {
+        threads() <= th0
+    });
     assert_eq!(publish(&a, "s1", "{}").unwrap_err().code, Code::Disposed);
 }
 
@@ -174,7 +197,11 @@ fn shutdown_fails_what_was_not_sent_and_is_bounded() {
     let (tx, rx) = std::sync::mpsc::channel();
     for _ in 0..10 {
         let tx = tx.clone();
-        a.publish("t", bytes::Bytes::from_static(b"{}"), Box::new(move |r| tx.send(r).unwrap()));
+        a.publish(
+            "t",
+            bytes::Bytes::from_static(b"{}"),
+            Box::new(move |r| tx.send(r).unwrap()),
+        );
     }
     let begin = Instant::now();
     assert!(a.shutdown(Duration::from_secs(5)));

@@ -5,6 +5,7 @@
 
 mod delivery;
 mod faults;
+mod raw;
 mod subscriptions;
 mod support;
 mod throughput;

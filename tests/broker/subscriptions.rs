@@ -28,7 +28,9 @@ fn refcounted_subscribe_and_unsubscribe() {
     settle(&a);
     assert_eq!(r.numsub("p:t"), 1, "one listener left");
     r.cmd(&[b"PUBLISH", b"p:t", b"{\"n\":1}"]);
-    sa.wait("the message for the last listener", T, |s| s.messages.len() == 1);
+    sa.wait("the message for the last listener", T, |s| {
+        s.messages.len() == 1
+    });
     a.unsubscribe("t");
     settle(&a);
     assert_eq!(r.numsub("p:t"), 0);
@@ -68,10 +70,17 @@ fn one_zero_one_while_unsubscribe_is_in_flight_ends_subscribed() {
     b.subscribe("churn");
     settle(&b);
     publish(&b, "churn", "{\"from\":\"b\"}").unwrap();
-    sa.wait("B's message after the churn", T, |s| s.payloads("churn").contains(&"{\"from\":\"b\"}".to_string()));
+    sa.wait("B's message after the churn", T, |s| {
+        s.payloads("churn")
+            .contains(&"{\"from\":\"b\"}".to_string())
+    });
     settle(&a);
     let got = sa.seen().payloads("churn");
-    assert_eq!(got, vec!["{\"from\":\"b\"}".to_string()], "no echo of A's own publishes");
+    assert_eq!(
+        got,
+        vec!["{\"from\":\"b\"}".to_string()],
+        "no echo of A's own publishes"
+    );
 }
 
 #[test]

@@ -1,14 +1,13 @@
 //! Test support for the broker tests: a real redis-server per test (free loopback port, temp
-//! dir, killed on drop), a raw RESP client to act as a foreign publisher and to ask Redis
-//! questions, and a `Deliver` that records what the broker hands over.
+//! dir, killed on drop) and a `Deliver` that records what the broker hands over.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+pub use crate::raw::{Raw, Reply};
 use bytes::Bytes;
 use subwire::broker::{Broker, BrokerConfig, BrokerEvent, Deliver, Done};
 use subwire::error::SubwireError;
@@ -29,7 +28,9 @@ pub fn redis_available() -> bool {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
-        eprintln!("SKIPPED: redis-server is not on the PATH (Debian: apt-get install redis-server)");
+        eprintln!(
+            "SKIPPED: redis-server is not on the PATH (Debian: apt-get install redis-server)"
+        );
     }
     ok
 }
@@ -45,7 +46,8 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("subwire-broker-{tag}-{}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("subwire-broker-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -95,11 +97,17 @@ impl RedisServer {
         if !self.tls() {
             cmd.args(["--port", &self.port.to_string()]);
         }
-        cmd.args(&self.extra).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.args(&self.extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         self.child = Some(cmd.spawn().expect("spawn redis-server"));
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not listen on {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen on {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -147,135 +155,6 @@ impl Drop for RedisServer {
     }
 }
 
-/// A reply from Redis, as the raw client reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    Ok(String),
-    Err(String),
-    Int(i64),
-    Bulk(Option<Vec<u8>>),
-    Array(Vec<Reply>),
-}
-
-impl Reply {
-    pub fn int(&self) -> i64 {
-        match self {
-            Reply::Int(n) => *n,
-            other => panic!("not an integer: {other:?}"),
-        }
-    }
-
-    pub fn text(&self) -> String {
-        match self {
-            Reply::Bulk(Some(b)) => String::from_utf8_lossy(b).into_owned(),
-            Reply::Ok(s) | Reply::Err(s) => s.clone(),
-            other => panic!("not text: {other:?}"),
-        }
-    }
-}
-
-/// A plain RESP2 client over TCP: a foreign publisher (like ioredis or redis-cli would be).
-pub struct Raw {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
-
-impl Raw {
-    pub fn connect(port: u16) -> Raw {
-        let w = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        w.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let r = BufReader::new(w.try_clone().unwrap());
-        Raw { w, r }
-    }
-
-    /// A PUBLISH that reports failure instead of panicking (for a publisher that outlives
-    /// a Redis restart).
-    pub fn try_publish(port: u16, conn: &mut Option<Raw>, channel: &[u8], payload: &[u8]) -> bool {
-        if conn.is_none() {
-            let Ok(w) = TcpStream::connect(("127.0.0.1", port)) else {
-                return false;
-            };
-            let _ = w.set_read_timeout(Some(Duration::from_secs(2)));
-            let Ok(r) = w.try_clone() else { return false };
-            *conn = Some(Raw { w, r: BufReader::new(r) });
-        }
-        let c = conn.as_mut().unwrap();
-        let mut out = format!("*3\r\n$7\r\nPUBLISH\r\n${}\r\n", channel.len()).into_bytes();
-        out.extend_from_slice(channel);
-        out.extend_from_slice(format!("\r\n${}\r\n", payload.len()).as_bytes());
-        out.extend_from_slice(payload);
-        out.extend_from_slice(b"\r\n");
-        let mut line = String::new();
-        let ok = c.w.write_all(&out).is_ok()
-            && matches!(c.r.read_line(&mut line), Ok(n) if n > 0)
-            && line.starts_with(':');
-        if !ok {
-            *conn = None;
-        }
-        ok
-    }
-
-    pub fn send(&mut self, args: &[&[u8]]) {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a);
-            out.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&out).unwrap();
-    }
-
-    pub fn cmd(&mut self, args: &[&[u8]]) -> Reply {
-        self.send(args);
-        self.read()
-    }
-
-    pub fn read(&mut self) -> Reply {
-        let mut line = String::new();
-        self.r.read_line(&mut line).unwrap();
-        let (kind, rest) = line.trim_end().split_at(1);
-        match kind {
-            "+" => Reply::Ok(rest.into()),
-            "-" => Reply::Err(rest.into()),
-            ":" => Reply::Int(rest.parse().unwrap()),
-            "$" => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return Reply::Bulk(None);
-                }
-                let mut buf = vec![0; n as usize + 2];
-                std::io::Read::read_exact(&mut self.r, &mut buf).unwrap();
-                buf.truncate(n as usize);
-                Reply::Bulk(Some(buf))
-            }
-            "*" => {
-                let n: i64 = rest.parse().unwrap();
-                Reply::Array((0..n.max(0)).map(|_| self.read()).collect())
-            }
-            other => panic!("unexpected RESP type {other:?} in {line:?}"),
-        }
-    }
-
-    /// How many clients are subscribed to `channel`.
-    pub fn numsub(&mut self, channel: &str) -> i64 {
-        match self.cmd(&[b"PUBSUB", b"NUMSUB", channel.as_bytes()]) {
-            Reply::Array(v) => v[1].int(),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    /// How many times Redis ran `command` (INFO commandstats).
-    pub fn calls(&mut self, command: &str) -> u64 {
-        let info = self.cmd(&[b"INFO", b"commandstats"]).text();
-        let key = format!("cmdstat_{command}:calls=");
-        info.lines()
-            .find_map(|l| l.strip_prefix(&key))
-            .and_then(|rest| rest.split(',').next())
-            .map(|n| n.parse().unwrap())
-            .unwrap_or(0)
-    }
-}
-
 /// A `Deliver` that records everything, with a way to wait for it.
 #[derive(Default)]
 pub struct Sink {
@@ -299,7 +178,10 @@ impl Seen {
     }
 
     pub fn downs(&self) -> usize {
-        self.events.iter().filter(|e| matches!(e, BrokerEvent::Down { .. })).count()
+        self.events
+            .iter()
+            .filter(|e| matches!(e, BrokerEvent::Down { .. }))
+            .count()
     }
 
     pub fn ups(&self) -> Vec<Duration> {
@@ -336,7 +218,11 @@ impl Sink {
 
 impl Deliver for Sink {
     fn message(&self, topic: &str, payload: Bytes) {
-        self.state.lock().unwrap().messages.push((topic.to_string(), payload));
+        self.state
+            .lock()
+            .unwrap()
+            .messages
+            .push((topic.to_string(), payload));
         self.changed.notify_all();
     }
 
@@ -363,7 +249,8 @@ pub fn sync(f: impl FnOnce(Done)) -> Result<(), SubwireError> {
     f(Box::new(move |r| {
         let _ = tx.send(r);
     }));
-    rx.recv_timeout(Duration::from_secs(20)).expect("done called")
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("done called")
 }
 
 pub fn publish(b: &Broker, topic: &str, payload: &str) -> Result<(), SubwireError> {

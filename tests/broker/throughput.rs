@@ -106,9 +106,13 @@ fn throughput() {
             omem_max = omem_max.max(max_omem(&mut probe));
         }
     }
-    wait_for("all publishes acknowledged", T, || acked.load(Ordering::Relaxed) == N);
+    wait_for("all publishes acknowledged", T, || {
+        acked.load(Ordering::Relaxed) == N
+    });
     let publish_s = t0.elapsed().as_secs_f64();
-    wait_for("all messages delivered", T, || count.0.load(Ordering::Relaxed) == N);
+    wait_for("all messages delivered", T, || {
+        count.0.load(Ordering::Relaxed) == N
+    });
     let all_s = t0.elapsed().as_secs_f64();
     let cpu = cpu_ms() - cpu0;
     omem_max = omem_max.max(max_omem(&mut probe));

@@ -22,19 +22,55 @@ fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
 
 /// A CA and a server certificate for 127.0.0.1 signed by it. None when openssl is missing.
 fn certificates(dir: &std::path::Path) -> Option<()> {
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").ok()?;
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .ok()?;
     let steps: [&[&str]; 3] = [
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=subwire test CA",
-            "-keyout", "ca.key", "-out", "ca.pem",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=subwire test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
         ],
         &[
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
-            "-out", "server.csr",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
         ],
         &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "1", "-extfile", "san.ext", "-out", "server.pem",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.pem",
         ],
     ];
     for s in steps {
@@ -61,9 +97,20 @@ fn rediss_with_a_password_delivers_and_a_wrong_one_is_reported() {
     let redis = RedisServer::start_with(
         port,
         &[
-            "--port", "0", "--tls-port", &port.to_string(), "--tls-cert-file", &path("server.pem"),
-            "--tls-key-file", &path("server.key"), "--tls-ca-cert-file", &path("ca.pem"),
-            "--tls-auth-clients", "no", "--requirepass", "s3cret",
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--tls-cert-file",
+            &path("server.pem"),
+            "--tls-key-file",
+            &path("server.key"),
+            "--tls-ca-cert-file",
+            &path("ca.pem"),
+            "--tls-auth-clients",
+            "no",
+            "--requirepass",
+            "s3cret",
         ],
     );
     let ca = std::fs::read(certs.0.join("ca.pem")).unwrap();
@@ -79,7 +126,9 @@ fn rediss_with_a_password_delivers_and_a_wrong_one_is_reported() {
     a.subscribe("t");
     settle(&a);
     publish(&b, "t", "{\"secure\":true}").unwrap();
-    sa.wait("the message over TLS", T, |s| s.payloads("t") == ["{\"secure\":true}"]);
+    sa.wait("the message over TLS", T, |s| {
+        s.payloads("t") == ["{\"secure\":true}"]
+    });
     assert_eq!(a.stats().state, BrokerState::Up);
 
     // A wrong password: reported as down, with the reason, and the password is not shown.
@@ -90,7 +139,11 @@ fn rediss_with_a_password_delivers_and_a_wrong_one_is_reported() {
         BrokerEvent::Down { error, .. } => {
             assert_eq!(error.code, Code::BrokerDown);
             assert!(!error.message.contains("wrong-pw"), "{}", error.message);
-            assert!(error.message.to_lowercase().contains("pass") || error.message.contains("AUTH"), "{}", error.message);
+            assert!(
+                error.message.to_lowercase().contains("pass") || error.message.contains("AUTH"),
+                "{}",
+                error.message
+            );
         }
         other => panic!("{other:?}"),
     }
