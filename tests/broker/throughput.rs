@@ -58,9 +58,9 @@ impl Deliver for Count {
     fn event(&self, _: BrokerEvent) {}
 }
 
-fn cpu_ms() -> u64 {
-    // utime + stime of this process, in clock ticks (100 Hz on Linux).
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+fn cpu_ms(pid: &str) -> u64 {
+    // utime + stime of the process, in clock ticks (100 Hz on Linux).
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let after = &stat[stat.rfind(')').unwrap() + 2..];
     let f: Vec<&str> = after.split(' ').collect();
     (f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()) * 10
@@ -86,7 +86,8 @@ fn throughput() {
     assert_eq!(payload.len(), 201);
     let mut omem_max = 0u64;
     let mut probe = redis.client();
-    let (cpu0, t0) = (cpu_ms(), Instant::now());
+    let redis_pid = redis.pid().to_string();
+    let (cpu0, rcpu0, t0) = (cpu_ms("self"), cpu_ms(&redis_pid), Instant::now());
     let acked = Arc::new(AtomicU64::new(0));
     for i in 0..N {
         let ack = acked.clone();
@@ -114,11 +115,12 @@ fn throughput() {
         count.0.load(Ordering::Relaxed) == N
     });
     let all_s = t0.elapsed().as_secs_f64();
-    let cpu = cpu_ms() - cpu0;
+    let cpu = cpu_ms("self") - cpu0;
+    let rcpu = cpu_ms(&redis_pid) - rcpu0;
     omem_max = omem_max.max(max_omem(&mut probe));
     println!(
         "broker throughput: {N} x {} B: publish {:.0}/s ({publish_s:.2} s), receive+deliver {:.0}/s ({all_s:.2} s), \
-         test-process CPU {cpu} ms (both brokers), max pubsub omem seen {omem_max} B",
+         CPU: test process {cpu} ms (both brokers), redis-server {rcpu} ms; max omem seen {omem_max} B",
         payload.len(),
         N as f64 / publish_s,
         N as f64 / all_s,
