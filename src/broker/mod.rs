@@ -214,12 +214,16 @@ impl Broker {
 
     /// Stops the broker: unsent publishes fail with `ERR_SUBWIRE_DISPOSED`, the connection is
     /// closed and the thread joined, waiting at most `limit`. False if the thread had not ended
-    /// by then (it is left to end on its own).
+    /// by then, or this is the broker thread itself (a `Deliver` callback): it ends on its own.
     pub fn shutdown(&mut self, limit: Duration) -> bool {
         let Some(thread) = self.thread.take() else {
             return true;
         };
         let _ = self.tx.send(Op::Shutdown);
+        if thread.thread().id() == std::thread::current().id() {
+            // Called from a `Deliver` callback: the thread ends once the callback returns.
+            return false;
+        }
         let exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
         match exited.recv_timeout(limit) {
             Ok(()) | Err(std_mpsc::RecvTimeoutError::Disconnected) => {

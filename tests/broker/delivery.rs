@@ -215,3 +215,23 @@ fn redis_cli_publishes_reach_listeners_and_ours_are_plain_json_text() {
     assert_eq!(sa.seen().messages.len(), 1);
     let _ = Arc::clone(&sa);
 }
+
+#[test]
+fn a_publish_made_right_after_start_is_held_for_the_first_connection() {
+    let _g = serial();
+    if !redis_available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let sb = Sink::new();
+    let b = start(&redis.url(), "", &sb);
+    b.subscribe("boot");
+    settle(&b);
+    let sa = Sink::new();
+    let a = start(&redis.url(), "", &sa);
+    // No wait: the first connection attempt is still running.
+    publish(&a, "boot", "{\"first\":true}").expect("held, then sent");
+    sb.wait("the publish made while connecting", T, |s| {
+        s.payloads("boot") == ["{\"first\":true}"]
+    });
+}

@@ -212,3 +212,36 @@ fn shutdown_fails_what_was_not_sent_and_is_bounded() {
         assert!(matches!(e.code, Code::Disposed), "{e}");
     }
 }
+
+#[test]
+fn publishes_beyond_the_queue_bound_fail_with_overloaded() {
+    let _g = serial();
+    if !redis_available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let sa = Sink::new();
+    let mut cfg = BrokerConfig::new(redis.url(), "");
+    cfg.max_queued_bytes = 100;
+    let a = start_with(cfg, &sa);
+    settle(&a);
+    // Redis stops answering: publishes pile up behind the first batch.
+    redis.signal("STOP");
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..4 {
+        let tx = tx.clone();
+        let payload = bytes::Bytes::from(vec![b'1'; 50]);
+        a.publish("t", payload, Box::new(move |r| tx.send(r).unwrap()));
+    }
+    let overloaded: Vec<_> = (0..2)
+        .map(|_| rx.recv_timeout(T).unwrap().unwrap_err().code)
+        .collect();
+    assert_eq!(overloaded, [Code::BrokerOverloaded, Code::BrokerOverloaded]);
+    assert_eq!(a.stats().queued_bytes, 100);
+    redis.signal("CONT");
+    for _ in 0..2 {
+        rx.recv_timeout(T).unwrap().expect("the first two are sent");
+    }
+    assert_eq!(a.stats().queued_bytes, 0);
+    assert_eq!(a.stats().publish_failed, 2);
+}
