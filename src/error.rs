@@ -29,10 +29,9 @@ pub enum Code {
     /// Any other I/O failure, with the OS's message.
     Io,
     /// The scale-out broker (Redis) is not connected: a publish failed fast, or the
-    /// connection went down (the error event says why and since when).
+    /// connection went down before Redis answered (the down event says why and since when).
     BrokerDown,
-    /// Redis answered a command with an error, or the connection failed while the
-    /// command was in flight (a PUBLISH may or may not have reached Redis).
+    /// Redis answered a command with an error (an ACL refusal, …).
     BrokerCommand,
     /// More publishes are waiting for Redis than the broker's queue bound allows.
     BrokerOverloaded,

@@ -144,9 +144,10 @@ impl Broker {
 
     /// Publishes `payload` (the event's JSON text) on `topic`. The caller delivers it to its
     /// own local listeners; this process will not receive it back. `done` gets `Ok` once Redis
-    /// accepted it, or an error: `ERR_SUBWIRE_BROKER_DOWN` (not connected: fails fast),
+    /// accepted it, or an error: `ERR_SUBWIRE_BROKER_DOWN` (not connected: fails fast; or the
+    /// connection failed before Redis answered, so the publish may or may not have reached it),
     /// `ERR_SUBWIRE_BROKER_OVERLOADED` (`max_queued_bytes` waiting), `ERR_SUBWIRE_BROKER_COMMAND`
-    /// (refused, or the connection failed with it in flight), `ERR_SUBWIRE_DISPOSED`.
+    /// (Redis refused it), `ERR_SUBWIRE_DISPOSED` (shut down).
     pub fn publish(&self, topic: &str, payload: Bytes, done: Done) {
         let c = &self.counters;
         let refuse = |e: SubwireError, done: Done| {

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
@@ -53,7 +53,7 @@ enum Queued {
 /// What the batch in flight carries.
 enum Sent {
     Publishes(Vec<Publish>),
-    Subscribe,
+    Subscribe(Vec<Box<str>>),
     Unsubscribe(Vec<(Box<str>, u64)>),
     Ping(Vec<Done>),
 }
@@ -80,7 +80,8 @@ pub(super) async fn run(
         enqueue(d, &mut lane, op);
     }
     let mut flight: Option<Flight> = None;
-    let mut tick = tokio::time::interval(d.cfg.idle_ping.min(d.cfg.echo_ttl) / 2);
+    let period = (d.cfg.idle_ping.min(d.cfg.echo_ttl) / 2).max(Duration::from_millis(1));
+    let mut tick = tokio::time::interval(period);
     let mut last_traffic = Instant::now();
     let end = loop {
         if flight.is_none() {
@@ -98,7 +99,7 @@ pub(super) async fn run(
             reply = wait(&mut flight) => {
                 last_traffic = Instant::now();
                 let Some(f) = flight.take() else { continue };
-                if let Err(e) = finish(d, f.sent, reply) { break End::Lost(e) }
+                if let Err(e) = finish(d, &mut lane, f.sent, reply) { break End::Lost(e) }
             }
             op = d.rx.recv() => match op {
                 None | Some(Op::Shutdown) => break End::Shutdown,
@@ -107,7 +108,7 @@ pub(super) async fn run(
             _ = tick.tick() => {
                 let now = Instant::now();
                 d.topics.expire(now, d.cfg.echo_ttl);
-                if flight.is_none() && lane.is_empty() && now - last_traffic >= d.cfg.idle_ping {
+                if flight.is_none() && lane.is_empty() && now.saturating_duration_since(last_traffic) >= d.cfg.idle_ping {
                     lane.push_back(Queued::Ping(Vec::new()));
                 }
             }
@@ -224,7 +225,10 @@ fn start(d: &Driver, conn: &MultiplexedConnection, lane: &mut VecDeque<Queued>) 
         Queued::Subscribe(topics) => {
             let chans: Vec<Vec<u8>> = topics.iter().map(|t| channel(prefix, t)).collect();
             let fut = async move { c.subscribe(chans).await.map(|()| Vec::new()) };
-            (Sent::Subscribe, Box::pin(tokio::time::timeout(limit, fut)))
+            (
+                Sent::Subscribe(topics),
+                Box::pin(tokio::time::timeout(limit, fut)),
+            )
         }
         Queued::Unsubscribe(topics) => {
             let chans: Vec<Vec<u8>> = topics.iter().map(|(t, _)| channel(prefix, t)).collect();
@@ -249,7 +253,12 @@ fn start(d: &Driver, conn: &MultiplexedConnection, lane: &mut VecDeque<Queued>) 
 }
 
 /// Settles a batch with its answers. An error here means the connection is unusable.
-fn finish(d: &mut Driver, sent: Sent, answer: Answer) -> Result<(), SubwireError> {
+fn finish(
+    d: &mut Driver,
+    lane: &mut VecDeque<Queued>,
+    sent: Sent,
+    answer: Answer,
+) -> Result<(), SubwireError> {
     let values = match answer {
         Err(_) => {
             let e = err(
@@ -265,19 +274,33 @@ fn finish(d: &mut Driver, sent: Sent, answer: Answer) -> Result<(), SubwireError
             return Err(e);
         }
         Ok(Err(e)) => {
-            // Redis refused the command (ACL, …); the connection itself is fine.
+            // Redis refused the command (an ACL, …); the connection itself is fine.
             let e = redis_err(Code::BrokerCommand, "Redis refused a command", &e);
-            if matches!(sent, Sent::Subscribe) {
-                d.deliver.event(BrokerEvent::Error(e.clone()));
+            match sent {
+                // One refused channel fails a whole SUBSCRIBE: try them one by one, before
+                // anything queued behind (nothing behind was sent yet), so the others live.
+                Sent::Subscribe(topics) if topics.len() > 1 => {
+                    for t in topics.into_iter().rev() {
+                        lane.push_front(Queued::Subscribe(vec![t]));
+                    }
+                }
+                Sent::Subscribe(topics) => {
+                    for t in &topics {
+                        d.topics.refused(t);
+                    }
+                    let msg = format!("cannot subscribe to topic {:?}: {}", topics[0], e.message);
+                    d.deliver
+                        .event(BrokerEvent::Error(err(Code::BrokerCommand, msg)));
+                }
+                other => fail_sent(d, other, &e),
             }
-            fail_sent(d, sent, &e);
             return Ok(());
         }
         Ok(Ok(values)) => values,
     };
     match sent {
         Sent::Ping(dones) => dones.into_iter().for_each(|done| done(Ok(()))),
-        Sent::Subscribe => {}
+        Sent::Subscribe(_) => {}
         Sent::Unsubscribe(topics) => {
             for (t, seq) in topics {
                 d.topics.unsubscribed(&t, seq);
@@ -312,7 +335,7 @@ fn fail_sent(d: &mut Driver, sent: Sent, e: &SubwireError) {
     match sent {
         Sent::Publishes(batch) => batch.into_iter().for_each(|p| fail_publish(d, p, e)),
         Sent::Ping(dones) => dones.into_iter().for_each(|done| done(Err(e.clone()))),
-        Sent::Subscribe | Sent::Unsubscribe(_) => {}
+        Sent::Subscribe(_) | Sent::Unsubscribe(_) => {}
     }
 }
 

@@ -102,6 +102,15 @@ impl Topics {
         }
     }
 
+    /// Redis refused to SUBSCRIBE to the topic: it is not wired (until the next connection),
+    /// and no echo will come.
+    pub(super) fn refused(&mut self, topic: &str) {
+        if let Some(t) = self.map.get_mut(topic) {
+            t.wired = false;
+            t.echoes.clear();
+        }
+    }
+
     /// An UNSUBSCRIBE queued with lane number `seq` was confirmed: no echo of an earlier
     /// PUBLISH can still come. Forgets the topic if nothing else holds it.
     pub(super) fn unsubscribed(&mut self, topic: &str, seq: u64) {

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use subwire::broker::{BrokerEvent, BrokerState};
+use subwire::error::Code;
+
 use crate::support::*;
 
 const T: Duration = Duration::from_secs(20);
@@ -104,4 +107,55 @@ fn listeners_added_while_down_are_subscribed_once_connected() {
     assert_eq!(r.numsub("gone"), 0);
     r.cmd(&[b"PUBLISH", b"early", b"{}"]);
     sa.wait("the message", T, |s| s.messages.len() == 1);
+}
+
+#[test]
+fn a_channel_refused_by_an_acl_does_not_take_the_others_down() {
+    let _g = serial();
+    if !redis_available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let mut r = redis.client();
+    let acl = r.cmd(&[
+        b"ACL",
+        b"SETUSER",
+        b"app",
+        b"on",
+        b">pw",
+        b"~*",
+        b"+@all",
+        b"resetchannels",
+        b"&ok:*",
+    ]);
+    assert_eq!(acl, Reply::Ok("OK".into()));
+    let sa = Sink::new();
+    let a = start(&format!("redis://app:pw@127.0.0.1:{}", redis.port), "", &sa);
+    settle(&a);
+    // Queued together: one SUBSCRIBE for the three, which the ACL refuses as a whole.
+    for t in ["ok:a", "no:c", "ok:b"] {
+        a.subscribe(t);
+    }
+    settle(&a);
+    assert_eq!(r.numsub("ok:a"), 1);
+    assert_eq!(r.numsub("ok:b"), 1);
+    assert_eq!(r.numsub("no:c"), 0);
+    let errors: Vec<String> = sa
+        .seen()
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            BrokerEvent::Error(e) if e.code == Code::BrokerCommand => Some(e.message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("no:c"), "{}", errors[0]);
+    // A refused PUBLISH fails with its own code; the connection stays up.
+    let e = publish(&a, "no:c", "{}").unwrap_err();
+    assert_eq!(e.code, Code::BrokerCommand, "{e}");
+    r.cmd(&[b"PUBLISH", b"ok:b", b"{\"b\":1}"]);
+    sa.wait("ok:b's message", T, |s| s.payloads("ok:b") == ["{\"b\":1}"]);
+    assert_eq!(a.stats().state, BrokerState::Up);
+    assert_eq!(sa.seen().downs(), 0);
 }
