@@ -17,13 +17,15 @@
 //!   attempt has finished are publishes held, within `max_queued_bytes`).
 //!
 //! Files: `config.rs` (options, URL check), `driver.rs` (connect/reconnect loop),
-//! `session.rs` (one connection: the ordered command lane and pushed messages), `topics.rs` +
+//! `session.rs` (one connection: the ordered command lane), `incoming.rs` (what Redis pushes),
+//! `topics.rs` +
 //! `echo.rs` (refcounts, echo FIFOs), `backoff.rs`, `stats.rs`.
 
 mod backoff;
 mod config;
 mod driver;
 mod echo;
+mod incoming;
 mod session;
 mod stats;
 mod topics;

@@ -1,5 +1,6 @@
-//! One live connection to Redis: the ordered command lane, the messages Redis pushes, and the
-//! end of the connection. Called by `driver.rs` once per successful connect.
+//! One live connection to Redis: the ordered command lane (SUBSCRIBE, UNSUBSCRIBE, PUBLISH,
+//! PING) and the end of the connection; pushes go to `incoming.rs`. Called by `driver.rs` once
+//! per successful connect.
 //!
 //! The lane is a queue of commands sent strictly in order, one batch in flight at a time:
 //! consecutive PUBLISHes go as one pipeline, consecutive SUBSCRIBEs (or UNSUBSCRIBEs) as one
@@ -10,17 +11,15 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
-use redis::{PushInfo, PushKind, RedisResult, Value};
+use redis::{PushInfo, RedisResult, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::driver::{err, redis_err, Driver};
-use super::stats::Counters;
-use super::topics::Incoming;
+use super::incoming;
 use super::{BrokerEvent, Done, Op};
 use crate::error::{Code, SubwireError};
 
@@ -92,7 +91,7 @@ pub(super) async fn run(
             push = pushes.recv() => {
                 last_traffic = Instant::now();
                 match push {
-                    Some(p) => if let Some(e) = on_push(d, p) { break End::Lost(e) },
+                    Some(p) => if let Some(e) = incoming::on_push(d, p) { break End::Lost(e) },
                     None => break End::Lost(err(Code::BrokerDown, "the connection to Redis closed")),
                 }
             }
@@ -344,69 +343,5 @@ fn fail_queued(d: &mut Driver, q: Queued, e: &SubwireError) {
         Queued::Publish(p) => fail_publish(d, p, e),
         Queued::Ping(dones) => dones.into_iter().for_each(|done| done(Err(e.clone()))),
         Queued::Subscribe(_) | Queued::Unsubscribe(_) => {}
-    }
-}
-
-/// A push from Redis. Returns an error when it says the connection is gone.
-fn on_push(d: &mut Driver, p: PushInfo) -> Option<SubwireError> {
-    match p.kind {
-        PushKind::Message => {
-            let mut data = p.data.into_iter();
-            if let (Some(Value::BulkString(chan)), Some(Value::BulkString(payload))) =
-                (data.next(), data.next())
-            {
-                on_message(d, chan, payload);
-            }
-        }
-        PushKind::Subscribe | PushKind::Unsubscribe => {
-            if let Some(Value::Int(n)) = p.data.get(1) {
-                d.counters
-                    .topics_subscribed
-                    .store((*n).max(0) as u64, Relaxed);
-            }
-        }
-        PushKind::Disconnection => {
-            return Some(err(Code::BrokerDown, "the connection to Redis was lost"))
-        }
-        _ => {}
-    }
-    None
-}
-
-fn on_message(d: &mut Driver, chan: Vec<u8>, payload: Vec<u8>) {
-    let c = &d.counters;
-    Counters::add(&c.received, 1);
-    let topic = chan
-        .strip_prefix(d.cfg.prefix.as_bytes())
-        .and_then(|t| std::str::from_utf8(t).ok());
-    let Some(topic) = topic else {
-        Counters::add(&c.dropped, 1);
-        return;
-    };
-    match d.topics.incoming(topic, &payload) {
-        Incoming::Echo => Counters::add(&c.echoes_dropped, 1),
-        Incoming::NoListener => Counters::add(&c.dropped, 1),
-        Incoming::Deliver if payload.len() > d.cfg.max_payload => {
-            Counters::add(&c.dropped, 1);
-            if !d.reported.contains(topic) {
-                d.reported.insert(topic.into());
-                let error = err(
-                    Code::BrokerMessage,
-                    format!(
-                        "a {}-byte message on topic {topic:?} is bigger than the {}-byte limit: dropped (reported once per topic)",
-                        payload.len(),
-                        d.cfg.max_payload
-                    ),
-                );
-                d.deliver.event(BrokerEvent::Dropped {
-                    topic: topic.into(),
-                    error,
-                });
-            }
-        }
-        Incoming::Deliver => {
-            Counters::add(&c.delivered, 1);
-            d.deliver.message(topic, Bytes::from(payload));
-        }
     }
 }
