@@ -9,7 +9,7 @@ use std::io;
 
 /// Stable error codes. JS code matches on these strings, so they never change meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Code {
+pub enum Code {
     /// The address is already bound by another socket.
     AddrInUse,
     /// The host is not an address of this machine, or does not parse.
@@ -28,11 +28,21 @@ pub(crate) enum Code {
     Attach,
     /// Any other I/O failure, with the OS's message.
     Io,
+    /// The scale-out broker (Redis) is not connected: a publish failed fast, or the
+    /// connection went down before Redis answered (the down event says why and since when).
+    BrokerDown,
+    /// Redis answered a command with an error (an ACL refusal, …).
+    BrokerCommand,
+    /// More publishes are waiting for Redis than the broker's queue bound allows.
+    BrokerOverloaded,
+    /// A message from Redis was not delivered: bigger than the payload limit, or on a
+    /// channel that is not valid UTF-8 under the prefix.
+    BrokerMessage,
 }
 
 impl Code {
     /// The string JS sees as `error.code`.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Code::AddrInUse => "ERR_SUBWIRE_ADDR_IN_USE",
             Code::AddrNotAvailable => "ERR_SUBWIRE_ADDR_NOT_AVAILABLE",
@@ -43,19 +53,23 @@ impl Code {
             Code::TooManyOpenFiles => "ERR_SUBWIRE_EMFILE",
             Code::Attach => "ERR_SUBWIRE_ATTACH",
             Code::Io => "ERR_SUBWIRE_IO",
+            Code::BrokerDown => "ERR_SUBWIRE_BROKER_DOWN",
+            Code::BrokerCommand => "ERR_SUBWIRE_BROKER_COMMAND",
+            Code::BrokerOverloaded => "ERR_SUBWIRE_BROKER_OVERLOADED",
+            Code::BrokerMessage => "ERR_SUBWIRE_BROKER_MESSAGE",
         }
     }
 }
 
 /// An error with a code and a human-readable message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SubwireError {
-    pub(crate) code: Code,
-    pub(crate) message: String,
+pub struct SubwireError {
+    pub code: Code,
+    pub message: String,
 }
 
 impl SubwireError {
-    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         SubwireError {
             code,
             message: message.into(),

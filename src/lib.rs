@@ -22,11 +22,14 @@
 // code is reported by the default build, which clippy checks too.
 #![cfg_attr(not(feature = "node"), allow(dead_code))]
 
+// Scale-out over Redis pub/sub; public for tests/broker/ (a real redis-server) until the
+// napi bridge uses it.
+pub mod broker;
 pub mod protocol;
 pub mod ws;
 
 mod config;
-mod error;
+pub mod error;
 mod hub;
 mod project;
 mod reactor;
