@@ -71,7 +71,7 @@ test('3 processes × 1,000 clients: every event once and in order per publisher,
   const clients = [];
   for (const port of ports) {
     for (let i = 0; i < PER; i++) {
-      const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+      const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
       const entry = { client, got: /** @type {Record<string, number[]>} */ ({}), dupes: 0, stop: () => {} };
       const field = i % 10 === 0 ? 'computed' : 'tick';
       entry.stop = client.subscribe(
@@ -111,7 +111,7 @@ test('3 processes × 1,000 clients: every event once and in order per publisher,
   // follow, so that this process keeps up), and restarted a second later.
   const followers = ports.flatMap((port) =>
     Array.from({ length: 10 }, () => {
-      const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+      const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
       /** @type {number[]} */
       const got = [];
       client.subscribe({ query: 'subscription { tick(topic: "stream") { seq } }' }, { next: (/** @type {any} */ r) => got.push(r.data.tick.seq), error: () => {}, complete() {} });

@@ -77,7 +77,7 @@ function setup(t, options = {}) {
   });
   /** Subscribes a new client; `got` fills with its results. @param {string} query @param {string} topic */
   const subscribe = (query, topic) => {
-    const c = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+    const c = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
     clients.push(c);
     const got = [];
     c.subscribe({ query, variables: { t: topic } }, { next: (r) => got.push(r), error: (e) => got.push({ clientError: String(e) }), complete() {} });
