@@ -5,7 +5,7 @@
 // (One broker per process: this file's process has one; fleets are in broker-fleet.test.js.)
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const WebSocket = require('ws');
 const { buildSchema } = require('graphql');
 const { createClient } = require('graphql-ws');
@@ -242,3 +242,28 @@ test('one SUBSCRIBE per topic while it has listeners, UNSUBSCRIBE when the last 
 });
 
 test.after(() => redis?.stop());
+
+test("Redis's client-output-buffer-limit for pubsub never cuts the broker off, even while JS is busy", { skip: SKIP }, async (t) => {
+  // A subscriber that lets 64 KiB wait for more than a second is disconnected by Redis.
+  redis.cli('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 64kb 32kb 1');
+  t.after(() => redis.cli('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 32mb 8mb 60'));
+  const got = [];
+  const id = await pubsub.subscribe('flood', (p) => got.push(p.i));
+  t.after(() => pubsub.unsubscribe(id));
+  await waitSubscribed('app:flood');
+  const before = /** @type {import('..').BrokerStats} */ (brokerStats());
+  const N = 2000;
+  const pad = 'x'.repeat(1000);
+  const input = Array.from({ length: N }, (_, i) => `PUBLISH app:flood '{"i":${i},"pad":"${pad}"}'\n`).join('');
+  const cli = spawn('redis-cli', ['-p', String(redis.port)], { stdio: ['pipe', 'ignore', 'inherit'] });
+  cli.stdin.end(input);
+  // JS does not run for 1.5 s while ~2 MB arrive: the broker thread keeps reading.
+  const until = Date.now() + 1500;
+  while (Date.now() < until);
+  await new Promise((r) => cli.on('exit', r));
+  await eventually(() => got.length === N, 20_000, 'every message');
+  assert.deepEqual(got, Array.from({ length: N }, (_, i) => i));
+  const after = /** @type {import('..').BrokerStats} */ (brokerStats());
+  assert.equal(after.reconnects, before.reconnects, 'never disconnected');
+  assert.equal(after.state, 'up');
+});
