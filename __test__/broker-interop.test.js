@@ -37,14 +37,15 @@ test('graphql-ws with RedisPubSub and subwire on one Redis see each other\'s pub
   const [publisher, subscriber] = [new Redis(redis.port, '127.0.0.1'), new Redis(redis.port, '127.0.0.1')];
   await Promise.all([publisher, subscriber].map((r) => new Promise((ok) => r.once('ready', ok))));
   const redisPubSub = new RedisPubSub({ publisher, subscriber });
-  t.after(() => redisPubSub.close());
   const gqlSchema = buildSchema(SDL);
   const wss = new WebSocket.Server({ port: 0, host: '127.0.0.1' });
   await new Promise((r) => wss.once('listening', r));
   const cleanup = useGraphqlWs({ schema: gqlSchema, roots: { subscription: { tick: () => redisPubSub.asyncIterator('app:TICK') } } }, wss);
   t.after(async () => {
+    // (graphql-ws returns its iterators, which unsubscribe, before the Redis clients close)
     await cleanup.dispose();
     await new Promise((r) => wss.close(r));
+    await redisPubSub.close();
   });
   // subwire, its broker on the same Redis with prefix 'app:'
   const pubsub = new PubSub();

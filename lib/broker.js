@@ -236,7 +236,7 @@ function onEvent(ev) {
     lastOutage = { since: downSince ?? Date.now() - (ev.downMs ?? 0), ms: ev.downMs ?? 0 };
     downSince = null;
     process.emitWarning(
-      `subwire: the broker is back after ${lastOutage.ms} ms down (reconnect ${ev.reconnects}); every live topic is subscribed again. Messages published elsewhere meanwhile were not delivered here.`,
+      `subwire: the broker is back after ${lastOutage.ms} ms down; every live topic is subscribed again. Messages published elsewhere meanwhile were not delivered here.`,
       { code: 'SUBWIRE_BROKER_UP' },
     );
   } else {
