@@ -117,7 +117,6 @@ function publish(topic, payload) {
 function deliverRemote(topic, value) {
   const set = topicListeners.get(topic);
   if (set === undefined) return;
-  publishCount += 1;
   for (const fn of set.size === 1 ? set : Array.from(set)) {
     if (localOnly.has(fn) || !set.has(fn)) continue;
     try {
