@@ -195,6 +195,12 @@ export declare class TransportServer {
   triggerPlanRemove(trigger: number): void | false;
   /** @internal Projects a published payload (its JSON) to every subscriber of `trigger`; false: JS must execute it. */
   triggerProject(trigger: number, json: string): boolean;
+  /** @internal Broker: projected `trigger` takes messages on `topics` as route `route`. */
+  brokerRoute(trigger: number, route: number, topics: string[]): boolean;
+  /** @internal Broker: route `route` ends. */
+  brokerUnroute(route: number): void | false;
+  /** @internal Broker: route `route`'s messages up to `seq` are handled (queued hub calls go first). */
+  brokerAck(route: number, seq: number): void | false;
   /** @internal Attach mode: takes over a socket Node accepted (`fd` is duplicated; `bytes`: the request head and what followed). */
   _adopt(fd: number, bytes: Uint8Array): void | false;
 }
@@ -354,6 +360,13 @@ export interface SubwireOptions
    */
   shareKey?: (ctx: Context<any, Extra>, message: SubscribePayload, args: ExecutionArgs) => string | undefined | Promise<string | undefined>;
   /**
+   * Scale-out: the process's broker (Redis pub/sub), so that publishes reach the subscribers
+   * of every process on it (see {@link BrokerOptions}). One per process: the same options
+   * again (here, in another useServer, or a PubSub) are fine, different ones throw
+   * `ERR_SUBWIRE_INVALID_OPTION`.
+   */
+  broker?: BrokerOptions;
+  /**
    * Projection (default on): an unshared subscription whose source is a subwire PubSub topic
    * and whose selected fields all use graphql-js's default resolver with built-in scalar or
    * plain enum leaves is served by Rust straight from the published payload's JSON — no JS
@@ -423,6 +436,8 @@ export interface ServerStats extends TransportStats {
   topics: number;
   /** Publishes since the process started (one namespace per process). */
   publishes: number;
+  /** The process's broker, or null without one (the same as {@link brokerStats}). */
+  broker: BrokerStats | null;
 }
 
 /**
@@ -434,8 +449,12 @@ export interface Server<A extends AddressInfo | string | null = AddressInfo | st
   /** The bound address; attached, the http.Server's `address()`. */
   address(): A;
   stats(): ServerStats;
-  /** Publishes on `topic`: the same namespace as every subwire PubSub in this process. */
-  publish(topic: string, payload: unknown): void;
+  /**
+   * Publishes on `topic`: the same namespace as every subwire PubSub in this process (and,
+   * with a broker, every process on it). Delivered here before it returns; the promise is
+   * the broker's answer (see {@link publish}).
+   */
+  publish(topic: string, payload: unknown): Promise<void>;
   /** Closes every connection (1001), returns every live iterator, runs the close hooks, releases the event loop. */
   dispose(): Promise<void>;
 }
@@ -460,6 +479,82 @@ export declare function useServer<P extends Record<string, unknown> | undefined 
 // Topics are one namespace per process: a publish on any PubSub, on any createPubSub() object
 // server.publish() or publish() reaches every subscriber of that topic.
 
+/**
+ * The process's broker: Redis (or Valkey) pub/sub, channel = `prefix + topic`, message =
+ * `JSON.stringify(payload)`, as graphql-redis-subscriptions and Yoga's Redis event target
+ * use. The connection lives in Rust, one per process.
+ */
+export interface BrokerOptions {
+  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS). */
+  url: string;
+  /** Prepended to every topic to make the channel. Default `''`. */
+  prefix?: string;
+  /**
+   * Largest message, in bytes: a bigger one from Redis is dropped (counted in
+   * `oversized`, reported once per topic); a bigger publish is not sent (its promise
+   * rejects; local subscribers get it). Default 1 MiB.
+   */
+  maxPayload?: number;
+  /** For `rediss://`: the root certificate(s) to trust (PEM) instead of the system's. */
+  tls?: { ca: string | Uint8Array };
+  /** Reconnect backoff in ms: the first delay (default 100) and the cap (default 5000). */
+  reconnect?: { minDelay?: number; maxDelay?: number };
+  /**
+   * Broker faults as coded Errors: `ERR_SUBWIRE_BROKER_DOWN` (once per outage, with since
+   * when), `ERR_SUBWIRE_BROKER_MESSAGE` (a message dropped: bad JSON, not an object, over
+   * maxPayload; once per topic and reason), `ERR_SUBWIRE_BROKER_COMMAND`. Without one:
+   * `process.emitWarning`. A useServer's handler is dropped when it is disposed.
+   */
+  onError?: (err: Error & { code: string }) => void;
+}
+
+/** `brokerStats()` and `server.stats().broker`. Counts are since the broker started. */
+export interface BrokerStats {
+  /** The URL without its password. */
+  url: string;
+  prefix: string;
+  maxPayload: number;
+  state: 'connecting' | 'up' | 'down' | 'closed';
+  /** When `state` began (ms since the epoch). */
+  since: number;
+  /** Connections made after the first. */
+  reconnects: number;
+  /** Publishes Redis took. */
+  published: number;
+  /** Publishes that failed (broker down, queue full, refused by Redis). */
+  publishFailed: number;
+  /** Publishes not sent at all: not an object, JSON.stringify threw, over maxPayload. */
+  publishRefused: number;
+  /** Publishes waiting for Redis's answer. */
+  publishesInFlight: number;
+  /** Messages Redis sent on our channels. */
+  received: number;
+  /** This process's own publishes that came back and were dropped (delivered locally already). */
+  echoesDropped: number;
+  /** Messages dropped by the connection: no listener left, or over maxPayload. */
+  dropped: number;
+  /** Of `dropped`: over maxPayload. */
+  oversized: number;
+  /** Messages dropped in JS: not JSON (or not UTF-8), or not a JSON object. */
+  badJson: number;
+  notObject: number;
+  /** Channels subscribed, as Redis last confirmed. */
+  topicsSubscribed: number;
+  /** Bytes of publishes waiting for Redis. */
+  queuedBytes: number;
+  /** Results written by Rust from messages for projected subscriptions (no JS). */
+  projected: number;
+  /** Messages that crossed into JS (for JS listeners, or executions the projection left to graphql-js). */
+  toJs: number;
+  /** Messages dropped because more than 64 MiB waited for JS. */
+  jsOverflow: number;
+  /** The last outage, once it ended: when it began (ms since the epoch) and how long it lasted. */
+  lastOutage: { since: number; ms: number } | null;
+}
+
+/** The process's broker figures, or null when none is configured. */
+export declare function brokerStats(): BrokerStats | null;
+
 export interface PubSubOptions {
   /**
    * Events an iterator may hold while nobody reads them (an integer >= 1, or Infinity). One more
@@ -467,6 +562,8 @@ export interface PubSubOptions {
    * Error coded `ERR_SUBWIRE_PUBSUB_OVERFLOW`. Default 10 000.
    */
   maxQueued?: number;
+  /** Configures the process's broker (see {@link BrokerOptions}), e.g. in a process that only publishes. */
+  broker?: BrokerOptions;
 }
 
 /**
@@ -490,7 +587,11 @@ export interface PubSubAsyncIterableIterator<T> extends AsyncIterableIterator<T>
  */
 export declare class PubSub<Events extends { [event: string]: unknown } = Record<string, never>> {
   constructor(options?: PubSubOptions);
-  /** Delivers `payload` to every subscriber before it returns; an `onMessage` that throws makes it throw (after the others had it). */
+  /**
+   * Delivers `payload` to every subscriber in this process before it returns; an `onMessage`
+   * that throws makes it throw (after the others had it). With a broker, the promise is
+   * the broker's answer (see {@link publish}).
+   */
   publish<K extends keyof Events & string>(triggerName: K, payload: Events[K] extends never ? any : Events[K]): Promise<void>;
   /** `options` is accepted and ignored. Resolves to an id unique within this instance. */
   subscribe<K extends keyof Events & string>(
@@ -513,7 +614,7 @@ type PubSubMapToNull<T> = T extends undefined ? null : T;
 /** What `createPubSub()` returns: GraphQL Yoga's `PubSub` shape (@graphql-yoga/subscription). */
 export interface YogaStylePubSub<TArgs extends PubSubPublishArgsByKey = PubSubPublishArgsByKey> {
   /** `publish(key, payload)` on topic `key`; `publish(key, id, payload)` on `${key}:${id}`; the payload is `args[1] ?? args[0] ?? null`, as in Yoga. */
-  publish<TKey extends Extract<keyof TArgs, string>>(routingKey: TKey, ...args: TArgs[TKey]): void;
+  publish<TKey extends Extract<keyof TArgs, string>>(routingKey: TKey, ...args: TArgs[TKey]): Promise<void>;
   /** `subscribe(key)` / `subscribe(key, id)`: an async iterable for `for await`, on the same topic naming. */
   subscribe<TKey extends Extract<keyof TArgs, string>>(
     ...args: TArgs[TKey][1] extends undefined ? [routingKey: TKey] : [routingKey: TKey, id: TArgs[TKey][0]]
@@ -526,5 +627,13 @@ export interface YogaStylePubSub<TArgs extends PubSubPublishArgsByKey = PubSubPu
 export declare function createPubSub<TArgs extends PubSubPublishArgsByKey = PubSubPublishArgsByKey>(config?: PubSubOptions): YogaStylePubSub<TArgs>;
 // ---- end PubSub ----
 
-/** Publishes `payload` on `topic` to every subscriber in this process (same namespace as every PubSub and server.publish). */
-export declare function publish(topic: string, payload: unknown): void;
+/**
+ * Publishes `payload` on `topic` to every subscriber in this process (same namespace as every
+ * PubSub and server.publish), before it returns. With a broker, `JSON.stringify(payload)` also
+ * goes to every other process on it; the promise resolves once Redis took it and rejects
+ * with a coded Error when it did not (`ERR_SUBWIRE_BROKER_DOWN`, `…_OVERLOADED`, `…_COMMAND`,
+ * or `ERR_SUBWIRE_BROKER_MESSAGE` for a payload that cannot cross: not a JSON object,
+ * JSON.stringify threw, over maxPayload). Local delivery has happened either way, and an
+ * ignored rejection is never unhandled. Without a broker it is resolved.
+ */
+export declare function publish(topic: string, payload: unknown): Promise<void>;

@@ -5,6 +5,7 @@
  * - `useServer()` (lib/use-server.js): graphql-ws v6 compatible, on subwire's own port or
  *   the app's http.Server;
  * - `PubSub`, `createPubSub()`, `publish()` (lib/pubsub.js): the process's topics;
+ *   `brokerStats()` (lib/broker.js): the broker that spans them over processes;
  * - `listen()`, `TransportServer` (lib/transport.js): the bare Rust-owned WebSocket
  *   listener under useServer (echo, broadcast, or `graphql` sessions with a low-level API).
  * Requiring it loads the native addon (native/, built from src/ by `npm install`).
@@ -14,5 +15,6 @@
 const { listen, TransportServer } = require('./lib/transport.js');
 const { useServer } = require('./lib/use-server.js');
 const { PubSub, createPubSub, publish } = require('./lib/pubsub.js');
+const { stats: brokerStats } = require('./lib/broker.js');
 
-module.exports = { listen, useServer, TransportServer, PubSub, createPubSub, publish };
+module.exports = { listen, useServer, TransportServer, PubSub, createPubSub, publish, brokerStats };

@@ -58,7 +58,9 @@ test('index.js re-exports lib/: the same objects, nothing of its own', () => {
   const { listen, TransportServer } = require('../lib/transport.js');
   const { useServer } = require('../lib/use-server.js');
   const { PubSub, createPubSub, publish } = require('../lib/pubsub.js');
-  assert.deepEqual(Object.keys(index).sort(), ['PubSub', 'TransportServer', 'createPubSub', 'listen', 'publish', 'useServer']);
+  const broker = require('../lib/broker.js');
+  assert.deepEqual(Object.keys(index).sort(), ['PubSub', 'TransportServer', 'brokerStats', 'createPubSub', 'listen', 'publish', 'useServer']);
+  assert.equal(index.brokerStats, broker.stats);
   assert.equal(index.listen, listen);
   assert.equal(index.TransportServer, TransportServer);
   assert.equal(index.useServer, useServer);

@@ -17,12 +17,17 @@
  *   to their own subscribers through short-lived hub triggers, in order with the rest.
  * Events keep their order: while an execution is pending (a payload holding promises),
  * later events wait behind it.
+ * With a broker (lib/broker.js), a trigger's topic listeners here take local publishes
+ * only; messages from other processes are projected by Rust's relay (src/relay.rs) on the
+ * broker thread, and those it cannot project exactly come through the trigger's route to
+ * `publish` below, acknowledged once their results are queued for the hub.
  * @module subwire/lib/projected-triggers
  */
 
 const { PROJECT, ONCE } = require('./projection-check.js');
 const { nextPayload } = require('./next-payload.js');
 const { DEFAULT_MAX_QUEUED, publishSerial, subscribeTopic } = require('./pubsub.js');
+const { addRoute } = require('./broker.js');
 const { codedError } = require('./errors.js');
 
 /** @typedef {import('./shared-triggers.js').Registry} Registry */
@@ -59,15 +64,29 @@ class Projector {
     const triggers = r.triggersOf(execArgs.schema);
     const key = ['\u0001projected', ...topics, projection.json, r.documentKey(execArgs.document), execArgs.operationName ?? '', r.variablesKey(execArgs)].join('\0');
     let t = triggers.get(key);
+    const first = !t;
     if (!t) {
       t = r.create(key, '', execArgs);
       t.projection = projection;
       srv.triggerPlan(t.id, projection.json);
       const trigger = t;
-      t.projected = topics.map((topic) => subscribeTopic(topic, (/** @type {unknown} */ value) => this.publish(trigger, value)));
+      const deliver = (/** @type {unknown} */ value) => this.publish(trigger, value);
+      t.projected = topics.map((topic) => subscribeTopic(topic, deliver, false));
     }
     const sub = r.attach(t, c, op, payload);
     sub.context = execArgs.contextValue;
+    if (first) {
+      // (after the attach: the route opens with the subscriber in the hub)
+      const trigger = t;
+      t.route = addRoute({ srv, trigger: t.id, topics, deliver: (value) => this.publish(trigger, value), busy: () => trigger.waiting !== null });
+    }
+  }
+
+  /** The trigger ended: its topics, route and plan go. @param {Trigger} t */
+  stop(t) {
+    for (const unsubscribe of t.projected ?? []) unsubscribe();
+    t.route?.close();
+    this.registry.deps.srv.triggerPlanRemove(t.id);
   }
 
   /** One published payload for projected trigger `t`. @param {Trigger} t @param {unknown} value */
@@ -128,6 +147,7 @@ class Projector {
       }
       this.handle(t, waiting[i]);
     }
+    if (!t.waiting) t.route?.settle();
   }
 
   /**

@@ -8,6 +8,9 @@
  *   for subwire's own code (`publish()` and the server's `publish()`; projected triggers,
  *   lib/projected-triggers.js, listen to their topics here) and for tests. `topicStats()`
  *   counts topics, listeners and publishes.
+ * - `publish(topic, payload)` (what every API below and `server.publish` call): with a
+ *   broker (lib/broker.js) it sends the payload's JSON to the other processes first, then
+ *   delivers locally as `publishToTopic`; it returns the broker's Promise.
  * - `class PubSub`: graphql-subscriptions v3's `PubSubEngine` (`publish`, `subscribe`,
  *   `unsubscribe`, `asyncIterableIterator`, and the older `asyncIterator`), so resolvers and
  *   `withFilter` keep working unchanged.
@@ -17,7 +20,10 @@
  * Topics form one namespace per process, as they do per broker in Redis-backed pubsubs: a
  * publish on any PubSub instance, on a Yoga-style pubsub or through `publishToTopic` reaches
  * every listener of that topic, whichever API subscribed it (see DESIGN.md, "Publishing").
- * Delivery is synchronous and in publish order. Iterators subscribe EAGERLY, when they are
+ * Delivery is synchronous and in publish order. With a broker, the namespace spans every
+ * process on it: messages from other processes reach the listeners here through
+ * `deliverRemote`, parsed once (listeners added with `remote = false`, the projected
+ * triggers', get only local publishes: the broker's relay serves them). Iterators subscribe EAGERLY, when they are
  * created (graphql-subscriptions subscribes on the first `next()`): an event published after
  * a resolver returned its iterator but before graphql-js called `next()` is queued, not lost.
  * An iterator nobody drains holds at most `maxQueued` events; one more ends it (the listeners
@@ -26,6 +32,7 @@
  */
 
 const { codedError, invalidOption } = require('./errors.js');
+const broker = require('./broker.js');
 
 const DEFAULT_MAX_QUEUED = 10_000;
 
@@ -37,6 +44,10 @@ const DEFAULT_MAX_QUEUED = 10_000;
 const topicListeners = new Map();
 let listenerCount = 0;
 let publishCount = 0;
+/** Per topic, its listeners that take messages from the broker too. @type {Map<string, number>} */
+const remoteCounts = new Map();
+/** Listeners that take local publishes only (`subscribeTopic(…, false)`). @type {WeakSet<Function>} */
+const localOnly = new WeakSet();
 
 /** @param {unknown} topic @param {string} what */
 function checkTopic(topic, what) {
@@ -80,29 +91,67 @@ function publishToTopic(topic, payload) {
   return called;
 }
 
+/** A settled promise shared by every publish without a broker. */
+const SENT = Promise.resolve();
+
 /**
- * `publish(topic, payload)` of the package (index.js): `publishToTopic` without its count.
- * @param {string} topic @param {unknown} payload
+ * `publish(topic, payload)` of the package (index.js), of every PubSub and of
+ * `server.publish`: with a broker, `JSON.stringify(payload)` goes to the other processes
+ * (lib/broker.js), then `publishToTopic` delivers it here, whatever the broker answers. The
+ * promise rejects with the broker's coded error (local delivery has happened); ignoring it
+ * is safe. A listener that throws makes it throw, as `publishToTopic`.
+ * @param {string} topic @param {unknown} payload @returns {Promise<void>}
  */
 function publish(topic, payload) {
+  checkTopic(topic, 'publish(topic, payload): topic');
+  const sent = broker.send(topic, payload);
   publishToTopic(topic, payload);
+  return sent ?? SENT;
 }
+
+/**
+ * A message from another process (lib/broker.js parsed it): to every listener of `topic`
+ * but the local-only ones, as `publishToTopic` would. A listener that throws is logged.
+ * @param {string} topic @param {object} value
+ */
+function deliverRemote(topic, value) {
+  const set = topicListeners.get(topic);
+  if (set === undefined) return;
+  for (const fn of set.size === 1 ? set : Array.from(set)) {
+    if (localOnly.has(fn) || !set.has(fn)) continue;
+    try {
+      fn(value);
+    } catch (err) {
+      console.error('A PubSub listener threw on a message from the broker.', err);
+    }
+  }
+}
+broker.attachRegistry({ deliver: deliverRemote, topics: () => remoteCounts.keys() });
 
 /**
  * Adds `listener` to `topic`. The returned function removes exactly this subscription and is
  * idempotent; the same function subscribed twice is called twice, as with an EventEmitter.
- * @param {string} topic @param {(payload: any) => void} listener @returns {() => void} unsubscribe
+ * `remote = false`: only local publishes reach it, not messages from the broker, and it does
+ * not make this process subscribe the topic on the broker.
+ * @param {string} topic @param {(payload: any) => void} listener @param {boolean} [remote]
+ * @returns {() => void} unsubscribe
  */
-function subscribeTopic(topic, listener) {
+function subscribeTopic(topic, listener, remote = true) {
   checkTopic(topic, 'subscribe(topic, listener): topic');
   if (typeof listener !== 'function') {
     throw invalidOption(`subscribe(topic, listener): listener must be a function, got ${String(listener)}`);
   }
   let set = topicListeners.get(topic);
   if (set === undefined) topicListeners.set(topic, (set = new Set()));
-  const fn = set.has(listener) ? (/** @type {any} */ payload) => listener(payload) : listener;
+  const fn = set.has(listener) || !remote ? (/** @type {any} */ payload) => listener(payload) : listener;
   set.add(fn);
   listenerCount += 1;
+  if (!remote) localOnly.add(fn);
+  else {
+    const n = remoteCounts.get(topic) ?? 0;
+    remoteCounts.set(topic, n + 1);
+    if (n === 0) broker.listen(topic);
+  }
   let subscribed = true;
   return function unsubscribe() {
     if (!subscribed) return;
@@ -110,6 +159,13 @@ function subscribeTopic(topic, listener) {
     listenerCount -= 1;
     set.delete(fn);
     if (set.size === 0 && topicListeners.get(topic) === set) topicListeners.delete(topic);
+    if (!remote) return;
+    const n = /** @type {number} */ (remoteCounts.get(topic)) - 1;
+    if (n > 0) remoteCounts.set(topic, n);
+    else {
+      remoteCounts.delete(topic);
+      broker.unlisten(topic);
+    }
   };
 }
 
@@ -126,11 +182,16 @@ function topicStats() {
   return { topics: topicListeners.size, listeners: listenerCount, publishes: publishCount };
 }
 
-/** `maxQueued` of `new PubSub(options)` / `createPubSub(options)`. @param {unknown} options @param {string} what */
+/**
+ * `maxQueued` of `new PubSub(options)` / `createPubSub(options)`; their `broker` is
+ * configured here (lib/broker.js). @param {unknown} options @param {string} what
+ */
 function maxQueuedOption(options, what) {
   if (typeof options !== 'object' || options === null) {
     throw invalidOption(`${what}: options must be an object such as { maxQueued: 10000 }`);
   }
+  const b = /** @type {{ broker?: unknown }} */ (options).broker;
+  if (b !== undefined) broker.configure(b, what);
   const v = /** @type {{ maxQueued?: unknown }} */ (options).maxQueued;
   if (v === undefined) return DEFAULT_MAX_QUEUED;
   if (v === Infinity || (Number.isSafeInteger(v) && /** @type {number} */ (v) >= 1)) return /** @type {number} */ (v);
@@ -239,7 +300,7 @@ class TopicIterator {
 
 /** graphql-subscriptions v3's PubSubEngine on the process-wide topic registry. */
 class PubSub {
-  /** @param {{ maxQueued?: number }} [options] */
+  /** @param {import('../index').PubSubOptions} [options] */
   constructor(options = {}) {
     this.maxQueued = maxQueuedOption(options, 'new PubSub(options)');
     /** @private @type {Map<number, () => void>} */
@@ -249,14 +310,14 @@ class PubSub {
   }
 
   /**
-   * Delivers `payload` to every subscriber of `triggerName` before it returns. A bad trigger
-   * name, or an error thrown by an `onMessage` listener, throws synchronously (as
+   * Delivers `payload` to every subscriber of `triggerName` in this process before it
+   * returns, and with a broker to every other process (`publish()`). A bad trigger name, or
+   * an error thrown by an `onMessage` listener, throws synchronously (as
    * graphql-subscriptions' EventEmitter-based PubSub does).
    * @param {string} triggerName @param {unknown} payload @returns {Promise<void>}
    */
   publish(triggerName, payload) {
-    publishToTopic(triggerName, payload);
-    return Promise.resolve();
+    return publish(triggerName, payload);
   }
 
   /**
@@ -306,7 +367,7 @@ class PubSub {
  * `subscribe(key, id)` returns an async iterable (`for await`, `return()`) on the same topic.
  * Yoga's `eventTarget` and `repeaterBuffer` do not apply: topics are subwire's, and an
  * unconsumed subscription is bounded by `maxQueued` as for `PubSub`.
- * @param {{ maxQueued?: number }} [config]
+ * @param {import('../index').PubSubOptions} [config]
  */
 function createPubSub(config = {}) {
   const maxQueued = maxQueuedOption(config, 'createPubSub(config)');
@@ -321,7 +382,7 @@ function createPubSub(config = {}) {
       checkTopic(routingKey, 'publish(routingKey, ...args): routingKey');
       const payload = args[1] ?? args[0] ?? null;
       const topic = args[1] === undefined ? routingKey : `${routingKey}:${args[0]}`;
-      publishToTopic(topic, payload);
+      return publish(topic, payload);
     },
     /** @param {string} routingKey @param {string | number} [id] */
     subscribe(routingKey, id) {

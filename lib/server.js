@@ -44,7 +44,8 @@ const { makeOperations } = require('./operation.js');
  *   'accept' | 'reject' | 'next' | 'error' | 'complete' | 'internalError' | 'closeConnection'
  *   | 'acceptMessage' | 'nextMessage' | 'errorMessage' | 'completeMessage' | 'pong' | 'clientMessage'
  *   | 'triggerAdd' | 'triggerRemove' | 'triggerRemoveClient' | 'triggerNext' | 'triggerError'
- *   | 'triggerComplete' | 'triggerPlan' | 'triggerPlanRemove' | 'triggerProject'>} SessionApi
+ *   | 'triggerComplete' | 'triggerPlan' | 'triggerPlanRemove' | 'triggerProject'
+ *   | 'brokerRoute' | 'brokerUnroute' | 'brokerAck'>} SessionApi
  */
 /** @typedef {import('../index').SessionEvent} SessionEvent */
 /** @typedef {import('./connection.js').Conn} Conn */

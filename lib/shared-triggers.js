@@ -115,6 +115,8 @@ class Trigger {
     this.projected = null;
     /** Projected triggers: events waiting for one that graphql-js is executing. @type {unknown[] | null} */
     this.waiting = null;
+    /** Projected triggers, with a broker: their route (lib/broker.js). @type {import('./broker.js').Route | null} */
+    this.route = null;
     const self = this;
     /** @type {TriggerContext} */
     this.ctx = {
@@ -331,6 +333,7 @@ class Registry {
   detach(t) {
     t.ended = true;
     this.live--;
+    if (t.projected) this.projector.stop(t);
     const triggers = this.bySchema.get(t.execArgs.schema);
     if (triggers?.get(t.key) === t) triggers.delete(t.key);
   }
@@ -349,10 +352,6 @@ class Registry {
     if (tellHub && !c.closed && !this.deps.framed) this.deps.srv.triggerRemove(t.id, c.conn, sub.id);
     if (t.subscribers.size === 0 && !t.ended) {
       this.detach(t);
-      if (t.projected) {
-        for (const unsubscribe of t.projected) unsubscribe();
-        this.deps.srv.triggerPlanRemove(t.id);
-      }
       const source = t.source;
       if (source && typeof source.return === 'function') {
         Promise.resolve()

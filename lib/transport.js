@@ -232,6 +232,18 @@ class TransportServer {
   triggerComplete(trigger) {
     return this._hub('triggerComplete', trigger);
   }
+  /** Broker: projected `trigger` takes messages on `topics` as route `route` (lib/broker.js). @param {number} trigger @param {number} route @param {string[]} topics */
+  brokerRoute(trigger, route, topics) {
+    return this._call('brokerRoute', trigger, route, topics);
+  }
+  /** Broker: route `route` ends. @param {number} route */
+  brokerUnroute(route) {
+    return this._call('brokerUnroute', route);
+  }
+  /** Broker: route `route`'s messages up to `seq` are handled; the hub calls queued go now. @param {number} route @param {number} seq */
+  brokerAck(route, seq) {
+    return this._call('brokerAck', route, seq);
+  }
 
   /**
    * Calls the native server's `method`, unless dispose() began.

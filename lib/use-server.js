@@ -6,7 +6,8 @@
  * subwire's own port (`{ port, host?, path?, reusePort? }`) or the app's http.Server
  * (`{ server, path? }`, lib/attach.js hands its upgrades over). Everything is checked
  * before anything binds; the server then answers `address`, `stats`, `publish` and
- * `dispose` (lib/shutdown.js). Re-exported by index.js.
+ * `dispose` (lib/shutdown.js). `options.broker` configures the process's broker
+ * (lib/broker.js) before anything binds. Re-exported by index.js.
  * @module subwire/lib/use-server
  */
 
@@ -15,7 +16,8 @@ const { invalidOption } = require('./errors.js');
 const { msOption } = require('./options.js');
 const { listen } = require('./transport.js');
 const { makeServer, checkServerOptions } = require('./server.js');
-const { publishToTopic, topicStats } = require('./pubsub.js');
+const { publish, topicStats } = require('./pubsub.js');
+const broker = require('./broker.js');
 const { shutDown } = require('./shutdown.js');
 const { attach, checkAttachable } = require('./attach.js');
 
@@ -75,31 +77,40 @@ function useServer(options, target, keepAlive = 12_000) {
     throw invalidOption('useServer(options, { server }): reusePort is for subwire\'s own listener; the http.Server owns its port (listen it with reusePort)');
   }
   checkServerOptions(options);
+  const forgetBroker = options.broker === undefined ? () => {} : broker.configure(options.broker, 'useServer(options)');
 
   /** @type {Partial<import('../index').ListenOptions>} */
   const limits = {};
   for (const k of PASSTHROUGH) if (options[k] !== undefined) Object.assign(limits, { [k]: options[k] });
   /** @type {import('./server.js').Core} */
   let core;
-  const srv = listen({
-    ...limits,
-    ...(httpServer !== undefined
-      ? { listener: 'none', path: target.path ?? '*' }
-      : { port: target.port, host: target.host, path: target.path, reusePort: target.reusePort }),
-    mode: 'graphql',
-    keepAlive: msOption('keepAlive', keepAlive, 12_000),
-    connectionInitWaitTimeout: msOption('connectionInitWaitTimeout', options.connectionInitWaitTimeout, 3000),
-    headers: options.headers ?? DEFAULT_HEADERS,
-    // graphql-transport-ws messages JS must see (lib/messages.js)
-    rawMessages: typeof options.jsonMessageReviver === 'function',
-    forwardPings: Boolean(options.onPing || options.jsonMessageReplacer),
-    forwardPongs: Boolean(options.onPong),
-    // (events come from Rust in a later turn: `core` is set by then)
-    onEvents: (events) => core.handle(events),
-  });
+  /** @type {import('./transport.js').TransportServer} */
+  let srv;
+  try {
+    srv = listen({
+      ...limits,
+      ...(httpServer !== undefined
+        ? { listener: 'none', path: target.path ?? '*' }
+        : { port: target.port, host: target.host, path: target.path, reusePort: target.reusePort }),
+      mode: 'graphql',
+      keepAlive: msOption('keepAlive', keepAlive, 12_000),
+      connectionInitWaitTimeout: msOption('connectionInitWaitTimeout', options.connectionInitWaitTimeout, 3000),
+      headers: options.headers ?? DEFAULT_HEADERS,
+      // graphql-transport-ws messages JS must see (lib/messages.js)
+      rawMessages: typeof options.jsonMessageReviver === 'function',
+      forwardPings: Boolean(options.onPing || options.jsonMessageReplacer),
+      forwardPongs: Boolean(options.onPong),
+      // (events come from Rust in a later turn: `core` is set by then)
+      onEvents: (events) => core.handle(events),
+    });
+  } catch (err) {
+    forgetBroker();
+    throw err;
+  }
   try {
     core = makeServer(options, srv);
   } catch (err) {
+    forgetBroker();
     srv.dispose().catch(() => {});
     throw err;
   }
@@ -115,11 +126,10 @@ function useServer(options, target, keepAlive = 12_000) {
   let disposed;
   return {
     address: () => (httpServer !== undefined ? httpServer.address() : srv.address()),
-    stats: () => ({ ...srv.stats(), ...core.stats(), ...pubsubStats() }),
-    publish(topic, payload) {
-      publishToTopic(topic, payload);
-    },
+    stats: () => ({ ...srv.stats(), ...core.stats(), ...pubsubStats(), broker: broker.stats() }),
+    publish: (topic, payload) => publish(topic, payload),
     dispose() {
+      if (!disposed) forgetBroker();
       disposed ??= shutDown({ detach, srv, conns: core.conns, closing: core.closing, closeAll: core.closeAll });
       return disposed;
     },

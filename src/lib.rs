@@ -33,6 +33,7 @@ pub mod error;
 mod hub;
 mod project;
 mod reactor;
+mod relay;
 mod server;
 mod stats;
 mod sys;

@@ -20,6 +20,8 @@
 //! some values (getters, inherited methods, Dates). lib/projection-check.js proves, per
 //! event and along this plan's paths, that both read the same before JS calls [`project`].
 
+mod canonical;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -81,13 +83,42 @@ impl Plan {
 }
 
 /// `{"data":{…}}` for `payload`, or `None` when only graphql-js can say what it is.
+/// `payload` is what this process's `JSON.stringify` wrote, so its leaves are copied as
+/// they are.
 pub(crate) fn project(plan: &Plan, payload: &str) -> Option<Vec<u8>> {
+    project_text(plan, payload, Text::Stringified)
+}
+
+/// [`project`] for JSON text from elsewhere (a message from the broker: another process,
+/// redis-cli, another language): graphql-js would see `JSON.parse` of it, so each leaf is
+/// written as `JSON.stringify` would write the parsed value (`1.50` → `1.5`, `1e3` → `1000`),
+/// and a string with an escape `JSON.stringify` would not write (`\u0041`, `\/`) is left to
+/// graphql-js (`None`), as is a number that is not finite in JS (`1e400`).
+pub(crate) fn project_foreign(plan: &Plan, payload: &str) -> Option<Vec<u8>> {
+    project_text(plan, payload, Text::Foreign)
+}
+
+/// Where a payload's text comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Text {
+    /// This process's `JSON.stringify`: every leaf is already in its canonical form.
+    Stringified,
+    /// Anyone's JSON.
+    Foreign,
+}
+
+fn project_text(plan: &Plan, payload: &str, from: Text) -> Option<Vec<u8>> {
     let root = fields_of(payload)?;
     let mut out = Vec::with_capacity(payload.len() + 32);
     out.extend_from_slice(b"{\"data\":{");
     write_str(&mut out, &plan.key);
     out.push(b':');
-    complete(&mut out, &plan.node, root.get(plan.name.as_str()).copied())?;
+    complete(
+        &mut out,
+        &plan.node,
+        root.get(plan.name.as_str()).copied(),
+        from,
+    )?;
     out.extend_from_slice(b"}}");
     Some(out)
 }
@@ -116,7 +147,7 @@ fn nullable(node: &Node) -> bool {
 }
 
 /// Appends the completed value of `raw` (absent = undefined) for `node`.
-fn complete(out: &mut Vec<u8>, node: &Node, raw: Option<&RawValue>) -> Option<()> {
+fn complete(out: &mut Vec<u8>, node: &Node, raw: Option<&RawValue>, from: Text) -> Option<()> {
     let text = raw.map(|r| r.get().trim()).unwrap_or("null");
     if let Node::Typename { name } = node {
         write_str(out, name);
@@ -133,10 +164,13 @@ fn complete(out: &mut Vec<u8>, node: &Node, raw: Option<&RawValue>) -> Option<()
             if !is_number(first) {
                 return None;
             }
-            out.extend_from_slice(text.as_bytes())
+            match from {
+                Text::Stringified => out.extend_from_slice(text.as_bytes()),
+                Text::Foreign => canonical::number(out, text.parse().ok()?)?,
+            }
         }
         Node::String { .. } => {
-            if first != b'"' {
+            if first != b'"' || (from == Text::Foreign && !canonical::string(text)) {
                 return None;
             }
             out.extend_from_slice(text.as_bytes())
@@ -149,6 +183,9 @@ fn complete(out: &mut Vec<u8>, node: &Node, raw: Option<&RawValue>) -> Option<()
         }
         Node::Id { .. } => {
             if first == b'"' {
+                if from == Text::Foreign && !canonical::string(text) {
+                    return None;
+                }
                 out.extend_from_slice(text.as_bytes())
             } else {
                 // graphql-js serializes an integer ID as its decimal string.
@@ -163,7 +200,8 @@ fn complete(out: &mut Vec<u8>, node: &Node, raw: Option<&RawValue>) -> Option<()
             if !values.contains(&name) {
                 return None;
             }
-            out.extend_from_slice(text.as_bytes())
+            // (a foreign text may spell the name with escapes: write it as graphql-js would)
+            write_str(out, &name)
         }
         Node::List { of, .. } => {
             let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
@@ -172,7 +210,7 @@ fn complete(out: &mut Vec<u8>, node: &Node, raw: Option<&RawValue>) -> Option<()
                 if i > 0 {
                     out.push(b',');
                 }
-                complete(out, of, Some(item))?;
+                complete(out, of, Some(item), from)?;
             }
             out.push(b']');
         }
@@ -185,7 +223,7 @@ fn complete(out: &mut Vec<u8>, node: &Node, raw: Option<&RawValue>) -> Option<()
                 }
                 write_str(out, key);
                 out.push(b':');
-                complete(out, child, map.get(name.as_str()).copied())?;
+                complete(out, child, map.get(name.as_str()).copied(), from)?;
             }
             out.push(b'}');
         }
@@ -293,6 +331,27 @@ mod tests {
         assert_eq!(int_text("-0").as_deref(), Some("0"));
         assert_eq!(int_text("-2147483648").as_deref(), Some("-2147483648"));
         assert_eq!(int_text("2147483648"), None);
+    }
+
+    #[test]
+    fn foreign_text_is_written_as_json_stringify_would_write_its_parse() {
+        let foreign =
+            |p: &str| project_foreign(&tick_plan(), p).map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(
+            foreign(r#"{ "tick" : { "seq" : 2.0, "sentAt" : 1.50e3, "tags" : [ "\u0041" ], "body" : "x" } }"#)
+                .as_deref(),
+            Some(
+                r#"{"data":{"t":{"seq":2,"at":1500,"body":"x","__typename":"Tick","tags":["A"],"id":null,"ok":null}}}"#
+            )
+        );
+        // Escapes JSON.stringify would not write, and numbers JS cannot hold: graphql-js.
+        assert_eq!(foreign(r#"{"tick":{"seq":1,"body":"\/"}}"#), None);
+        assert_eq!(foreign(r#"{"tick":{"seq":1,"id":"\u0041"}}"#), None);
+        assert_eq!(foreign(r#"{"tick":{"seq":1,"sentAt":1e400}}"#), None);
+        // The trusted path copies what this process's JSON.stringify wrote.
+        assert!(run(r#"{"tick":{"seq":1,"sentAt":1.5e3}}"#)
+            .unwrap()
+            .contains(r#""at":1.5e3"#));
     }
 
     #[test]

@@ -171,6 +171,11 @@ impl Server {
         !self.is_stopping() && self.hub.send(ev)
     }
 
+    /// The way to the hub thread, for a sender on another thread (the broker's relay).
+    pub(crate) fn hub_handle(&self) -> HubHandle {
+        self.hub.clone()
+    }
+
     /// Asks every reactor and the hub to stop; returns at once. Safe to call twice.
     pub(crate) fn shutdown(&self) {
         if !self.shared.stopping.swap(true, Relaxed) {

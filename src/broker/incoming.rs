@@ -54,6 +54,7 @@ fn on_message(d: &mut Driver, chan: Vec<u8>, payload: Vec<u8>) {
         Incoming::NoListener => Counters::add(&c.dropped, 1),
         Incoming::Deliver if payload.len() > d.cfg.max_payload => {
             Counters::add(&c.dropped, 1);
+            Counters::add(&c.oversized, 1);
             if !d.reported.contains(topic) {
                 d.reported.insert(topic.into());
                 let error = err(

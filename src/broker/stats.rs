@@ -67,6 +67,8 @@ pub struct BrokerStats {
     /// Messages dropped: no local listener left, bigger than the limit, or a channel that is not
     /// valid UTF-8 under the prefix.
     pub dropped: u64,
+    /// Of `dropped`: messages bigger than `max_payload`.
+    pub oversized: u64,
     /// Channels the connection is subscribed to, as Redis last confirmed.
     pub topics_subscribed: u64,
     /// Bytes of publishes accepted but not yet answered by Redis.
@@ -84,6 +86,7 @@ pub(super) struct Counters {
     pub(super) delivered: AtomicU64,
     pub(super) echoes_dropped: AtomicU64,
     pub(super) dropped: AtomicU64,
+    pub(super) oversized: AtomicU64,
     pub(super) topics_subscribed: AtomicU64,
     pub(super) queued_bytes: AtomicU64,
 }
@@ -138,6 +141,7 @@ impl Counters {
             delivered: self.delivered.load(Relaxed),
             echoes_dropped: self.echoes_dropped.load(Relaxed),
             dropped: self.dropped.load(Relaxed),
+            oversized: self.oversized.load(Relaxed),
             topics_subscribed: self.topics_subscribed.load(Relaxed),
             queued_bytes: self.queued_bytes.load(Relaxed),
         }

@@ -81,6 +81,13 @@ impl HubHandle {
     pub(crate) fn send(&self, ev: HubEvent) -> bool {
         self.tx.send(ev).is_ok()
     }
+
+    /// A handle whose events the caller reads itself (tests of the hub's senders).
+    #[cfg(test)]
+    pub(crate) fn for_test() -> (HubHandle, Receiver<HubEvent>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        (HubHandle { tx }, rx)
+    }
 }
 
 /// The hub's state; lives on its thread.

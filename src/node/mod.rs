@@ -10,8 +10,10 @@
 //! index.js turns the prefix into `error.code`.
 //!
 //! Files: `options.rs` (JS options → `Config`), `events.rs` (app events → JS objects),
-//! `triggers.rs` (the trigger hub and projection methods).
+//! `triggers.rs` (the trigger hub and projection methods), `broker.rs` (the process's
+//! broker: scale-out over Redis).
 
+mod broker;
 mod events;
 mod options;
 mod triggers;
@@ -109,7 +111,12 @@ pub struct NativeServer {
     plans: Mutex<HashMap<u64, Plan>>,
     /// Hub events of this JS turn, sent together by `hubFlush` (JS thread only).
     hub_pending: Mutex<Vec<HubEvent>>,
+    /// Unique in the process: names this server's routes in the broker's relay.
+    id: u64,
 }
+
+/// The next `NativeServer::id`.
+static NEXT_SERVER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 #[napi]
 impl NativeServer {
@@ -156,6 +163,7 @@ impl NativeServer {
             keep_alive: Mutex::new(Some(keep_alive)),
             plans: Mutex::new(HashMap::new()),
             hub_pending: Mutex::new(Vec::new()),
+            id: NEXT_SERVER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -321,6 +329,7 @@ impl NativeServer {
     pub fn dispose(&self) -> AsyncTask<Dispose> {
         let server = lock(&self.server).take();
         if let Some(s) = server.as_ref() {
+            broker::server_gone(self.id);
             s.shutdown();
         }
         AsyncTask::new(Dispose {
