@@ -26,6 +26,7 @@
  */
 
 const { codedError, invalidOption } = require('./errors.js');
+const { beginPublish, endPublish, holdCurrent, handedOut } = require('./publish-events.js');
 
 const DEFAULT_MAX_QUEUED = 10_000;
 
@@ -57,6 +58,17 @@ function publishToTopic(topic, payload) {
   publishCount += 1;
   const set = topicListeners.get(topic);
   if (set === undefined) return 0;
+  // The event a loader bag hangs on (lib/publish-events.js; null unless a server has `loaders`).
+  const ev = beginPublish(payload);
+  try {
+    return deliver(set, payload);
+  } finally {
+    if (ev !== null) endPublish(ev);
+  }
+}
+
+/** @param {Set<(payload: any) => void>} set @param {unknown} payload @returns {number} */
+function deliver(set, payload) {
   if (set.size === 1) {
     /** @type {(payload: unknown) => void} */ (set.values().next().value)(payload);
     return 1;
@@ -141,6 +153,18 @@ function maxQueuedOption(options, what) {
 const done = () => ({ value: undefined, done: /** @type {true} */ (true) });
 
 /**
+ * A queued value with the publish event it came from (only while a server records events,
+ * lib/publish-events.js): the iterator holds the event until it hands the value out.
+ */
+class Held {
+  /** @param {unknown} value @param {import('./publish-events.js').PublishEvent} event */
+  constructor(value, event) {
+    this.value = value;
+    this.event = event;
+  }
+}
+
+/**
  * An AsyncIterableIterator over one or more topics, with the semantics of graphql-subscriptions'
  * PubSubAsyncIterableIterator except that it subscribes at creation (see the module comment).
  * @template T
@@ -166,10 +190,13 @@ class TopicIterator {
   /** @private @param {T} value */
   push(value) {
     if (!this.running) return;
+    const ev = holdCurrent();
     if (this.pulls.length > 0) {
       /** @type {(r: IteratorResult<T>) => void} */ (this.pulls.shift())({ value, done: false });
+      if (ev !== null) handedOut(ev);
     } else if (this.queue.length - this.head >= this.maxQueued) {
       const held = this.queue.length - this.head;
+      ev?.release();
       this.stop();
       this.error = codedError(
         'ERR_SUBWIRE_PUBSUB_OVERFLOW',
@@ -178,15 +205,20 @@ class TopicIterator {
           'consume faster, return() iterators you no longer read, or raise maxQueued (new PubSub({ maxQueued }) or createPubSub({ maxQueued }))',
       );
     } else {
-      this.queue.push(value);
+      this.queue.push(ev === null ? value : /** @type {any} */ (new Held(value, ev)));
     }
   }
 
   /** @returns {Promise<IteratorResult<T>>} */
   next() {
     if (this.head < this.queue.length) {
-      const value = this.queue[this.head];
+      /** @type {any} */
+      let value = this.queue[this.head];
       this.queue[this.head++] = /** @type {any} */ (undefined);
+      if (value instanceof Held) {
+        handedOut(value.event);
+        value = value.value;
+      }
       if (this.head === this.queue.length) {
         this.queue.length = 0;
         this.head = 0;
@@ -223,12 +255,34 @@ class TopicIterator {
     return this;
   }
 
+  /**
+   * Ends the iterator and gives what it had queued to the caller instead, each value with
+   * its publish event (still held: the caller releases it), in order. Used when a
+   * subscriber's events are delivered another way from now on (lib/executed-triggers.js).
+   * @returns {{ value: T, event: import('./publish-events.js').PublishEvent | null }[]}
+   */
+  takeQueued() {
+    const out = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const v = /** @type {unknown} */ (this.queue[i]);
+      out.push(v instanceof Held ? { value: /** @type {T} */ (v.value), event: v.event } : { value: /** @type {T} */ (v), event: null });
+    }
+    this.queue = [];
+    this.head = 0;
+    this.return();
+    return out;
+  }
+
   /** @private */
   stop() {
     if (!this.running) return;
     this.running = false;
     for (const unsubscribe of this.unsubscribes) unsubscribe();
     this.unsubscribes = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const v = /** @type {unknown} */ (this.queue[i]);
+      if (v instanceof Held) v.event.release();
+    }
     this.queue = [];
     this.head = 0;
     const pulls = this.pulls;
@@ -337,4 +391,4 @@ function topicsOf(it) {
   return it instanceof TopicIterator ? it.topics : null;
 }
 
-module.exports = { PubSub, createPubSub, publish, publishToTopic, subscribeTopic, topicStats, topicsOf, topicListeners, publishSerial, DEFAULT_MAX_QUEUED };
+module.exports = { PubSub, TopicIterator, createPubSub, publish, publishToTopic, subscribeTopic, topicStats, topicsOf, topicListeners, publishSerial, DEFAULT_MAX_QUEUED };

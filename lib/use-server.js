@@ -120,6 +120,7 @@ function useServer(options, target, keepAlive = 12_000) {
       publishToTopic(topic, payload);
     },
     dispose() {
+      core.stop();
       disposed ??= shutDown({ detach, srv, conns: core.conns, closing: core.closing, closeAll: core.closeAll });
       return disposed;
     },
