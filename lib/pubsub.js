@@ -22,6 +22,9 @@
  * a resolver returned its iterator but before graphql-js called `next()` is queued, not lost.
  * An iterator nobody drains holds at most `maxQueued` events; one more ends it (the listeners
  * go, the queue is dropped) and its next `next()` rejects with ERR_SUBWIRE_PUBSUB_OVERFLOW.
+ * While a server with `loaders` runs, each delivery is one publish event
+ * (lib/publish-events.js) and an iterator holds the event of each value it queued until it
+ * hands the value out, so the execution of that value can still find the event's loader bag.
  * @module subwire/lib/pubsub
  */
 
