@@ -201,6 +201,10 @@ export declare class TransportServer {
   brokerUnroute(route: number): void | false;
   /** @internal Broker: route `route`'s messages up to `seq` are handled (queued hub calls go first). */
   brokerAck(route: number, seq: number): void | false;
+  /** @internal Answers queued from now until the end of the JS turn (or `flushAnswers()`) cross into Rust in one call, however many. */
+  holdAnswers(): void;
+  /** @internal Sends the queued answers now if there are 1,024 or more. */
+  flushAnswers(): void;
   /** @internal Attach mode: takes over a socket Node accepted (`fd` is duplicated; `bytes`: the request head and what followed). */
   _adopt(fd: number, bytes: Uint8Array): void | false;
 }
@@ -379,6 +383,21 @@ export interface SubwireOptions
    * turns it off.
    */
   projection?: boolean;
+  /**
+   * Loader factories, e.g. `{ author: () => new DataLoader((ids) => db.usersByIds(ids)) }`.
+   * Resolvers read `context.loaders.author`: for a subscription, the bag of the published
+   * event being executed, the same object for every subscriber's execution of that event,
+   * so their loads batch and cache together (one batch call per loader per event, not one
+   * per subscriber); for a query or mutation, a bag of that operation. A loader is made on
+   * first use in its bag; the bag is dropped when the last execution of its event has
+   * settled. The context resolvers get is a new object per execution whose prototype is
+   * the one your `context` option built (every field reads through; your object is not
+   * changed) and whose own `loaders` is the bag; a context that already has `loaders`, or
+   * is not an object, fails the operation with `ERR_SUBWIRE_LOADERS_CONFLICT`. A
+   * subscription's `subscribe` resolver (and so a `withFilter` filter) gets your context
+   * itself, without `loaders`. See the README, "Loaders".
+   */
+  loaders?: Record<string, () => unknown>;
 }
 
 /** What onNext and onError receive as `ctx` for a shared trigger. */

@@ -11,6 +11,9 @@
  *   `idle-gql` (memory per idle subscribed connection and a 1M projection;
  *   lib/idle-gql.js), `storm-gql` (upgrade + init + subscribe per second;
  *   lib/storm-gql.js) and `topics` (many topics at a fixed publish rate; lib/topics.js);
+ * - `chat`: the fan-out of a schema whose `author` resolves through a DataLoader over a
+ *   1 ms database and whose `viewerCanEdit` reads each subscriber's context (lib/chat-schema.js):
+ *   subwire with and without `loaders`, graphql-ws, subwire shared without the per-subscriber field;
  * prints server × figure tables on stdout, progress on stderr, and writes
  * benchmark/results/latest.json and the chart latest.svg (lib/chart.js).
  *
@@ -57,6 +60,7 @@ function nativeBuilt() {
 /** The cases a scenario runs (one `null` case for those without). */
 function casesOf(scenario, opts) {
   if (scenario === 'fanout') return opts.fanout;
+  if (scenario === 'chat') return opts.chat;
   if (scenario === 'topics') return opts.topics;
   return [null];
 }
@@ -68,7 +72,8 @@ function runOne(ctx, spec, scenario, c, opts) {
   switch (scenario) {
     case 'idle': return idle(ctx, spec);
     case 'storm': return storm(ctx, spec);
-    case 'fanout': return fanout(ctx, spec, c);
+    case 'fanout':
+    case 'chat': return fanout(ctx, spec, c);
     case 'idle-gql': return idleGql(ctx, spec, opts.idleGql);
     case 'storm-gql': return stormGql(ctx, spec, opts.stormGql);
     case 'topics': return topics(ctx, spec, c);
@@ -131,6 +136,7 @@ async function main() {
   const echo = echoReport(echoServers, runs, opts);
   if (ran('idle').length || ran('storm').length) out.push(echo.text, '');
   if (ran('fanout').length) out.push(fanoutTable(ran('fanout'), runs), '');
+  if (ran('chat').length) out.push(fanoutTable(ran('chat'), runs, 'chat'), '');
   /** GraphQL scenario summaries for the JSON: scenario → (case →) server → figure → summary. */
   const summaries = {};
   if (ran('idle-gql').length) {

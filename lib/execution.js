@@ -5,7 +5,7 @@
  * is parsed and validated (through the document cache when the app did not bring its own
  * `parse`/`validate`), the operation is found and `roots` supplies its root value.
  * Called by lib/operation.js once per operation; also holds `mapStream`, graphql's mapping
- * of a source stream to results that the projection fallback uses.
+ * of a source stream to results (lib/operation.js, lib/loaders.js).
  * @module subwire/lib/execution
  */
 
@@ -64,7 +64,8 @@ function areGraphQLErrors(graphql, errors) {
 
 /**
  * graphql's mapping of a source stream to results, with `return()` going straight to the
- * source (an async generator's would wait for the pending `next()`).
+ * source (an async generator's would wait for the pending `next()`); when `fn` throws, the
+ * source is returned and the error goes on, as graphql-js does.
  * @param {AsyncIterable<unknown>} stream @param {(value: unknown) => unknown} fn
  */
 function mapStream(stream, fn) {
@@ -72,7 +73,17 @@ function mapStream(stream, fn) {
   return {
     async next() {
       const r = await it.next();
-      return r.done ? r : { value: await fn(r.value), done: false };
+      if (r.done) return r;
+      try {
+        return { value: await fn(r.value), done: false };
+      } catch (err) {
+        try {
+          await it.return?.();
+        } catch {
+          // the original error goes on
+        }
+        throw err;
+      }
     },
     return() {
       return typeof it.return === 'function' ? it.return() : Promise.resolve({ value: undefined, done: true });

@@ -15,18 +15,25 @@
  *
  * Where an operation goes: a subscription the app's `shareKey` names joins a shared
  * trigger (lib/shared-triggers.js); one that lib/projection.js compiles and whose source is
- * a subwire topic joins a projected trigger (lib/projected-triggers.js); everything else
- * runs here, per subscriber, as graphql-ws runs it. Made once per server by lib/server.js.
+ * a subwire topic joins a projected trigger (lib/projected-triggers.js); any other whose
+ * source is a subwire topic joins an executed group (lib/executed-triggers.js: executed
+ * per subscriber, all of an event's subscribers in one JS turn), unless the app brought its
+ * own `subscribe` or an `onOperation` (which may replace the stream); everything else runs
+ * here, per subscriber, as graphql-ws runs it. With `loaders` (lib/loaders.js) resolvers
+ * get `context.loaders`: the bag of the event being executed, of the operation for queries
+ * and mutations. Made once per server by lib/server.js.
  * @module subwire/lib/operation
  */
 
 const { isAsyncIterable, isAsyncGenerator } = require('./util.js');
 const { DocCache } = require('./doc-cache.js');
 const { Registry } = require('./shared-triggers.js');
-const { topicsOf } = require('./pubsub.js');
+const { TopicIterator } = require('./pubsub.js');
 const { projectionFor } = require('./projection.js');
 const { nextPayload } = require('./next-payload.js');
 const { prepareOperation, mapStream } = require('./execution.js');
+const { loadersFor } = require('./loaders.js');
+const { ExecutedTriggers } = require('./executed-triggers.js');
 
 /** @typedef {import('./connection.js').Conn} Conn */
 /** @typedef {import('./connection.js').Op} Op */
@@ -59,6 +66,15 @@ function makeOperations({ graphql, options, srv, messages, internalError }) {
    * them). `projection: false` turns it off.
    */
   const projectable = options.projection !== false && !onNext && !onError && !onOperation && !subscribe && !execute && !replacer;
+  /** Executed in groups (lib/executed-triggers.js): graphql-js's own subscribe, and no onOperation that could replace the stream. */
+  const batchable = !subscribe && !onOperation;
+  const loaders = loadersFor(options.loaders);
+  /** @param {Conn} c @param {Op} op */
+  const released = (c, op) => {
+    release(c, op);
+    live -= 1;
+  };
+  const executed = new ExecutedTriggers({ graphql, options, srv, send, loaders, toGraphQLError, internalError, released });
   const triggers = new Registry({
     srv,
     graphql,
@@ -69,10 +85,8 @@ function makeOperations({ graphql, options, srv, messages, internalError }) {
     // A replacer may look at any message, ids included: shared results are framed per
     // subscriber in JS instead of by the hub (one execution per event still).
     framed: replacer ? send : null,
-    released: (c, op) => {
-      release(c, op);
-      live -= 1;
-    },
+    loaders,
+    released,
   });
 
   /**
@@ -122,28 +136,41 @@ function makeOperations({ graphql, options, srv, messages, internalError }) {
       if (!('contextValue' in execArgs)) {
         execArgs.contextValue = typeof context === 'function' ? await context(ctx, id, payload, execArgs) : context;
       }
+      loaders?.check(execArgs.contextValue);
       /** @type {any} */
       let operationResult;
-      const plan =
-        projectable && operationAST.operation === 'subscription' ? projectionFor(graphql, execArgs) : null;
-      if (plan) {
-        // Run the resolver's subscribe() as graphql would; a subwire topic stream is then
-        // served by projection in Rust, anything else is mapped through execute() as usual.
+      /** With loaders and the app's own subscribe: a new bag for each result. @type {(() => void) | null} */
+      let rotate = null;
+      const subscription = operationAST.operation === 'subscription';
+      if (subscription && !subscribe) {
+        // graphql-js's subscribe() in its two steps: the resolver's source stream, then
+        // each event executed. A subwire topic stream is served by projection in Rust or
+        // by an executed group; anything else is mapped through execute() here.
         const stream = await graphql.createSourceEventStream(execArgs);
-        const topics = topicsOf(stream);
-        if (topics) {
-          await /** @type {any} */ (stream).return();
-          if (!active()) return;
+        const plan = projectable && stream instanceof TopicIterator ? projectionFor(graphql, execArgs) : null;
+        if (stream instanceof TopicIterator && (plan || batchable)) {
+          if (!active()) return void (await stream.return());
           shared = true;
-          triggers.joinProjected(c, op, payload, execArgs, topics, plan);
+          if (plan) {
+            await stream.return();
+            triggers.joinProjected(c, op, payload, execArgs, stream.topics, plan);
+          } else executed.join(c, op, payload, execArgs, stream);
           return;
         }
-        operationResult = isAsyncIterable(stream) ? mapStream(stream, (value) => graphql.execute({ ...execArgs, rootValue: value })) : stream;
+        operationResult = isAsyncIterable(stream)
+          ? mapStream(stream, (value) => (loaders ? loaders.executeValue(graphql, execArgs, value) : graphql.execute({ ...execArgs, rootValue: value })))
+          : stream;
+      } else if (subscription) {
+        let args = execArgs;
+        if (loaders) {
+          const r = loaders.rolling(execArgs.contextValue);
+          args = { ...execArgs, contextValue: r.context };
+          rotate = r.rotate;
+        }
+        operationResult = await /** @type {NonNullable<typeof subscribe>} */ (subscribe)(args);
       } else {
-        operationResult =
-          operationAST.operation === 'subscription'
-            ? await (subscribe ?? graphql.subscribe)(execArgs)
-            : await (execute ?? graphql.execute)(execArgs);
+        const args = loaders ? { ...execArgs, contextValue: loaders.context(execArgs.contextValue, loaders.bag()) } : execArgs;
+        operationResult = await (execute ?? graphql.execute)(args);
       }
       const maybeResult = await onOperation?.(ctx, id, payload, execArgs, operationResult);
       if (maybeResult) operationResult = maybeResult;
@@ -159,7 +186,10 @@ function makeOperations({ graphql, options, srv, messages, internalError }) {
           op.finished = new Promise((resolve) => (finished = resolve));
           try {
             try {
-              for await (const result of operationResult) await emitNext(result, execArgs);
+              for await (const result of operationResult) {
+                rotate?.();
+                await emitNext(result, execArgs);
+              }
             } catch (err) {
               await emitError([toGraphQLError(err)]);
               release(c, op);
@@ -204,6 +234,10 @@ function makeOperations({ graphql, options, srv, messages, internalError }) {
     subscribe: subscribeMessage,
     complete: completeMessage,
     release,
+    /** The server stopped. */
+    close() {
+      loaders?.close();
+    },
     /** Operations live right now. */
     get live() {
       return live;

@@ -9,6 +9,8 @@
  * wake-up. The flush runs on `process.nextTick`: scheduled from inside a cascade of promise
  * jobs (what a publish to 10k iterators sets off), it runs once that cascade has drained,
  * so one publish's answers go out together without waiting for another event-loop turn.
+ * `hold()` suspends the early flush at 1,024 answers until the next flush: batched
+ * executions (lib/executed-triggers.js) put one event's answers, however many, in one call.
  * Strings move into Rust as they are; nothing is copied again on the way to the socket.
  * @module subwire/lib/outbox
  */
@@ -70,6 +72,8 @@ class Outbox {
     /** @type {string[]} */
     this.b = [];
     this.scheduled = false;
+    /** No early flush until the next flush (`hold`). */
+    this.held = false;
     this.tick = () => {
       this.scheduled = false;
       this.flush();
@@ -86,7 +90,7 @@ class Outbox {
     this.conns.push(conn);
     this.a.push(a);
     this.b.push(b);
-    if (this.kinds.length >= FLUSH_AT) {
+    if (this.kinds.length >= FLUSH_AT && !this.held) {
       this.flush();
     } else if (!this.scheduled) {
       this.scheduled = true;
@@ -94,8 +98,27 @@ class Outbox {
     }
   }
 
+  /**
+   * Answers queued from now until the next flush (the end of this JS turn, or `flushIfFull`)
+   * cross together, however many: no early flush at FLUSH_AT.
+   */
+  hold() {
+    if (this.held) return;
+    this.held = true;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.tick);
+    }
+  }
+
+  /** Sends what is queued now if that is FLUSH_AT answers or more (else it waits for the turn's end). */
+  flushIfFull() {
+    if (this.kinds.length >= FLUSH_AT) this.flush();
+  }
+
   /** Sends everything queued (also called by dispose(), so nothing queued is lost). */
   flush() {
+    this.held = false;
     if (this.kinds.length === 0) return;
     const kinds = Uint8Array.from(this.kinds);
     const conns = Float64Array.from(this.conns);

@@ -28,6 +28,7 @@ const { PROJECT, ONCE } = require('./projection-check.js');
 const { nextPayload } = require('./next-payload.js');
 const { DEFAULT_MAX_QUEUED, publishSerial, subscribeTopic } = require('./pubsub.js');
 const { addRoute } = require('./broker.js');
+const { currentEvent } = require('./publish-events.js');
 const { codedError } = require('./errors.js');
 
 /** @typedef {import('./shared-triggers.js').Registry} Registry */
@@ -157,7 +158,7 @@ class Projector {
    * @returns {Promise<void> | undefined}
    */
   execute(t, value, state) {
-    const { graphql, toGraphQLError } = this.registry.deps;
+    const { graphql, toGraphQLError, loaders } = this.registry.deps;
     /** @type {Map<unknown, SharedSubscriber[]>} */
     const groups = new Map();
     if (state === ONCE) groups.set(t.execArgs.contextValue, [...t.subscribers]);
@@ -171,7 +172,11 @@ class Projector {
     /** @type {unknown[]} */
     let results;
     try {
-      results = [...groups.keys()].map((contextValue) => graphql.execute({ ...t.execArgs, contextValue, rootValue: value }));
+      // (a method in the payload may read context.loaders: the event's bag, lib/loaders.js)
+      const bag = loaders?.bagOf(currentEvent());
+      results = [...groups.keys()].map((contextValue) =>
+        graphql.execute({ ...t.execArgs, contextValue: loaders ? loaders.context(contextValue, /** @type {object} */ (bag)) : contextValue, rootValue: value }),
+      );
     } catch (err) {
       // graphql-js's own map of a stream rethrows what execute() throws: the stream fails
       this.fail(t, [toGraphQLError(err)]);

@@ -28,11 +28,15 @@
  * a resolver returned its iterator but before graphql-js called `next()` is queued, not lost.
  * An iterator nobody drains holds at most `maxQueued` events; one more ends it (the listeners
  * go, the queue is dropped) and its next `next()` rejects with ERR_SUBWIRE_PUBSUB_OVERFLOW.
+ * While a server with `loaders` runs, each delivery is one publish event
+ * (lib/publish-events.js) and an iterator holds the event of each value it queued until it
+ * hands the value out, so the execution of that value can still find the event's loader bag.
  * @module subwire/lib/pubsub
  */
 
 const { codedError, invalidOption } = require('./errors.js');
 const broker = require('./broker.js');
+const { beginPublish, endPublish, holdCurrent, handedOut } = require('./publish-events.js');
 
 const DEFAULT_MAX_QUEUED = 10_000;
 
@@ -68,6 +72,17 @@ function publishToTopic(topic, payload) {
   publishCount += 1;
   const set = topicListeners.get(topic);
   if (set === undefined) return 0;
+  // The event a loader bag hangs on (lib/publish-events.js; null unless a server has `loaders`).
+  const ev = beginPublish(payload);
+  try {
+    return deliver(set, payload);
+  } finally {
+    if (ev !== null) endPublish(ev);
+  }
+}
+
+/** @param {Set<(payload: any) => void>} set @param {unknown} payload @returns {number} */
+function deliver(set, payload) {
   if (set.size === 1) {
     /** @type {(payload: unknown) => void} */ (set.values().next().value)(payload);
     return 1;
@@ -117,13 +132,19 @@ function publish(topic, payload) {
 function deliverRemote(topic, value) {
   const set = topicListeners.get(topic);
   if (set === undefined) return;
-  for (const fn of set.size === 1 ? set : Array.from(set)) {
-    if (localOnly.has(fn) || !set.has(fn)) continue;
-    try {
-      fn(value);
-    } catch (err) {
-      console.error('A PubSub listener threw on a message from the broker.', err);
+  // One event per message, as a local publish is: its executions share one loader bag.
+  const ev = beginPublish(value);
+  try {
+    for (const fn of set.size === 1 ? set : Array.from(set)) {
+      if (localOnly.has(fn) || !set.has(fn)) continue;
+      try {
+        fn(value);
+      } catch (err) {
+        console.error('A PubSub listener threw on a message from the broker.', err);
+      }
     }
+  } finally {
+    if (ev !== null) endPublish(ev);
   }
 }
 broker.attachRegistry({ deliver: deliverRemote, topics: () => remoteCounts.keys() });
@@ -202,6 +223,18 @@ function maxQueuedOption(options, what) {
 const done = () => ({ value: undefined, done: /** @type {true} */ (true) });
 
 /**
+ * A queued value with the publish event it came from (only while a server records events,
+ * lib/publish-events.js): the iterator holds the event until it hands the value out.
+ */
+class Held {
+  /** @param {unknown} value @param {import('./publish-events.js').PublishEvent} event */
+  constructor(value, event) {
+    this.value = value;
+    this.event = event;
+  }
+}
+
+/**
  * An AsyncIterableIterator over one or more topics, with the semantics of graphql-subscriptions'
  * PubSubAsyncIterableIterator except that it subscribes at creation (see the module comment).
  * @template T
@@ -227,10 +260,13 @@ class TopicIterator {
   /** @private @param {T} value */
   push(value) {
     if (!this.running) return;
+    const ev = holdCurrent();
     if (this.pulls.length > 0) {
       /** @type {(r: IteratorResult<T>) => void} */ (this.pulls.shift())({ value, done: false });
+      if (ev !== null) handedOut(ev);
     } else if (this.queue.length - this.head >= this.maxQueued) {
       const held = this.queue.length - this.head;
+      ev?.release();
       this.stop();
       this.error = codedError(
         'ERR_SUBWIRE_PUBSUB_OVERFLOW',
@@ -239,15 +275,20 @@ class TopicIterator {
           'consume faster, return() iterators you no longer read, or raise maxQueued (new PubSub({ maxQueued }) or createPubSub({ maxQueued }))',
       );
     } else {
-      this.queue.push(value);
+      this.queue.push(ev === null ? value : /** @type {any} */ (new Held(value, ev)));
     }
   }
 
   /** @returns {Promise<IteratorResult<T>>} */
   next() {
     if (this.head < this.queue.length) {
-      const value = this.queue[this.head];
+      /** @type {any} */
+      let value = this.queue[this.head];
       this.queue[this.head++] = /** @type {any} */ (undefined);
+      if (value instanceof Held) {
+        handedOut(value.event);
+        value = value.value;
+      }
       if (this.head === this.queue.length) {
         this.queue.length = 0;
         this.head = 0;
@@ -284,12 +325,34 @@ class TopicIterator {
     return this;
   }
 
+  /**
+   * Ends the iterator and gives what it had queued to the caller instead, each value with
+   * its publish event (still held: the caller releases it), in order. Used when a
+   * subscriber's events are delivered another way from now on (lib/executed-triggers.js).
+   * @returns {{ value: T, event: import('./publish-events.js').PublishEvent | null }[]}
+   */
+  takeQueued() {
+    const out = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const v = /** @type {unknown} */ (this.queue[i]);
+      out.push(v instanceof Held ? { value: /** @type {T} */ (v.value), event: v.event } : { value: /** @type {T} */ (v), event: null });
+    }
+    this.queue = [];
+    this.head = 0;
+    this.return();
+    return out;
+  }
+
   /** @private */
   stop() {
     if (!this.running) return;
     this.running = false;
     for (const unsubscribe of this.unsubscribes) unsubscribe();
     this.unsubscribes = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const v = /** @type {unknown} */ (this.queue[i]);
+      if (v instanceof Held) v.event.release();
+    }
     this.queue = [];
     this.head = 0;
     const pulls = this.pulls;
@@ -398,4 +461,4 @@ function topicsOf(it) {
   return it instanceof TopicIterator ? it.topics : null;
 }
 
-module.exports = { PubSub, createPubSub, publish, publishToTopic, subscribeTopic, topicStats, topicsOf, topicListeners, publishSerial, DEFAULT_MAX_QUEUED };
+module.exports = { PubSub, TopicIterator, createPubSub, publish, publishToTopic, subscribeTopic, topicStats, topicsOf, topicListeners, publishSerial, DEFAULT_MAX_QUEUED };

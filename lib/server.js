@@ -36,6 +36,7 @@ const { isAsyncGenerator, limitCloseReason, INTERNAL } = require('./util.js');
 const { invalidOption } = require('./errors.js');
 const { MessageEvents } = require('./messages.js');
 const { makeOperations } = require('./operation.js');
+const { checkLoadersOption } = require('./loaders.js');
 
 /**
  * What the core asks of its transport: the session answers and trigger-hub calls of a
@@ -45,7 +46,8 @@ const { makeOperations } = require('./operation.js');
  *   | 'acceptMessage' | 'nextMessage' | 'errorMessage' | 'completeMessage' | 'pong' | 'clientMessage'
  *   | 'triggerAdd' | 'triggerRemove' | 'triggerRemoveClient' | 'triggerNext' | 'triggerError'
  *   | 'triggerComplete' | 'triggerPlan' | 'triggerPlanRemove' | 'triggerProject'
- *   | 'brokerRoute' | 'brokerUnroute' | 'brokerAck'>} SessionApi
+ *   | 'brokerRoute' | 'brokerUnroute' | 'brokerAck'
+ *   | 'holdAnswers' | 'flushAnswers'>} SessionApi
  */
 /** @typedef {import('../index').SessionEvent} SessionEvent */
 /** @typedef {import('./connection.js').Conn} Conn */
@@ -58,6 +60,7 @@ function checkServerOptions(options) {
   if (options.shareKey !== undefined && typeof options.shareKey !== 'function') {
     throw invalidOption('shareKey must be a function (ctx, message, args) => string | undefined');
   }
+  checkLoadersOption(options.loaders);
 }
 
 /**
@@ -193,6 +196,10 @@ function makeServer(options, srv) {
     /** Runs the close path of connections whose `closed` event never came (dispose). @param {number[]} ids */
     closeAll(ids) {
       handle(ids.map((conn) => ({ conn, type: 'closed', code: 1001, reason: 'Going away', acknowledged: false })));
+    },
+    /** The server is being disposed: publishes need no more events for its loaders. */
+    stop() {
+      operations.close();
     },
     /** This server's figures for `stats()`. */
     stats: () => ({ subscriptions: operations.live, projectionFallbacks: operations.fallbacks }),

@@ -136,7 +136,7 @@ class Trigger {
  *   options: import('../index').ServerOptions, stringify: (v: unknown) => string,
  *   toGraphQLError: (e: unknown) => import('graphql').GraphQLError,
  *   internalError: (c: Conn, err: unknown) => void, released: (c: Conn, op: Op) => void,
- *   framed: import('./messages.js').Sender | null }} RegistryDeps
+ *   framed: import('./messages.js').Sender | null, loaders: import('./loaders.js').Loaders | null }} RegistryDeps
  *   `framed`: with a replacer, the Sender that writes each subscriber's message (no hub);
  *   `released`: a subscriber left (its operation is over)
  */
@@ -264,7 +264,22 @@ class Registry {
       execArgs.contextValue =
         typeof options.context === 'function' ? await options.context(ctx, first.id, payload, execArgs) : options.context;
     }
-    let result = await (options.subscribe ?? graphql.subscribe)(execArgs);
+    const { loaders } = this.deps;
+    /** With loaders and the app's own subscribe: a new bag for each result. @type {(() => void) | null} */
+    let rotate = null;
+    /** @type {any} */
+    let result;
+    if (!loaders) result = await (options.subscribe ?? graphql.subscribe)(execArgs);
+    else {
+      // each event executed with its own bag (lib/loaders.js)
+      loaders.check(execArgs.contextValue);
+      if (!options.subscribe) result = await loaders.subscribe(graphql, execArgs);
+      else {
+        const r = loaders.rolling(execArgs.contextValue);
+        rotate = r.rotate;
+        result = await options.subscribe({ ...execArgs, contextValue: r.context });
+      }
+    }
     const replaced = await options.onOperation?.(ctx, first.id, payload, execArgs, result);
     if (replaced) result = replaced;
     t.source = result;
@@ -283,7 +298,8 @@ class Registry {
     const tctx = /** @type {any} */ (t.ctx);
     try {
       for await (const value of result) {
-        const maybe = await options.onNext?.(tctx, name, payload, execArgs, value);
+        rotate?.();
+        const maybe = await options.onNext?.(tctx, name, payload, execArgs, /** @type {any} */ (value));
         if (t.ended) break;
         this.next(t, maybe || nextPayload(value));
       }

@@ -181,6 +181,17 @@ class TransportServer {
     }
     return r;
   }
+  /**
+   * Answers queued from now until the end of this JS turn (or `flushAnswers`) cross into
+   * Rust in one call, however many (no early flush at 1,024; lib/outbox.js).
+   */
+  holdAnswers() {
+    this._outbox.hold();
+  }
+  /** Sends the queued answers now if there are 1,024 or more (else at the end of the turn). */
+  flushAnswers() {
+    if (!this._disposed) this._outbox.flushIfFull();
+  }
   /** Attach mode: takes over a socket Node accepted (lib/attach.js). @param {number} fd @param {Buffer} bytes */
   _adopt(fd, bytes) {
     this._outbox.flush();

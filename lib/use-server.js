@@ -130,6 +130,7 @@ function useServer(options, target, keepAlive = 12_000) {
     publish: (topic, payload) => publish(topic, payload),
     dispose() {
       if (!disposed) forgetBroker();
+      core.stop();
       disposed ??= shutDown({ detach, srv, conns: core.conns, closing: core.closing, closeAll: core.closeAll });
       return disposed;
     },

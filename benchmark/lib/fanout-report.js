@@ -14,10 +14,17 @@
 const { summarize, cell, table, count } = require('./report');
 
 const FLOOR = 'floor';
+const CHAT_REF = 'chat-graphql-ws';
 
-/** @param {{ key: string, label: string }[]} servers @param {any[]} runs */
-function fanoutTable(servers, runs) {
-  const fan = runs.filter((r) => r.scenario === 'fanout');
+/**
+ * @param {{ key: string, label: string }[]} servers @param {any[]} runs
+ * @param {'fanout' | 'chat'} [scenario] chat: the ratios are to graphql-ws's row, and the
+ *   database's batch calls per event are shown
+ */
+function fanoutTable(servers, runs, scenario = 'fanout') {
+  const REF = scenario === 'chat' ? CHAT_REF : FLOOR;
+  const refName = scenario === 'chat' ? 'graphql-ws' : 'floor';
+  const fan = runs.filter((r) => r.scenario === scenario);
   const caseKey = (c) => `${c.conns}×${c.subs}`;
   const cases = [...new Map(fan.map((r) => [caseKey(r.case), r.case])).values()];
   const out = [];
@@ -26,7 +33,7 @@ function fanoutTable(servers, runs) {
     const clean = (s) => of(s).filter((r) => r.result && !r.result.failure);
     /** Summary of figure `f` of burst `i` over the clean runs of server `s`. */
     const fig = (s, i, f) => summarize(clean(s).map((r) => r.result.bursts[i]).filter(Boolean).map(f));
-    const floor = servers.find((s) => s.key === FLOOR);
+    const floor = servers.find((s) => s.key === REF);
     const ratio = (s, i, f) => {
       const a = fig(s, i, f)?.median;
       const b = floor ? fig(floor, i, f)?.median : null;
@@ -58,12 +65,15 @@ function fanoutTable(servers, runs) {
           cell(fig(s, i, (b) => b.cpuPerM), 1),
           ratio(s, i, (b) => b.lastMs),
           ratio(s, i, (b) => b.cpuPerM),
+          ...(scenario === 'chat' ? [i === 0 ? cell(summarize(clean(s).map((r) => r.result.dbCallsPerEvent).filter((x) => x != null)), 2) : ''] : []),
         ]);
       });
     }
-    out.push(`fan-out ${count(c.conns)} connections × ${c.subs} subscription(s) = ${count(c.conns * c.subs)} deliveries per publish, ` +
+    out.push(`${scenario === 'chat' ? 'chat (author through a DataLoader over a 1 ms database, viewerCanEdit per subscriber)' : 'fan-out'} ` +
+      `${count(c.conns)} connections × ${c.subs} subscription(s) = ${count(c.conns * c.subs)} deliveries per publish, ` +
       `${c.body}-byte bodies, bursts of R publishes:`);
-    out.push(table(['server', 'R', 'delivered/expected', 'last ms', 'p50 ms', 'p99 ms', 'max ms', 'CPU s/1M', '÷floor last', '÷floor CPU'], rows));
+    out.push(table(['server', 'R', 'delivered/expected', 'last ms', 'p50 ms', 'p99 ms', 'max ms', 'CPU s/1M', `÷${refName} last`, `÷${refName} CPU`,
+      ...(scenario === 'chat' ? ['DB calls/event'] : [])], rows));
     for (const n of notes) out.push(`  FAILED ${n.length > 400 ? `${n.slice(0, 400)}…` : n}`);
     out.push('');
   }
@@ -71,7 +81,8 @@ function fanoutTable(servers, runs) {
     out.push('Each burst size is measured several times (--samples). last ms: the burst\'s first publish (sentAt) → the last delivery');
     out.push('of any of its events, median over the samples; p50/p99: per-message latency (delivery − sentAt) over all their messages;');
     out.push('max: median over the samples; CPU s/1M: server user+sys seconds (/proc/<pid>/stat) of all samples per million delivered;');
-    out.push('÷floor: this row\'s median over the raw-socket floor\'s. Figures are from clean runs only (all delivered exactly once, in order).');
+    out.push(`÷${refName}: this row's median over the ${scenario === 'chat' ? 'graphql-ws row\'s' : 'raw-socket floor\'s'}. Figures are from clean runs only (all delivered exactly once, in order).`);
+    if (scenario === 'chat') out.push('DB calls/event: the fake database\'s batch calls over every publish of the run (warm-ups included).');
   }
   return out.join('\n');
 }

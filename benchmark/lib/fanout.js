@@ -1,7 +1,9 @@
 'use strict';
 /**
  * The fan-out scenario (issue #6): N connections × S subscriptions on one topic, then bursts
- * of R publishes with B-byte bodies, against a fresh server process.
+ * of R publishes with B-byte bodies, against a fresh server process. The chat scenario runs
+ * it too, with the server's subscription document (`spec.query`) and its database's batch
+ * calls per event (`dbCallsPerEvent`, from the server's `dbCalls`).
  *
  * Set-up: the loadgens (≤ 9,500 clients each) connect, init and subscribe; the runner waits
  * until the server counts every subscription, then publishes warm-up events until one of
@@ -134,7 +136,8 @@ async function fanout(ctx, spec, c) {
       new Child(`loadgen#${k}`, ctx.loadgen, ['--src', sources(k), '--url', `ws://127.0.0.1:${port}/`, '--mode', 'fanout',
         '--protocol', protocol, '--connections', String(n), '--subs-per-conn', String(c.subs), '--topic', 't',
         // first-seq 0: a warm-up event published before a subscription went live is not a gap
-        '--first-seq', '0', '--concurrency', String(ctx.concurrency), '--timeout-secs', '3600', '--handshake-timeout-ms', '20000']));
+        '--first-seq', '0', '--concurrency', String(ctx.concurrency), '--timeout-secs', '3600', '--handshake-timeout-ms', '20000',
+        ...(spec.query ? ['--query', spec.query] : [])]));
     const readies = await Promise.all(lgs.map((p) => p.waitFor('ready', 300000)));
     const connected = sum(readies.map((r) => r.connected));
     if (connected < c.conns) {
@@ -273,7 +276,9 @@ async function fanout(ctx, spec, c) {
       if (!loss.exact) failure ??= `not exactly once in order: ${JSON.stringify(loss)}`;
     } else failure ??= gone(server, lgs);
     const stats = server.exitInfo ? null : await server.request('stats', 'stats', 10000).catch(() => null);
-    return { server: spec.key, protocol, conns: c.conns, subs: c.subs, connected, perEvent, warmups, bursts: results, loss, failure, serverStats: stats };
+    // the chat servers count their database's batch calls: per published event, over the run
+    const dbCallsPerEvent = typeof stats?.dbCalls === 'number' && seq > 0 ? stats.dbCalls / seq : null;
+    return { server: spec.key, protocol, conns: c.conns, subs: c.subs, connected, perEvent, warmups, bursts: results, loss, failure, serverStats: stats, dbCallsPerEvent };
   } finally {
     await Promise.all(lgs.map((p) => p.end(2000)));
     await server.end();

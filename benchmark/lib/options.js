@@ -7,6 +7,7 @@
  */
 
 const path = require('node:path');
+const { QUERY: CHAT_QUERY, SHARED_QUERY } = require('./chat-schema');
 
 /** Every server this suite knows, and the scenarios each runs. */
 const GQL = ['fanout', 'idle-gql', 'storm-gql', 'topics'];
@@ -21,9 +22,14 @@ const SERVERS = [
   { key: 'subwire-gql-projected', label: 'subwire (unshared, projected)', script: 'subwire-graphql.js', args: ['--projected'], native: true, scenarios: GQL },
   { key: 'graphql-ws', label: 'graphql-ws on ws', script: 'graphql-ws.js', args: [], scenarios: GQL },
   { key: 'stws', label: 'subscriptions-transport-ws on ws', script: 'stws.js', args: [], protocol: 'graphql-ws', scenarios: GQL },
+  // The chat scenario (lib/chat-schema.js): a loader-resolved author and a per-subscriber field
+  { key: 'chat-subwire-loaders', label: 'subwire, loaders option', script: 'chat-subwire.js', args: ['--loaders'], native: true, scenarios: ['chat'], query: CHAT_QUERY },
+  { key: 'chat-subwire', label: 'subwire, a DataLoader per subscription', script: 'chat-subwire.js', args: [], native: true, scenarios: ['chat'], query: CHAT_QUERY },
+  { key: 'chat-graphql-ws', label: 'graphql-ws on ws, a DataLoader per subscription', script: 'chat-graphql-ws.js', args: [], scenarios: ['chat'], query: CHAT_QUERY },
+  { key: 'chat-subwire-shared', label: 'subwire shared, no per-subscriber field', script: 'chat-subwire.js', args: ['--loaders', '--share'], native: true, scenarios: ['chat'], query: SHARED_QUERY },
 ];
 
-const SCENARIOS = ['idle', 'storm', 'fanout', 'idle-gql', 'storm-gql', 'topics'];
+const SCENARIOS = ['idle', 'storm', 'fanout', 'idle-gql', 'storm-gql', 'topics', 'chat'];
 
 /** The peers' ratio column divides by this subwire row: the same schema and options graphql-ws gets. */
 const BASELINE = 'subwire-gql-unshared';
@@ -38,6 +44,7 @@ const PROFILES = {
     idleGql: [5000, 10000],
     stormGql: 10000,
     topics: [{ conns: 5000, topics: 500, rate: 2000, secs: 3, body: 200 }],
+    chat: [{ conns: 2000, subs: 1, bursts: [1, 20], body: 200 }],
   },
   full: {
     fanout: [
@@ -48,6 +55,10 @@ const PROFILES = {
     idleGql: [10000, 19000],
     stormGql: 19000,
     topics: [{ conns: 19000, topics: 1000, rate: 2000, secs: 5, body: 200 }],
+    chat: [
+      { conns: 10000, subs: 1, bursts: [1, 20], body: 200 },
+      { conns: 19000, subs: 1, bursts: [1, 20], body: 200 },
+    ],
   },
 };
 
@@ -62,6 +73,7 @@ const HELP = `usage: node benchmark/run.js [options]
   --storm N              echo storm: connections opened (default 19000)
   --concurrency N        handshakes in flight per loadgen process (default 32)
   --fanout NxS[,NxS]     fan-out cases, N connections (2..19000) × S subscriptions each (1..100)
+  --chat NxS[,NxS]       chat cases (fan-out of a loader-resolved schema), as --fanout
   --samples N            fan-out: bursts measured per burst size, within ${SAMPLE_BUDGET_S} s each (default 5, 1..20)
   --idle-gql A,B         idle-subscribed: connection counts to measure at (ascending, max 19000)
   --storm-gql N          GraphQL storm: clients doing upgrade + init + subscribe (2..19000)
@@ -72,8 +84,8 @@ const HELP = `usage: node benchmark/run.js [options]
   --out FILE             results JSON (default benchmark/results/latest.json; the chart goes beside it as .svg)
   --no-build             do not run cargo build --release -p loadgen -p floor
   --timeout-min M        abort the whole run after M minutes (default 30, 60 per repetition with --reps/--full)
-quick profile: fan-out ${PROFILES.quick.fanout.map((c) => `${c.conns}×${c.subs}`).join(', ')}; idle-gql ${PROFILES.quick.idleGql.join(', ')}; storm-gql ${PROFILES.quick.stormGql}; topics ${PROFILES.quick.topics.map(topicsCase).join(', ')}
---full:        fan-out ${PROFILES.full.fanout.map((c) => `${c.conns}×${c.subs}`).join(', ')}; idle-gql ${PROFILES.full.idleGql.join(', ')}; storm-gql ${PROFILES.full.stormGql}; topics ${PROFILES.full.topics.map(topicsCase).join(', ')}
+quick profile: fan-out ${PROFILES.quick.fanout.map((c) => `${c.conns}×${c.subs}`).join(', ')}; chat ${PROFILES.quick.chat.map((c) => `${c.conns}×${c.subs}`).join(', ')}; idle-gql ${PROFILES.quick.idleGql.join(', ')}; storm-gql ${PROFILES.quick.stormGql}; topics ${PROFILES.quick.topics.map(topicsCase).join(', ')}
+--full:        fan-out ${PROFILES.full.fanout.map((c) => `${c.conns}×${c.subs}`).join(', ')}; chat ${PROFILES.full.chat.map((c) => `${c.conns}×${c.subs}`).join(', ')}; idle-gql ${PROFILES.full.idleGql.join(', ')}; storm-gql ${PROFILES.full.stormGql}; topics ${PROFILES.full.topics.map(topicsCase).join(', ')}
 binaries: $CARGO_TARGET_DIR/release (default target/release).`;
 
 /** Ascending counts, each 2..19000, or throws naming the option. */
@@ -87,7 +99,7 @@ function counts(name, v) {
 
 function parseArgs(argv) {
   const o = { reps: 1, servers: SERVERS.map((s) => s.key), scenarios: [...SCENARIOS], idle: [10000, 19000],
-    storm: 19000, concurrency: 32, fanout: null, idleGql: null, stormGql: null, topics: null, baseline: BASELINE,
+    storm: 19000, concurrency: 32, fanout: null, chat: null, idleGql: null, stormGql: null, topics: null, baseline: BASELINE,
     out: path.join(__dirname, '..', 'results', 'latest.json'), build: true, timeoutMin: null, samples: 5, compare: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -103,10 +115,10 @@ function parseArgs(argv) {
     else if (a === '--idle') o.idle = counts(a, val());
     else if (a === '--storm') o.storm = Number(val());
     else if (a === '--concurrency') o.concurrency = Number(val());
-    else if (a === '--fanout') {
-      o.fanout = val().split(',').map((c) => {
+    else if (a === '--fanout' || a === '--chat') {
+      o[a.slice(2)] = val().split(',').map((c) => {
         const m = /^(\d+)x(\d+)$/.exec(c);
-        if (!m || !(+m[1] >= 2 && +m[1] <= 19000 && +m[2] >= 1 && +m[2] <= 100)) throw new Error(`--fanout: NxS with N 2..19000, S 1..100, got ${c}`);
+        if (!m || !(+m[1] >= 2 && +m[1] <= 19000 && +m[2] >= 1 && +m[2] <= 100)) throw new Error(`${a}: NxS with N 2..19000, S 1..100, got ${c}`);
         return { conns: +m[1], subs: +m[2], bursts: [1, 20], body: 200 };
       });
     } else if (a === '--idle-gql') o.idleGql = counts(a, val());
@@ -139,6 +151,7 @@ function parseArgs(argv) {
   if (!(o.concurrency >= 1 && o.concurrency <= 2000)) throw new Error('--concurrency must be 1..2000');
   const profile = PROFILES[o.reps > 1 ? 'full' : 'quick'];
   o.fanout ??= profile.fanout;
+  o.chat ??= profile.chat;
   o.idleGql ??= profile.idleGql;
   o.stormGql ??= profile.stormGql;
   o.topics ??= profile.topics;

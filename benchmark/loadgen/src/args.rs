@@ -16,6 +16,8 @@ usage: loadgen --url ws://127.0.0.1:PORT/PATH [options]
   --concurrency N                 handshakes in flight at once (default 256)
   --subs-per-conn N               subscriptions per connection, GraphQL modes (default 1)
   --topic NAME                    the `topic` variable of each subscription (default t)
+  --query DOC                     the subscription document (default: tick's); its variable is $t
+                                  and its one root field must be aliased `tick`, selecting seq sentAt
   --topics K                      spread over K topics: client i subscribes to NAME<(O+i) % K>
                                   (default 0: every client on NAME)
   --conn-offset O                 this process's first client number, for --topics (default 0)
@@ -68,6 +70,8 @@ pub struct Config {
     pub concurrency: usize,
     pub subs_per_conn: usize,
     pub topic: String,
+    /// The subscription document (`proto::QUERY` unless `--query`).
+    pub query: String,
     /// Topics to spread clients over (0: all on `topic`).
     pub topics: usize,
     /// The global number of this process's first client (for `topics`).
@@ -127,6 +131,7 @@ impl Config {
             concurrency: 256,
             subs_per_conn: 1,
             topic: "t".into(),
+            query: crate::proto::QUERY.into(),
             topics: 0,
             conn_offset: 0,
             echo_check: false,
@@ -188,6 +193,7 @@ impl Config {
                 "concurrency" => c.concurrency = num(&name, &v)?,
                 "subs-per-conn" => c.subs_per_conn = num(&name, &v)?,
                 "topic" => c.topic = v,
+                "query" => c.query = v,
                 "topics" => c.topics = num(&name, &v)?,
                 "conn-offset" => c.conn_offset = num(&name, &v)?,
                 "src" => (c.src_first, c.src_count) = parse_src(&v)?,
@@ -225,6 +231,11 @@ impl Config {
         }
         if c.topic.contains(['"', '\\']) || c.topic.chars().any(char::is_control) {
             return Err("--topic must not need JSON escaping".into());
+        }
+        if c.query.contains(['"', '\\']) || c.query.chars().any(char::is_control) {
+            return Err(
+                "--query must not need JSON escaping (no quotes, backslashes or newlines)".into(),
+            );
         }
         if c.topics > 1_000_000 || c.conn_offset > 1_000_000_000 {
             return Err("--topics must be at most 1000000, --conn-offset at most 1e9".into());
@@ -274,6 +285,9 @@ mod tests {
             parse("--url ws://127.0.0.1:1").map(|c| c.path),
             Ok("/".to_string())
         );
+        assert!(parse("--url ws://127.0.0.1:1 --query a\"b").is_err());
+        let q = parse("--url ws://127.0.0.1:1 --query subscription{x}").expect("valid");
+        assert_eq!(q.query, "subscription{x}");
         let one = parse("--url ws://127.0.0.1:1 --topic news").expect("valid");
         assert_eq!(
             (one.topic_of(0), one.topic_of(7)),

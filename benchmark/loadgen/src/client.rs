@@ -275,7 +275,7 @@ impl Client {
                     let topic = ctx.cfg.topic_of(ctx.index);
                     for id in 1..=self.last.len() {
                         let mut m = Vec::with_capacity(160);
-                        proto::write_subscribe(&mut m, protocol, id, &topic);
+                        proto::write_subscribe(&mut m, protocol, id, &topic, &ctx.cfg.query);
                         self.send(ws::OP_TEXT, &m, ctx.rng);
                     }
                     self.phase = Phase::Ready;

@@ -11,16 +11,17 @@ pub const CONNECTION_INIT: &[u8] = br#"{"type":"connection_init"}"#;
 pub const PONG: &[u8] = br#"{"type":"pong"}"#;
 pub const QUERY: &str = "subscription($t:String!){tick(topic:$t){seq sentAt body}}";
 
-/// Appends the subscribe (`subscribe` or legacy `start`) message for subscription `id`.
-pub fn write_subscribe(out: &mut Vec<u8>, protocol: Protocol, id: usize, topic: &str) {
+/// Appends the subscribe (`subscribe` or legacy `start`) message for subscription `id`
+/// (`query`: `QUERY` or the `--query` document, its root field aliased `tick`).
+pub fn write_subscribe(out: &mut Vec<u8>, protocol: Protocol, id: usize, topic: &str, query: &str) {
     let ty = if protocol == Protocol::LegacyWs {
         "start"
     } else {
         "subscribe"
     };
-    // `topic` is checked at startup not to need escaping; QUERY has no quotes.
+    // `topic` and `query` are checked at startup not to need escaping.
     let msg = format!(
-        r#"{{"id":"{id}","type":"{ty}","payload":{{"query":"{QUERY}","variables":{{"t":"{topic}"}}}}}}"#
+        r#"{{"id":"{id}","type":"{ty}","payload":{{"query":"{query}","variables":{{"t":"{topic}"}}}}}}"#
     );
     out.extend_from_slice(msg.as_bytes());
 }
@@ -158,7 +159,7 @@ mod tests {
             (Protocol::LegacyWs, "start"),
         ] {
             let mut out = Vec::new();
-            write_subscribe(&mut out, p, 3, "news");
+            write_subscribe(&mut out, p, 3, "news", QUERY);
             let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
             assert_eq!(v["id"], "3");
             assert_eq!(v["type"], ty);
