@@ -14,7 +14,8 @@
 
 const { listen, TransportServer } = require('./lib/transport.js');
 const { useServer } = require('./lib/use-server.js');
-const { PubSub, createPubSub, publish } = require('./lib/pubsub.js');
+const { PubSub, createPubSub } = require('./lib/pubsub.js');
+const { publish } = require('./lib/topics.js');
 const { stats: brokerStats } = require('./lib/broker.js');
 
 module.exports = { listen, useServer, TransportServer, PubSub, createPubSub, publish, brokerStats };

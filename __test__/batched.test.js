@@ -10,7 +10,7 @@ const WebSocket = require('ws');
 const { createClient } = require('graphql-ws');
 const { useServer, PubSub } = require('..');
 const { Outbox } = require('../lib/outbox.js');
-const { topicListeners } = require('../lib/pubsub.js');
+const { topicListeners } = require('../lib/topics.js');
 const { eventually } = require('./helpers');
 const { fakeDb, loadersFor, chatSchema, MESSAGE_QUERY } = require('./chat');
 

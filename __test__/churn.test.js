@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const WebSocket = require('ws');
 const { buildSchema } = require('graphql');
 const { useServer, PubSub, publish } = require('..');
-const { topicStats } = require('../lib/pubsub.js');
+const { topicStats } = require('../lib/topics.js');
 const { eventually } = require('./helpers');
 
 const schema = buildSchema(`

@@ -92,7 +92,7 @@ test('batched and withFilter paths with loaders deliver what graphql-ws delivers
     }
   }
   await eventually(() => Object.values(servers).every((s) => s.stats().subscriptions === ops), 10000, 'subscribed');
-  const { topicListeners } = require('../lib/pubsub.js');
+  const { topicListeners } = require('../lib/topics.js');
   await eventually(() => (topicListeners.get('room:r1')?.size ?? 0) >= ops / 2 + 2, 10000, 'graphql-ws subscribed');
 
   const events = [

@@ -251,7 +251,7 @@ test('every path delivers what graphql-ws delivers, for every kind of payload', 
   // graphql-ws subscribed once its resolvers' iterators listen: 4 operations on the
   // reference; the executed subscriptions of a server (all of them on the executed server,
   // `level` on the projected one) form one executed group, which listens once.
-  const { topicListeners } = require('../lib/pubsub.js');
+  const { topicListeners } = require('../lib/topics.js');
   await eventually(() => (topicListeners.get(TOPIC)?.size ?? 0) >= ops + 1 + 1 + PROJECTED + ops, 10000, 'reference subscribed');
 
   const failures = [];
@@ -337,7 +337,7 @@ test('methods in a payload see each subscriber\'s own context: one projected tri
     .map((c, i) => ({ ...c, ref: i % 2 }));
   await eventually(() => server.stats().triggerSubscriptions === 3, 10000, 'subscribed');
   assert.equal(server.stats().triggers, 1, 'one projected trigger, whatever the contexts');
-  const { topicListeners } = require('../lib/pubsub.js');
+  const { topicListeners } = require('../lib/topics.js');
   await eventually(() => (topicListeners.get(TOPIC)?.size ?? 0) >= 3, 10000, 'reference subscribed');
   const before = server.stats().projectionFallbacks;
   const greet = (/** @type {any} */ _args, /** @type {any} */ ctx) => `hello ${ctx.who}`;
@@ -371,7 +371,7 @@ test('errors locate into each subscriber\'s own query text, on every path', asyn
     list.forEach((x, i) => ours.push({ ...x, ref: i % 3 }));
   }
   await eventually(() => servers.projected.stats().triggerSubscriptions === 4 && servers.shared.stats().triggerSubscriptions === 4 && servers.executed.stats().subscriptions === 4, 10000, 'subscribed');
-  const { topicListeners } = require('../lib/pubsub.js');
+  const { topicListeners } = require('../lib/topics.js');
   await eventually(() => (topicListeners.get(TOPIC)?.size ?? 0) >= 3 + servers.projected.stats().triggers + servers.shared.stats().triggers + 1, 10000, 'all subscribed');
   const failures = await compare(refs, ours, [
     ['null in a non-null field', () => ({ strict: { req: null, nums: [1] } })],
@@ -390,7 +390,7 @@ test('events published while graphql-js executes an earlier one wait for it, in 
   const refs = await clientsOf(t, [['graphql-ws', refPort, query]]);
   const ours = (await clientsOf(t, [['projected', server.address().port, query], ['projected 2', server.address().port, query]])).map((c) => ({ ...c, ref: 0 }));
   await eventually(() => server.stats().triggerSubscriptions === 2, 10000, 'subscribed');
-  const { topicListeners } = require('../lib/pubsub.js');
+  const { topicListeners } = require('../lib/topics.js');
   await eventually(() => (topicListeners.get(TOPIC)?.size ?? 0) >= 2, 10000, 'reference subscribed');
   const slow = (/** @type {string} */ v, /** @type {number} */ ms) => new Promise((r) => setTimeout(() => r(v), ms));
   const failures = await compare(refs, ours, [
@@ -414,7 +414,7 @@ test('not projected: a jsonMessageReplacer, or a fieldResolver from onSubscribe,
   });
   const [r, f] = await clientsOf(t, [['replacer', withReplacer.address().port, { q: query }], ['fieldResolver', withResolver.address().port, { q: query }]]);
   await eventually(() => withReplacer.stats().subscriptions === 1 && withResolver.stats().subscriptions === 1, 10000, 'subscribed');
-  const { topicListeners } = require('../lib/pubsub.js');
+  const { topicListeners } = require('../lib/topics.js');
   await eventually(() => (topicListeners.get(TOPIC)?.size ?? 0) >= 2, 10000, 'iterators listening');
   assert.equal(withReplacer.stats().triggers, 0);
   assert.equal(withResolver.stats().triggers, 0);

@@ -8,7 +8,8 @@ const v8 = require('node:v8');
 const vm = require('node:vm');
 const { setImmediate: tick } = require('node:timers/promises');
 const { withFilter } = require('graphql-subscriptions');
-const { PubSub, createPubSub, publishToTopic, subscribeTopic, topicStats, topicListeners } = require('../lib/pubsub.js');
+const { PubSub, createPubSub } = require('../lib/pubsub.js');
+const { publishToTopic, subscribeTopic, topicStats, topicListeners } = require('../lib/topics.js');
 
 /**
  * Every test leaves the registry as it found it (empty, unless an earlier test failed and

@@ -7,19 +7,19 @@
  *   `createPubSub`. One broker per process: the same one again is fine, a different one
  *   throws `ERR_SUBWIRE_INVALID_OPTION`. On the first call, every topic that already has
  *   listeners and every projected trigger already running is subscribed.
- * - `send(topic, payload)`: lib/pubsub.js's `publish()` sends `JSON.stringify(payload)`
+ * - `send(topic, payload)`: lib/topics.js's `publish()` sends `JSON.stringify(payload)`
  *   through it (before delivering locally); a Promise settles with Redis's answer. While
  *   publishes are in flight a ref'd timer keeps Node alive, so a publish-only script does
  *   not exit before they are sent; otherwise nothing of the broker holds the event loop.
  * - Messages from Redis arrive in batches (`onMessages`): each is parsed once; its JS
- *   listeners get the value (lib/pubsub.js `deliverRemote`), and the projected triggers the
+ *   listeners get the value (lib/topics.js `deliverRemote`), and the projected triggers the
  *   relay could not serve in Rust get it through their route (`addRoute`), in order, each
  *   acknowledged once its results are in the hub.
  * - Faults and anomalies (broker down, bad JSON, a payload that is not an object, one over
  *   `maxPayload`) are counted (`stats()`) and reported as coded Errors: to the `onError`
  *   functions given in `broker` options, else `process.emitWarning`; a bad message once
  *   per topic and reason.
- * Required by lib/pubsub.js (which attaches its registry) and lib/use-server.js.
+ * Required by lib/topics.js (which attaches its registry) and lib/use-server.js.
  * @module subwire/lib/broker
  */
 
@@ -37,7 +37,7 @@ const noop = () => {};
  *   reconnect?: { minDelay?: number, maxDelay?: number }, onError?: (err: Error & { code: string }) => void }} BrokerOptions
  */
 /**
- * What lib/pubsub.js gives: delivery to the JS listeners of a topic, and the topics that have some.
+ * What lib/topics.js gives: delivery to the JS listeners of a topic, and the topics that have some.
  * @typedef {{ deliver: (topic: string, value: object) => void, topics: () => Iterable<string> }} Registry
  */
 /**
@@ -69,7 +69,7 @@ let lastOutage = null;
 /** @type {number | null} */
 let downSince = null;
 
-/** lib/pubsub.js attaches its topic registry at load. @param {Registry} r */
+/** lib/topics.js attaches its topic registry at load. @param {Registry} r */
 function attachRegistry(r) {
   registry = r;
 }
@@ -139,12 +139,12 @@ function wireExisting() {
   pendingRoutes.clear();
 }
 
-/** lib/pubsub.js: a topic got its first JS listener. @param {string} topic */
+/** lib/topics.js: a topic got its first JS listener. @param {string} topic */
 function listen(topic) {
   if (configured !== null) native.brokerListen(topic);
 }
 
-/** lib/pubsub.js: a topic lost its last JS listener. @param {string} topic */
+/** lib/topics.js: a topic lost its last JS listener. @param {string} topic */
 function unlisten(topic) {
   if (configured !== null) native.brokerUnlisten(topic);
 }

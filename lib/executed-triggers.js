@@ -20,7 +20,7 @@
  * @module subwire/lib/executed-triggers
  */
 
-const { subscribeTopic } = require('./pubsub.js');
+const { subscribeTopic } = require('./topics.js');
 const { currentEvent } = require('./publish-events.js');
 const { nextPayload } = require('./next-payload.js');
 const { codedError } = require('./errors.js');

@@ -26,7 +26,8 @@
 
 const { PROJECT, ONCE } = require('./projection-check.js');
 const { nextPayload } = require('./next-payload.js');
-const { DEFAULT_MAX_QUEUED, publishSerial, subscribeTopic } = require('./pubsub.js');
+const { DEFAULT_MAX_QUEUED } = require('./pubsub.js');
+const { publishSerial, subscribeTopic } = require('./topics.js');
 const { addRoute } = require('./broker.js');
 const { currentEvent } = require('./publish-events.js');
 const { codedError } = require('./errors.js');

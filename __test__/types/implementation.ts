@@ -3,7 +3,8 @@
 import type * as api from 'subwire';
 import { listen, TransportServer } from '../../lib/transport.js';
 import { useServer } from '../../lib/use-server.js';
-import { PubSub, createPubSub, publish } from '../../lib/pubsub.js';
+import { PubSub, createPubSub } from '../../lib/pubsub.js';
+import { publish } from '../../lib/topics.js';
 
 export const exported: {
   listen: typeof api.listen;
