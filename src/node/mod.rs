@@ -10,9 +10,10 @@
 //! index.js turns the prefix into `error.code`.
 //!
 //! Files: `options.rs` (JS options → `Config`), `events.rs` (app events → JS objects),
-//! `triggers.rs` (the trigger hub and projection methods).
+//! `triggers.rs` (the trigger hub and projection methods), `metrics.rs` (`metrics()`).
 
 mod events;
+mod metrics;
 mod options;
 mod triggers;
 
@@ -26,6 +27,7 @@ use std::collections::HashMap;
 
 use crate::error::{Code, SubwireError};
 use crate::hub::HubEvent;
+use crate::metrics::BridgeMetrics;
 use crate::project::Plan;
 use crate::protocol::{SessionOp, WholeKind};
 use crate::reactor::conn::ConnId;
@@ -109,6 +111,8 @@ pub struct NativeServer {
     plans: Mutex<HashMap<u64, Plan>>,
     /// Hub events of this JS turn, sent together by `hubFlush` (JS thread only).
     hub_pending: Mutex<Vec<HubEvent>>,
+    /// Batch sizes across the bridge (written on the JS thread only).
+    bridge: Arc<BridgeMetrics>,
 }
 
 #[napi]
@@ -135,14 +139,17 @@ impl NativeServer {
             .weak::<false>()
             .build_callback(|_| Ok(()))?;
         let batch = Arc::new(Batch::default());
+        let bridge = Arc::new(BridgeMetrics::default());
         let events = match on_events {
             Some(f) => {
                 let drain = batch.clone();
+                let sizes = bridge.clone();
                 Some(
                     f.build_threadsafe_function::<()>()
                         .weak::<true>()
                         .build_callback(move |_| {
-                            let events = drain.take().into_iter().map(js_event).collect();
+                            let events: Vec<_> = drain.take().into_iter().map(js_event).collect();
+                            BridgeMetrics::observe(&sizes.app_events, events.len());
                             Ok(FnArgs::from((events,)))
                         })?,
                 )
@@ -156,6 +163,7 @@ impl NativeServer {
             keep_alive: Mutex::new(Some(keep_alive)),
             plans: Mutex::new(HashMap::new()),
             hub_pending: Mutex::new(Vec::new()),
+            bridge,
         })
     }
 
@@ -308,6 +316,7 @@ impl NativeServer {
             };
             ops.push((conn, op));
         }
+        BridgeMetrics::observe(&self.bridge.answers, n);
         self.running(|s| s.sessions(ops))
     }
 
