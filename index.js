@@ -6,7 +6,8 @@
  *   the app's http.Server;
  * - `PubSub`, `createPubSub()`, `publish()` (lib/pubsub.js): the process's topics;
  * - `listen()`, `TransportServer` (lib/transport.js): the bare Rust-owned WebSocket
- *   listener under useServer (echo, broadcast, or `graphql` sessions with a low-level API).
+ *   listener under useServer (echo, broadcast, or `graphql` sessions with a low-level API);
+ * - `registerMetrics()`, `METRICS_CONTENT_TYPE` (lib/metrics.js): Prometheus metrics.
  * Requiring it loads the native addon (native/, built from src/ by `npm install`).
  * @module subwire
  */
@@ -14,5 +15,6 @@
 const { listen, TransportServer } = require('./lib/transport.js');
 const { useServer } = require('./lib/use-server.js');
 const { PubSub, createPubSub, publish } = require('./lib/pubsub.js');
+const { registerMetrics, CONTENT_TYPE: METRICS_CONTENT_TYPE } = require('./lib/metrics.js');
 
-module.exports = { listen, useServer, TransportServer, PubSub, createPubSub, publish };
+module.exports = { listen, useServer, TransportServer, PubSub, createPubSub, publish, registerMetrics, METRICS_CONTENT_TYPE };

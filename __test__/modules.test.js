@@ -58,7 +58,10 @@ test('index.js re-exports lib/: the same objects, nothing of its own', () => {
   const { listen, TransportServer } = require('../lib/transport.js');
   const { useServer } = require('../lib/use-server.js');
   const { PubSub, createPubSub, publish } = require('../lib/pubsub.js');
-  assert.deepEqual(Object.keys(index).sort(), ['PubSub', 'TransportServer', 'createPubSub', 'listen', 'publish', 'useServer']);
+  const { registerMetrics, CONTENT_TYPE } = require('../lib/metrics.js');
+  assert.deepEqual(Object.keys(index).sort(), ['METRICS_CONTENT_TYPE', 'PubSub', 'TransportServer', 'createPubSub', 'listen', 'publish', 'registerMetrics', 'useServer']);
+  assert.equal(index.registerMetrics, registerMetrics);
+  assert.equal(index.METRICS_CONTENT_TYPE, CONTENT_TYPE);
   assert.equal(index.listen, listen);
   assert.equal(index.TransportServer, TransportServer);
   assert.equal(index.useServer, useServer);

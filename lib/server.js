@@ -194,7 +194,7 @@ function makeServer(options, srv) {
       handle(ids.map((conn) => ({ conn, type: 'closed', code: 1001, reason: 'Going away', acknowledged: false })));
     },
     /** This server's figures for `stats()`. */
-    stats: () => ({ subscriptions: operations.live, projectionFallbacks: operations.fallbacks }),
+    stats: () => ({ subscriptions: operations.live, subscriptionsByPath: operations.paths, projectionFallbacks: operations.fallbacks }),
   };
 }
 

@@ -18,6 +18,7 @@ const { makeServer, checkServerOptions } = require('./server.js');
 const { publishToTopic, topicStats } = require('./pubsub.js');
 const { shutDown } = require('./shutdown.js');
 const { attach, checkAttachable } = require('./attach.js');
+const { ServerMetrics, coreFamilies } = require('./metrics.js');
 
 /** graphql-ws's default for `headers` copied at upgrade into `ctx.extra.request.headers`. */
 const DEFAULT_HEADERS = ['authorization', 'cookie', 'origin', 'user-agent'];
@@ -111,11 +112,16 @@ function useServer(options, target, keepAlive = 12_000) {
           process.emitWarning(err.message, { code: /** @type {import('./errors.js').CodedError} */ (err).code }),
         );
 
+  // (extra families, e.g. the broker's: metrics.addSource(() => families))
+  const metrics = new ServerMetrics(() => srv.metricFamilies(), () => coreFamilies(core.stats(), pubsubStats()));
+
   /** @type {Promise<void> | undefined} */
   let disposed;
   return {
     address: () => (httpServer !== undefined ? httpServer.address() : srv.address()),
     stats: () => ({ ...srv.stats(), ...core.stats(), ...pubsubStats() }),
+    metrics: () => metrics.text(),
+    metricFamilies: () => metrics.families(),
     publish(topic, payload) {
       publishToTopic(topic, payload);
     },
