@@ -141,6 +141,10 @@ export declare class TransportServer {
   private constructor();
   address(): AddressInfo;
   stats(): TransportStats;
+  /** The listener's Prometheus metrics (text format 0.0.4): the Rust families of docs/METRICS.md. */
+  metrics(): string;
+  /** The same, as structured families. */
+  metricFamilies(): MetricFamily[];
   /** Sends to every open connection: a string as a text frame, bytes as a binary frame. */
   broadcast(data: string | Uint8Array): void;
   /** Closes every connection (1001), ends the reactor threads, releases the event loop. */
@@ -449,6 +453,12 @@ export type ServerTarget = ListenTarget | AttachTarget;
 export interface ServerStats extends TransportStats {
   /** GraphQL operations live right now (shared and unshared). */
   subscriptions: number;
+  /**
+   * `subscriptions` by how their events are made: `projected` (written by Rust from the
+   * published JSON), `shared` (a `shareKey` trigger), `executed` (graphql-js per subscriber,
+   * and queries and mutations while they run).
+   */
+  subscriptionsByPath: { projected: number; shared: number; executed: number };
   /** Events of projected subscriptions that graphql-js executed (the projection could not be exact). */
   projectionFallbacks: number;
   /** Topics with at least one listener in this process. */
@@ -474,9 +484,55 @@ export interface Server<A extends AddressInfo | string | null = AddressInfo | st
    * the broker's answer (see {@link publish}).
    */
   publish(topic: string, payload: unknown): Promise<void>;
+  /**
+   * Prometheus text (format 0.0.4, content type {@link METRICS_CONTENT_TYPE}) of every
+   * `subwire_*` family (docs/METRICS.md), read now: serve it on a path of your own, or
+   * use {@link registerMetrics} with prom-client. Throws `ERR_SUBWIRE_DISPOSED` after dispose().
+   */
+  metrics(): string;
+  /** The same families, structured (what `metrics()` renders and `registerMetrics` registers). */
+  metricFamilies(): MetricFamily[];
   /** Closes every connection (1001), returns every live iterator, runs the close hooks, releases the event loop. */
   dispose(): Promise<void>;
 }
+
+// ---- Metrics (lib/metrics.js) ----
+
+/** One sample of a family; for a histogram, one series (`value` is its count). */
+export interface MetricSample {
+  /** Values of the family's `labelNames`, in order. */
+  labels: string[];
+  value: number;
+  /** Histograms: cumulative counts, one per bound. */
+  buckets?: number[];
+  /** Histograms: the sum of the observations. */
+  sum?: number;
+}
+
+/** One metric family, renderer-neutral. */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  labelNames: string[];
+  /** Histograms: the buckets' upper bounds (`+Inf` implied); empty otherwise. */
+  bounds: number[];
+  samples: MetricSample[];
+}
+
+/** `text/plain; version=0.0.4; charset=utf-8`: the content type of `server.metrics()`. */
+export declare const METRICS_CONTENT_TYPE: string;
+
+/**
+ * Registers a server's `subwire_*` families in a prom-client `Registry` (prom-client is an
+ * optional peer: pass its `register` or a `new Registry()`); the app's `register.metrics()`
+ * then includes them, read from the server at scrape time. Returns a function that removes
+ * them. After `dispose()` they scrape as empty.
+ */
+export declare function registerMetrics(
+  server: Pick<Server, 'metricFamilies'>,
+  registry: { registerMetric(metric: any): void; removeSingleMetric(name: string): void },
+): () => void;
 
 /**
  * graphql-ws v6's `useServer`, on a Rust-owned listener: `useServer({ schema }, { port: 4000, path: '/graphql' })`.
@@ -548,6 +604,8 @@ export interface BrokerStats {
   publishesInFlight: number;
   /** Messages Redis sent on our channels. */
   received: number;
+  /** Of `received`: messages from other publishers, handed on for delivery (own publishes coming back are not). */
+  delivered: number;
   /** This process's own publishes that came back and were dropped (delivered locally already). */
   echoesDropped: number;
   /** Messages dropped by the connection: no listener left, or over maxPayload. */

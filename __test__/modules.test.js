@@ -60,8 +60,11 @@ test('index.js re-exports lib/: the same objects, nothing of its own', () => {
   const { PubSub, createPubSub } = require('../lib/pubsub.js');
   const { publish } = require('../lib/topics.js');
   const broker = require('../lib/broker.js');
-  assert.deepEqual(Object.keys(index).sort(), ['PubSub', 'TransportServer', 'brokerStats', 'createPubSub', 'listen', 'publish', 'useServer']);
+  const { registerMetrics, CONTENT_TYPE } = require('../lib/metrics.js');
+  assert.deepEqual(Object.keys(index).sort(), ['METRICS_CONTENT_TYPE', 'PubSub', 'TransportServer', 'brokerStats', 'createPubSub', 'listen', 'publish', 'registerMetrics', 'useServer']);
   assert.equal(index.brokerStats, broker.stats);
+  assert.equal(index.registerMetrics, registerMetrics);
+  assert.equal(index.METRICS_CONTENT_TYPE, CONTENT_TYPE);
   assert.equal(index.listen, listen);
   assert.equal(index.TransportServer, TransportServer);
   assert.equal(index.useServer, useServer);

@@ -246,6 +246,11 @@ function makeOperations({ graphql, options, srv, messages, internalError }) {
     get fallbacks() {
       return triggers.fallbacks;
     },
+    /** Live operations by path: projected and shared triggers' subscribers, the rest executed per subscriber. */
+    get paths() {
+      const { projected, shared } = triggers.attached;
+      return { projected, shared, executed: live - projected - shared };
+    },
   };
 }
 

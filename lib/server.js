@@ -202,7 +202,7 @@ function makeServer(options, srv) {
       operations.close();
     },
     /** This server's figures for `stats()`. */
-    stats: () => ({ subscriptions: operations.live, projectionFallbacks: operations.fallbacks }),
+    stats: () => ({ subscriptions: operations.live, subscriptionsByPath: operations.paths, projectionFallbacks: operations.fallbacks }),
   };
 }
 

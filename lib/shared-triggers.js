@@ -152,6 +152,8 @@ class Registry {
     this.printed = new WeakMap();
     this.nextId = 1;
     this.live = 0;
+    /** Subscribers attached now, by kind of trigger (metrics' subscriptions by path). */
+    this.attached = { shared: 0, projected: 0 };
     this.projector = new Projector(this);
   }
 
@@ -222,6 +224,7 @@ class Registry {
     const serial = op.serial ?? 0;
     const sub = new SharedSubscriber(t, c, op.id, serial, this.deps.options.onComplete ? payload : null);
     t.subscribers.add(sub);
+    this.attached[t.projection ? 'projected' : 'shared'] += 1;
     c.setOp(sub);
     if (!this.deps.framed) {
       // The connection now holds hub subscriptions: its close must tell the hub.
@@ -379,6 +382,7 @@ class Registry {
       try {
         await this.deps.options.onComplete?.(c.ctx, sub.id, sub.payload);
       } finally {
+        this.attached[t.projection ? 'projected' : 'shared'] -= 1;
         this.deps.released(c, sub);
       }
     })();

@@ -13,6 +13,7 @@
 
 const { Outbox, KIND, checkSerial } = require('./outbox.js');
 const { loadNative } = require('./native.js');
+const { render } = require('./metrics.js');
 const { codedError, invalidOption, fromNative } = require('./errors.js');
 const { listenOptions } = require('./options.js');
 
@@ -67,6 +68,20 @@ class TransportServer {
     } catch (e) {
       throw fromNative(e);
     }
+  }
+
+  /** The listener's metric families, read now (lib/metrics.js). @returns {import('../index').MetricFamily[]} */
+  metricFamilies() {
+    try {
+      return /** @type {import('../index').MetricFamily[]} */ (this._inner.metrics());
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** The listener's metrics as Prometheus text (format 0.0.4). */
+  metrics() {
+    return render(this.metricFamilies());
   }
 
   /**

@@ -20,6 +20,7 @@ const { publish, topicStats } = require('./topics.js');
 const broker = require('./broker.js');
 const { shutDown } = require('./shutdown.js');
 const { attach, checkAttachable } = require('./attach.js');
+const { ServerMetrics, coreFamilies, brokerFamilies } = require('./metrics.js');
 
 /** graphql-ws's default for `headers` copied at upgrade into `ctx.extra.request.headers`. */
 const DEFAULT_HEADERS = ['authorization', 'cookie', 'origin', 'user-agent'];
@@ -122,11 +123,17 @@ function useServer(options, target, keepAlive = 12_000) {
           process.emitWarning(err.message, { code: /** @type {import('./errors.js').CodedError} */ (err).code }),
         );
 
+  const metrics = new ServerMetrics(() => srv.metricFamilies(), () => coreFamilies(core.stats(), pubsubStats()));
+  // The process's broker, whoever configured it (none: no families).
+  metrics.addSource(() => brokerFamilies(broker.stats()));
+
   /** @type {Promise<void> | undefined} */
   let disposed;
   return {
     address: () => (httpServer !== undefined ? httpServer.address() : srv.address()),
     stats: () => ({ ...srv.stats(), ...core.stats(), ...pubsubStats(), broker: broker.stats() }),
+    metrics: () => metrics.text(),
+    metricFamilies: () => metrics.families(),
     publish: (topic, payload) => publish(topic, payload),
     dispose() {
       if (!disposed) forgetBroker();

@@ -9,8 +9,9 @@
 //!   over a slab of connections, with its timer heap, buffer pool and outbound queues;
 //! - `hub`: the trigger hub thread — who listens to which shared trigger, one update fanned
 //!   out to every subscriber through the reactors with the payload bytes shared;
-//! - `server` starts and stops the reactors and the hub; `stats`, `config`, `error` and `sys`
-//!   (every `unsafe`) serve them all; `project` writes results from published JSON;
+//! - `server` starts and stops the reactors and the hub; `stats`, `metrics` (Prometheus
+//!   families), `config`, `error` and `sys` (every `unsafe`) serve them all; `project`
+//!   writes results from published JSON;
 //! - `node` (feature `node`): the napi bridge, all that JavaScript sees.
 //!
 //! Only the two sans-IO layers are public: tests, benches and fuzzers drive them as a reactor
@@ -31,6 +32,7 @@ pub mod ws;
 mod config;
 pub mod error;
 mod hub;
+mod metrics;
 mod project;
 mod reactor;
 mod relay;

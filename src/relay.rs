@@ -253,6 +253,8 @@ impl Deliver for Relay {
             None => return,
         };
         let text = std::str::from_utf8(&payload).ok();
+        // The fan-out clock (subwire_fanout_duration_seconds) starts when the message arrived.
+        let arrived = std::time::Instant::now();
         let c = &self.counters;
         let mut to_js = Vec::new();
         // Decided before any sequence number is taken: a dropped message takes none.
@@ -264,6 +266,7 @@ impl Deliver for Relay {
                     let ev = HubEvent::Update {
                         trigger: r.trigger,
                         payload: Bytes::from(result),
+                        at: arrived,
                     };
                     if r.hub.send(ev) {
                         c.projected.fetch_add(1, Ordering::Relaxed);

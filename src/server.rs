@@ -148,6 +148,11 @@ impl Server {
         self.shared.stats()
     }
 
+    /// The server's metric families, read now (`crate::metrics::families`).
+    pub(crate) fn metric_families(&self) -> Vec<crate::metrics::Family> {
+        self.shared.metric_families()
+    }
+
     /// Sends one message to every open connection (the payload is shared, not copied).
     pub(crate) fn broadcast(&self, opcode: OpCode, payload: bytes::Bytes) {
         self.shared.inboxes.broadcast(|| Command::Broadcast {

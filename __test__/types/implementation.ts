@@ -5,6 +5,7 @@ import { listen, TransportServer } from '../../lib/transport.js';
 import { useServer } from '../../lib/use-server.js';
 import { PubSub, createPubSub } from '../../lib/pubsub.js';
 import { publish } from '../../lib/topics.js';
+import { registerMetrics, CONTENT_TYPE } from '../../lib/metrics.js';
 
 export const exported: {
   listen: typeof api.listen;
@@ -13,4 +14,6 @@ export const exported: {
   createPubSub: typeof api.createPubSub;
   publish: typeof api.publish;
   TransportServer: abstract new (...args: never[]) => api.TransportServer;
-} = { listen, useServer, PubSub, createPubSub, publish, TransportServer };
+  registerMetrics: typeof api.registerMetrics;
+  METRICS_CONTENT_TYPE: typeof api.METRICS_CONTENT_TYPE;
+} = { listen, useServer, PubSub, createPubSub, publish, TransportServer, registerMetrics, METRICS_CONTENT_TYPE: CONTENT_TYPE };

@@ -3,7 +3,7 @@
 import * as http from 'node:http';
 import { buildSchema, GraphQLError } from 'graphql';
 import { withFilter } from 'graphql-subscriptions';
-import { useServer, listen, PubSub, createPubSub, publish, TransportServer } from 'subwire';
+import { useServer, listen, PubSub, createPubSub, publish, TransportServer, registerMetrics, METRICS_CONTENT_TYPE } from 'subwire';
 import type { AddressInfo, Context, ServerOptions, ServerStats, SessionEvent, TriggerContext } from 'subwire';
 
 declare const schema: ReturnType<typeof buildSchema>;
@@ -26,7 +26,14 @@ export async function ownListener(): Promise<void> {
   );
   const { address, port, family }: AddressInfo = server.address(); // own listener: always an AddressInfo
   const stats: ServerStats = server.stats();
-  const figures: number[] = [port, stats.connections, stats.subscriptions, stats.projectionFallbacks, stats.topics, stats.publishes];
+  const figures: number[] = [port, stats.connections, stats.subscriptions, stats.projectionFallbacks, stats.topics, stats.publishes, stats.subscriptionsByPath.projected];
+  // Prometheus: serve the text yourself, or register the families in prom-client's registry.
+  const text: string = server.metrics();
+  const headers = { 'content-type': METRICS_CONTENT_TYPE };
+  const registry = { registerMetric(_m: unknown) {}, removeSingleMetric(_name: string) {} };
+  const unregister: () => void = registerMetrics(server, registry);
+  unregister();
+  void [text, headers, server.metricFamilies()[0].samples[0].value];
   server.publish('TICK', { tick: { seq: 2 } });
   await server.dispose();
   void [address, family, figures];

@@ -26,7 +26,9 @@ use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Instant;
 
+use crate::metrics::FanoutClock;
 use crate::protocol::{next_body, OpSerial, SessionOp};
 use crate::reactor::conn::ConnId;
 use crate::reactor::inbox::Command;
@@ -58,7 +60,12 @@ pub(crate) enum HubEvent {
     /// Every subscription of `conn` leaves (the connection closed).
     RemoveClient { conn: ConnId },
     /// One event of `trigger`: the JSON of an execution result, sent to every subscriber.
-    Update { trigger: TriggerId, payload: Bytes },
+    /// `at`: when it entered Rust (the start of its `subwire_fanout_duration_seconds`).
+    Update {
+        trigger: TriggerId,
+        payload: Bytes,
+        at: Instant,
+    },
     /// The trigger failed: `error` (a JSON array of GraphQL errors) to every subscriber,
     /// then it is forgotten.
     Error { trigger: TriggerId, errors: Bytes },
@@ -148,7 +155,11 @@ impl Hub {
             HubEvent::RemoveClient { conn } => {
                 self.members.remove_client(conn);
             }
-            HubEvent::Update { trigger, payload } => self.update(trigger, payload),
+            HubEvent::Update {
+                trigger,
+                payload,
+                at,
+            } => self.update(trigger, payload, at),
             HubEvent::Error { trigger, errors } => self.end(trigger, |id, serial| {
                 SessionOp::Error(id.into(), serial, errors.clone())
             }),
@@ -175,12 +186,16 @@ impl Hub {
         true
     }
 
-    fn update(&mut self, trigger: TriggerId, payload: Bytes) {
+    fn update(&mut self, trigger: TriggerId, payload: Bytes, at: Instant) {
         self.shared.hub_stats.updates.fetch_add(1, Relaxed);
         let Some(t) = self.members.get(trigger) else {
             return;
         };
         let inboxes = &self.shared.inboxes;
+        // Held by the hub until every reactor was sent its share; whoever lets go last
+        // records the fan-out's duration (one sample per update).
+        let clock = FanoutClock::start(at);
+        let mut sent = false;
         for (r, targets) in t.snapshots() {
             let Some(inbox) = inboxes.get(r) else {
                 continue;
@@ -189,14 +204,28 @@ impl Hub {
             // closing `}` appended so a frame is two slices (header and prefix, then this).
             // A queued frame clones and drops its handle, and one reference count shared by
             // two reactors would bounce its cache line between cores once per subscriber.
+            clock.hold();
             let cmd = Command::Next {
                 payload: next_body(&payload),
                 targets,
+                clock: clock.clone(),
             };
-            if inbox.tx.send(cmd).is_ok() {
-                if let Some(w) = self.to_wake.get_mut(r) {
-                    *w = true;
+            match inbox.tx.send(cmd) {
+                Ok(()) => {
+                    sent = true;
+                    if let Some(w) = self.to_wake.get_mut(r) {
+                        *w = true;
+                    }
                 }
+                // (the reactor has exited: the hub's own hold keeps this from being last)
+                Err(_) => _ = clock.release(at),
+            }
+        }
+        let metrics = &self.shared.hub_metrics;
+        metrics.update_sent(t.len());
+        if let Some(took) = clock.release(Instant::now()) {
+            if sent {
+                metrics.fanout_done(took.as_nanos() as u64);
             }
         }
     }

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::protocol::{Output, Session, Settings};
 use crate::reactor::inbox::{Inbox, Target};
 use crate::reactor::shared::Embedder;
+use std::time::Duration;
 
 /// What a client receives as the `next` (legacy `data`) message of operation `id` for a
 /// hub update of `payload`: the subscriber's prefix and the body the hub sends its reactor,
@@ -23,6 +24,7 @@ fn fanned_out(id: &str, legacy: bool, payload: &'static [u8]) -> Vec<u8> {
     hub.handle(HubEvent::Update {
         trigger: 1,
         payload: Bytes::from_static(payload),
+        at: Instant::now(),
     });
     let (list, _, body) = next(&rx[0]);
     [&list[0].1[..], &body[..]].concat()
@@ -128,7 +130,9 @@ type Taken = (Vec<(ConnId, Arc<[u8]>)>, Arc<Vec<Target>>, Bytes);
 /// The (conn, prefix) of each subscriber in an inbox's one `Next`, and its list.
 fn next(rx: &Receiver<Command>) -> Taken {
     match rx.try_recv() {
-        Ok(Command::Next { payload, targets }) => {
+        Ok(Command::Next {
+            payload, targets, ..
+        }) => {
             let list = targets.iter().map(|t| (t.conn, t.prefix.clone())).collect();
             (list, targets, payload)
         }
@@ -188,6 +192,7 @@ fn updates_go_once_per_reactor_and_end_tells_every_subscriber_its_id() {
     let update = || HubEvent::Update {
         trigger: 7,
         payload: payload.clone(),
+        at: Instant::now(),
     };
     hub.handle(update());
     let (list0, first0, body) = next(&rx[0]);
@@ -261,9 +266,51 @@ fn remove_client_leaves_the_others_and_shutdown_stops_a_batch() {
     hub.handle(HubEvent::Update {
         trigger: 1,
         payload: Bytes::from_static(b"1"),
+        at: Instant::now(),
     });
     assert_eq!(next(&rx[0]).0, vec![(b, prefix("1", false))]);
     let batch = vec![HubEvent::Shutdown, add(3, a, "3", false)];
     assert!(!hub.handle(HubEvent::Batch(batch)));
     assert!(hub.members.get(3).is_none(), "nothing after Shutdown");
+}
+
+#[test]
+fn an_update_is_one_fanout_sample_recorded_by_the_last_reactor_to_finish() {
+    let (mut hub, rx, _polls) = hub(2);
+    let (a, b, c) = (
+        ConnId::new(0, 1, 1),
+        ConnId::new(1, 1, 1),
+        ConnId::new(1, 2, 1),
+    );
+    for (conn, id) in [(a, "1"), (b, "1"), (c, "1")] {
+        hub.handle(add(5, conn, id, false));
+    }
+    let at = Instant::now() - Duration::from_millis(40);
+    hub.handle(HubEvent::Update {
+        trigger: 5,
+        payload: Bytes::from_static(b"{}"),
+        at,
+    });
+    let clock = |rx: &Receiver<Command>| match rx.try_recv() {
+        Ok(Command::Next { clock, .. }) => clock,
+        _ => panic!("expected one Next"),
+    };
+    let (c0, c1) = (clock(&rx[0]), clock(&rx[1]));
+    // The hub let go of its own hold once both were sent: the reactors decide.
+    assert_eq!(c0.release(Instant::now()), None);
+    let took = c1
+        .release(Instant::now())
+        .expect("the last reactor records");
+    assert!(
+        took >= Duration::from_millis(40),
+        "{took:?} counts from `at`"
+    );
+    let m = &hub.shared.hub_metrics;
+    let families = crate::metrics::families(&hub.shared.stats(), &hub.shared.metrics, m);
+    let size = families
+        .iter()
+        .find(|f| f.name == "subwire_fanout_subscribers")
+        .unwrap();
+    assert_eq!(size.samples[0].value, 1.0, "one update");
+    assert_eq!(size.samples[0].sum, 3.0, "to three subscribers");
 }

@@ -87,6 +87,8 @@ pub struct JsBrokerStats {
     pub published: f64,
     pub publish_failed: f64,
     pub received: f64,
+    /// Of `received`: messages from other publishers, handed on for delivery.
+    pub delivered: f64,
     pub echoes_dropped: f64,
     pub dropped: f64,
     pub oversized: f64,
@@ -273,6 +275,7 @@ pub fn broker_stats() -> Option<JsBrokerStats> {
         published: b.published as f64,
         publish_failed: b.publish_failed as f64,
         received: b.received as f64,
+        delivered: b.delivered as f64,
         echoes_dropped: b.echoes_dropped as f64,
         dropped: b.dropped as f64,
         oversized: b.oversized as f64,

@@ -11,10 +11,11 @@
 //!
 //! Files: `options.rs` (JS options → `Config`), `events.rs` (app events → JS objects),
 //! `triggers.rs` (the trigger hub and projection methods), `broker.rs` (the process's
-//! broker: scale-out over Redis).
+//! broker: scale-out over Redis), `metrics.rs` (`metrics()`).
 
 mod broker;
 mod events;
+mod metrics;
 mod options;
 mod triggers;
 
@@ -28,6 +29,7 @@ use std::collections::HashMap;
 
 use crate::error::{Code, SubwireError};
 use crate::hub::HubEvent;
+use crate::metrics::BridgeMetrics;
 use crate::project::Plan;
 use crate::protocol::{SessionOp, WholeKind};
 use crate::reactor::conn::ConnId;
@@ -113,6 +115,8 @@ pub struct NativeServer {
     hub_pending: Mutex<Vec<HubEvent>>,
     /// Unique in the process: names this server's routes in the broker's relay.
     id: u64,
+    /// Batch sizes across the bridge (written on the JS thread only).
+    bridge: Arc<BridgeMetrics>,
 }
 
 /// The next `NativeServer::id`.
@@ -142,14 +146,17 @@ impl NativeServer {
             .weak::<false>()
             .build_callback(|_| Ok(()))?;
         let batch = Arc::new(Batch::default());
+        let bridge = Arc::new(BridgeMetrics::default());
         let events = match on_events {
             Some(f) => {
                 let drain = batch.clone();
+                let sizes = bridge.clone();
                 Some(
                     f.build_threadsafe_function::<()>()
                         .weak::<true>()
                         .build_callback(move |_| {
-                            let events = drain.take().into_iter().map(js_event).collect();
+                            let events: Vec<_> = drain.take().into_iter().map(js_event).collect();
+                            BridgeMetrics::observe(&sizes.app_events, events.len());
                             Ok(FnArgs::from((events,)))
                         })?,
                 )
@@ -164,6 +171,7 @@ impl NativeServer {
             plans: Mutex::new(HashMap::new()),
             hub_pending: Mutex::new(Vec::new()),
             id: NEXT_SERVER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            bridge,
         })
     }
 
@@ -316,6 +324,7 @@ impl NativeServer {
             };
             ops.push((conn, op));
         }
+        BridgeMetrics::observe(&self.bridge.answers, n);
         self.running(|s| s.sessions(ops))
     }
 

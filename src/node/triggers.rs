@@ -5,9 +5,11 @@
 use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use std::time::Instant;
 
 use super::{exact, invalid, lock, NativeServer};
 use crate::hub::HubEvent;
+use crate::metrics::BridgeMetrics;
 use crate::project::{project, Plan};
 use crate::reactor::conn::ConnId;
 
@@ -60,6 +62,7 @@ impl NativeServer {
         let ev = HubEvent::Update {
             trigger: exact(trigger, "a trigger id")?,
             payload: Bytes::copy_from_slice(payload),
+            at: Instant::now(),
         };
         self.queue_hub(ev)
     }
@@ -87,6 +90,7 @@ impl NativeServer {
     /// executes that event itself.
     #[napi]
     pub fn trigger_project(&self, trigger: f64, payload: String) -> Result<bool> {
+        let at = Instant::now();
         let trigger = exact(trigger, "a trigger id")?;
         let result = match lock(&self.plans).get(&trigger) {
             Some(plan) => project(plan, &payload),
@@ -98,6 +102,7 @@ impl NativeServer {
         let ev = HubEvent::Update {
             trigger,
             payload: Bytes::from(bytes),
+            at,
         };
         self.queue_hub(ev)
     }
@@ -128,6 +133,7 @@ impl NativeServer {
         if batch.is_empty() {
             return Ok(true);
         }
+        BridgeMetrics::observe(&self.bridge.hub_events, batch.len());
         self.running(|s| s.hub(HubEvent::Batch(batch)))
     }
 

@@ -41,6 +41,7 @@ impl Reactor {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_fd_exhaustion(&e) => {
                     self.accept_paused_until = Some(now + EMFILE_BACKOFF);
+                    crate::metrics::add(&self.metrics().accept_pauses, 1);
                     if !self.emfile_reported {
                         self.emfile_reported = true;
                         self.report(

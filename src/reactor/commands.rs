@@ -23,7 +23,13 @@ impl Reactor {
         let mut payloads = std::mem::take(&mut self.burst);
         while let Ok(cmd) = self.inbox.try_recv() {
             match cmd {
-                Command::Next { payload, targets } => {
+                Command::Next {
+                    payload,
+                    targets,
+                    clock,
+                } => {
+                    // Let go at the end of the turn, once the frames are flushed.
+                    self.clocks.push(clock);
                     if burst
                         .as_ref()
                         .is_some_and(|held| !Arc::ptr_eq(held, &targets))

@@ -85,6 +85,7 @@ impl Reactor {
         }
         let messages = n * payloads.len();
         Counters::add(&self.counters().messages_out, messages as u64);
+        crate::metrics::add(&self.metrics().results, messages as u64);
         let mut sent = 0;
         if direct && c.out.is_none() && messages <= DIRECT_MESSAGES {
             match outq::write_direct(&mut &c.sock, &live[..n], &mut self.glue) {

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use super::conn::ConnId;
+use crate::metrics::FanoutClock;
 use crate::protocol::{next_prefix, prefix_id, OpSerial, SessionOp};
 use crate::ws::frame::OpCode;
 
@@ -37,6 +38,9 @@ pub(crate) enum Command {
     Next {
         payload: Bytes,
         targets: Arc<Vec<Target>>,
+        /// The update's fan-out clock: the reactor lets go of it at the end of the turn
+        /// that wrote the frames (`crate::metrics::FanoutClock`).
+        clock: Arc<FanoutClock>,
     },
 }
 

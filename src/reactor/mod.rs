@@ -51,6 +51,7 @@ use self::pool::Pool;
 use self::shared::Shared;
 use self::timer::Timers;
 use crate::error::{Code, SubwireError};
+use crate::metrics::{FanoutClock, ReactorMetrics};
 use crate::stats::Counters;
 use crate::ws::CloseCode;
 
@@ -82,6 +83,8 @@ pub(crate) struct Reactor {
     dirty: Vec<usize>,
     /// Payloads of consecutive trigger updates being folded (reused across turns).
     burst: Vec<Bytes>,
+    /// Fan-out clocks of the trigger updates handled this turn: let go once it is flushed.
+    clocks: Vec<Arc<FanoutClock>>,
     /// Glue blocks for building `writev` slice lists (reused across flushes).
     glue: outq::Scratch,
     /// Connections that still had bytes to read when their budget ran out.
@@ -121,6 +124,7 @@ impl Reactor {
             pending_events: Vec::new(),
             dirty: Vec::new(),
             burst: Vec::new(),
+            clocks: Vec::new(),
             glue: Default::default(),
             again: Vec::new(),
             accept_ready: true,
@@ -136,6 +140,10 @@ impl Reactor {
         &self.shared.counters[self.id]
     }
 
+    fn metrics(&self) -> &ReactorMetrics {
+        &self.shared.metrics[self.id]
+    }
+
     /// Runs until shutdown completes. Never panics out: the caller is the thread's body.
     pub(crate) fn run(mut self) {
         let mut events = Events::with_capacity(1024);
@@ -149,6 +157,7 @@ impl Reactor {
                 self.report(Code::Io, format!("reactor {} poll failed: {e}", self.id));
                 break;
             }
+            let woke = Instant::now();
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER => self.accept_ready = true,
@@ -177,12 +186,27 @@ impl Reactor {
             let flushed = self.flush_dirty();
             self.publish_events();
             self.maybe_trim(flushed);
+            self.end_turn(woke);
             if self.stopping && self.conns.is_empty() {
                 break;
             }
         }
         self.close_all_now();
         self.publish_events();
+    }
+
+    /// Records the turn's duration, and lets go of the fan-out clocks of the trigger updates
+    /// whose frames this turn wrote (or queued behind a full socket): the last holder of an
+    /// update's clock records its publish → fan-out time.
+    fn end_turn(&mut self, woke: Instant) {
+        let now = Instant::now();
+        let m = &self.shared.metrics[self.id];
+        for clock in self.clocks.drain(..) {
+            if let Some(took) = clock.release(now) {
+                m.fanout_done(took.as_nanos() as u64);
+            }
+        }
+        m.turn(now.saturating_duration_since(woke).as_nanos() as u64);
     }
 
     /// Counts this turn's flushes; returns freed memory to the OS once a fan-out is over.
@@ -288,6 +312,11 @@ impl Reactor {
                 self.guarded(key, |me| me.session_timeout(key, now));
             } else {
                 // Handshake too slow, or the peer never finished a close: drop it.
+                let m = self.metrics();
+                match conn.state {
+                    State::Handshake { .. } => crate::metrics::add(&m.handshake_timeouts, 1),
+                    _ => crate::metrics::add(&m.close_timeouts, 1),
+                }
                 self.drop_conn(key);
             }
         }
@@ -318,6 +347,10 @@ impl Reactor {
         let Some(mut conn) = self.conns.try_remove(key) else {
             return;
         };
+        if conn.state == State::Open {
+            // Lost without a close frame either way (a hang-up, an error, no pong).
+            self.metrics().closed(CloseCode::ABNORMAL);
+        }
         let _ = self.poll.registry().deregister(&mut conn.sock);
         if conn.counted {
             self.shared.connections.fetch_sub(1, Relaxed);

@@ -44,7 +44,10 @@ impl Reactor {
                     self.drop_conn(key);
                     break;
                 }
-                Ok(n) => n,
+                Ok(n) => {
+                    crate::metrics::add(&self.shared.metrics[self.id].bytes_in, n as u64);
+                    n
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => {
@@ -284,6 +287,7 @@ impl Reactor {
                 let reason = std::str::from_utf8(reason).unwrap_or_default();
                 self.notify_closed(key, code, reason);
                 self.conns[key].state = State::Closed;
+                self.metrics().closed(code);
                 self.send(key, Entry::ws(OpCode::Close, payload));
                 self.arm(key, self.shared.config.close_timeout);
             }
@@ -294,6 +298,7 @@ impl Reactor {
     /// Queues an HTTP error response; the socket closes once it is sent and the peer is done.
     pub(super) fn reject(&mut self, key: usize, reject: Reject) {
         Counters::add(&self.counters().rejected, 1);
+        self.metrics().rejected(reject);
         let conn = &mut self.conns[key];
         if conn.counted {
             conn.counted = false;

@@ -22,10 +22,20 @@ pub(crate) struct Collect {
     frames: Vec<Entry>,
     events: Vec<Event>,
     close: Option<(CloseCode, String)>,
+    /// Operation results (`next`, legacy `data`) and `error`s among the frames, for metrics.
+    results: u64,
+    errors: u64,
 }
 
 impl protocol::Sink for Collect {
     fn send(&mut self, msg: Outgoing<'_>) {
+        if msg.id.is_some() {
+            match msg.kind {
+                "next" | "data" => self.results += 1,
+                "error" => self.errors += 1,
+                _ => {}
+            }
+        }
         if let Some(whole) = msg.whole() {
             // The app wrote the whole message: sent as it is, not copied.
             return self.frames.push(Entry::ws(OpCode::Text, whole.clone()));
@@ -81,6 +91,11 @@ impl Reactor {
     pub(crate) fn apply_session(&mut self, key: usize) {
         let mut out = std::mem::take(&mut self.collect);
         let id = self.conn_id(key);
+        if out.results + out.errors > 0 {
+            let m = self.metrics();
+            crate::metrics::add(&m.results, std::mem::take(&mut out.results));
+            crate::metrics::add(&m.operation_errors, std::mem::take(&mut out.errors));
+        }
         for frame in out.frames.drain(..) {
             // A slow-consumer close in the middle ends what this call may still send.
             if self.conns.get(key).is_none_or(|c| c.state != State::Open) {

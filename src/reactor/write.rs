@@ -208,6 +208,7 @@ impl Reactor {
             return;
         }
         conn.state = State::Closing;
+        self.shared.metrics[self.id].closed(code);
         let mut payload = [0u8; 125];
         let n = frame::close_payload(&mut payload, code, reason);
         self.send(

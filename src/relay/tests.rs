@@ -56,9 +56,9 @@ impl Fixture {
         self.hub
             .try_iter()
             .map(|ev| match ev {
-                HubEvent::Update { trigger, payload } => {
-                    (trigger, String::from_utf8(payload.to_vec()).unwrap())
-                }
+                HubEvent::Update {
+                    trigger, payload, ..
+                } => (trigger, String::from_utf8(payload.to_vec()).unwrap()),
                 other => panic!("unexpected {other:?}"),
             })
             .collect()

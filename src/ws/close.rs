@@ -108,6 +108,19 @@ impl CloseCode {
     fn known(self) -> Option<&'static Known> {
         TABLE.iter().find(|k| k.code == self)
     }
+
+    /// How many codes the table names (metrics count closes per table code, plus "other").
+    pub const KNOWN: usize = TABLE.len();
+
+    /// The code's position in the table, if subwire knows it.
+    pub fn table_index(self) -> Option<usize> {
+        TABLE.iter().position(|k| k.code == self)
+    }
+
+    /// The table's code at position `i`.
+    pub fn from_table_index(i: usize) -> Option<CloseCode> {
+        TABLE.get(i).map(|k| k.code)
+    }
 }
 
 impl From<CloseCode> for u16 {
@@ -250,5 +263,11 @@ mod tests {
         assert_eq!(format!("{}", CloseCode(4999)), "4999");
         assert_eq!(CloseCode::TOO_BIG.reason(), "message too big");
         assert_eq!(CloseCode(3000).reason(), "");
+        for i in 0..CloseCode::KNOWN {
+            let c = CloseCode::from_table_index(i).unwrap();
+            assert_eq!(c.table_index(), Some(i));
+        }
+        assert_eq!(CloseCode::from_table_index(CloseCode::KNOWN), None);
+        assert_eq!(CloseCode(4999).table_index(), None);
     }
 }

@@ -93,6 +93,17 @@ pub enum Reject {
 }
 
 impl Reject {
+    /// Every refusal, in status order (metrics keep one counter each).
+    pub const ALL: [Reject; 7] = [
+        Reject::BadRequest,
+        Reject::Forbidden,
+        Reject::NotFound,
+        Reject::MethodNotAllowed,
+        Reject::UpgradeRequired,
+        Reject::HeadersTooLarge,
+        Reject::ServiceUnavailable,
+    ];
+
     pub fn status(self) -> u16 {
         match self {
             Reject::NotFound => 404,

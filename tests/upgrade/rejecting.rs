@@ -319,4 +319,9 @@ fn reject_responses_are_complete_http() {
     ]
     .map(Reject::status);
     assert_eq!(statuses, [404, 405, 400, 426, 403, 431, 503]);
+    // `Reject::ALL` (metrics count by it) holds every refusal once, by status.
+    assert_eq!(
+        Reject::ALL.map(Reject::status),
+        [400, 403, 404, 405, 426, 431, 503]
+    );
 }

@@ -122,6 +122,22 @@ impl Entry {
         self.payloads().len()
     }
 
+    /// Keeps only the first `n` frames of a run (the others were never started and will
+    /// not be sent); returns the bytes removed. A single frame, or `n` of 0 or at or past
+    /// the run's end, stays as it is. Allocates the shorter list: at a slow-consumer cut only.
+    pub(crate) fn keep_messages(&mut self, n: usize) -> usize {
+        let Body::Run(run) = &self.body else {
+            return 0;
+        };
+        if n == 0 || n >= run.len() {
+            return 0;
+        }
+        let before = self.len;
+        self.body = Body::Run(run[..n].into());
+        self.len = self.view().wire_len();
+        before - self.len
+    }
+
     /// The same frames, borrowed.
     pub(crate) fn view(&self) -> EntryRef<'_> {
         EntryRef {
@@ -179,6 +195,19 @@ impl<'a> EntryRef<'a> {
             skip -= len;
         }
         0
+    }
+
+    /// How many messages there are up to and including the one byte `skip` belongs to
+    /// (all of them past the end).
+    pub(crate) fn messages_through(&self, mut skip: usize) -> usize {
+        for (i, p) in self.payloads.iter().enumerate() {
+            let len = self.frame_len(p);
+            if skip < len {
+                return i + 1;
+            }
+            skip -= len;
+        }
+        self.payloads.len()
     }
 
     /// The message length (what the header announces) of `payload`'s frame.

@@ -213,12 +213,17 @@ impl OutQueue {
         }
     }
 
-    /// Drops every entry not yet started (a partly written front entry stays, so the
-    /// stream remains well-formed); returns the bytes dropped.
+    /// Drops every message not yet started: a partly written front message stays, so the
+    /// stream remains well-formed, and of a partly written run only the frames up to that
+    /// one (nothing is left behind it: the backlog is 0); returns the bytes dropped.
     pub(crate) fn drop_unsent(&mut self) -> usize {
         let keep = usize::from(self.front_sent > 0).min(self.entries.len());
-        let dropped: usize = self.entries.iter().skip(keep).map(Entry::wire_len).sum();
+        let mut dropped: usize = self.entries.iter().skip(keep).map(Entry::wire_len).sum();
         self.entries.truncate(keep);
+        if let Some(front) = self.entries.front_mut() {
+            let through = front.view().messages_through(self.front_sent);
+            dropped += front.keep_messages(through);
+        }
         self.bytes -= dropped;
         dropped
     }

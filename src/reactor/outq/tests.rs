@@ -341,3 +341,44 @@ fn the_backlog_is_what_waits_behind_the_message_being_written() {
         (big_wire - 1 + small_wire, small_wire)
     );
 }
+
+/// A slow consumer cut while a run (a burst) is part written: only the message being
+/// written stays, so the close frame queued next is not a backlog and the stream stays
+/// whole (the cut used to keep the whole run, and the close frame then looked like a second
+/// overflow: the connection was dropped without it).
+#[test]
+fn dropping_cuts_a_started_run_after_the_message_being_written() {
+    let big = Bytes::from(vec![b'x'; 10_000]);
+    let small = Bytes::from_static(b"small");
+    let (big_wire, small_wire) = (4 + 10_000, 2 + 5);
+    let run: Arc<[Bytes]> = vec![big.clone(), big.clone(), big.clone(), small].into();
+    let mut q = OutQueue::default();
+    q.push(Entry::run(OpCode::Text, Bytes::new(), run, b""));
+    let mut w = Trickle {
+        out: Vec::new(),
+        limit: big_wire + 3,
+        calls: 1,
+    };
+    q.flush(&mut w, &mut Scratch::default()).unwrap();
+    assert_eq!(q.drop_unsent(), big_wire + small_wire);
+    assert_eq!((q.bytes(), q.backlog(), q.entries()), (big_wire - 3, 0, 1));
+    q.push(Entry::ws(OpCode::Close, Bytes::from_static(&[3, 0xf0])));
+    assert!(!q.over(16), "the close frame behind it is no backlog");
+    w.calls = 10;
+    w.limit = 1 << 20;
+    assert_eq!(
+        q.flush(&mut w, &mut Scratch::default()).unwrap(),
+        Flushed::All(big_wire - 3 + 4)
+    );
+    let want = expected(&[
+        (OpCode::Text, &big[..]),
+        (OpCode::Text, &big[..]),
+        (OpCode::Close, &[3, 0xf0]),
+    ]);
+    assert_eq!(w.out, want);
+    // Nothing started: everything goes; a single frame stays whole.
+    let mut q = OutQueue::default();
+    q.push(Entry::ws(OpCode::Text, big.clone()));
+    assert_eq!(q.drop_unsent(), big_wire);
+    assert!(q.is_empty());
+}
