@@ -47,6 +47,8 @@ class Member {
     this.serial = op.serial ?? 0;
     this.payload = payload;
     this.execArgs = execArgs;
+    /** The document compiled by graphql-jit (lib/jit.js), or null: graphql-js. @type {import('./jit.js').Query | null} */
+    this.query = group.owner.deps.compiler.queryFor(execArgs);
     this.maxQueued = maxQueued;
     /** An execution or onNext is pending: events wait in `queue`. */
     this.busy = false;
@@ -96,7 +98,7 @@ class Group {
  * What the groups need of their server.
  * @typedef {{ graphql: typeof import('graphql'), options: import('../index').ServerOptions,
  *   srv: import('./server.js').SessionApi, send: import('./messages.js').Sender,
- *   loaders: import('./loaders.js').Loaders | null,
+ *   loaders: import('./loaders.js').Loaders | null, compiler: import('./jit.js').Compiler,
  *   toGraphQLError: (e: unknown) => import('graphql').GraphQLError,
  *   internalError: (c: Conn, err: unknown) => void, released: (c: Conn, op: Member) => void }} Deps
  */
@@ -158,15 +160,24 @@ class ExecutedTriggers {
     q.push(value, ev !== null && ev.hold() ? ev : null);
   }
 
-  /** Executes one event for `m` (idle). @param {Member} m @param {unknown} value @param {PublishEvent | null} ev */
+  /**
+   * Executes one event for `m` (idle): by its compiled query (lib/jit.js) when it has one and
+   * the result has no errors, else by graphql-js. @param {Member} m @param {unknown} value
+   * @param {PublishEvent | null} ev
+   */
   run(m, value, ev) {
-    const { graphql, loaders } = this.deps;
+    const { graphql, loaders, compiler } = this.deps;
     const args = m.execArgs;
+    /** @type {unknown} */
+    let contextValue;
+    const exactly = () => graphql.execute({ ...args, rootValue: value, contextValue });
+    let compiled = m.query !== null;
     /** @type {unknown} */
     let result;
     try {
-      const contextValue = loaders === null ? args.contextValue : loaders.context(args.contextValue, loaders.bagOf(ev));
-      result = graphql.execute({ ...args, rootValue: value, contextValue });
+      contextValue = loaders === null ? args.contextValue : loaders.context(args.contextValue, loaders.bagOf(ev));
+      result = compiled ? compiler.run(/** @type {import('./jit.js').Query} */ (m.query), args, value, contextValue) : exactly();
+      if (result === null) (compiled = false), (result = exactly());
     } catch (err) {
       this.fail(m, err);
       return;
@@ -177,16 +188,29 @@ class ExecutedTriggers {
     }
     m.busy = true;
     const held = ev !== null && ev.hold();
-    /** @type {Promise<unknown>} */ (result).then(
-      (r) => {
-        if (held) /** @type {PublishEvent} */ (ev).release();
-        this.settled(m, r, true);
-      },
-      (err) => {
-        if (held) /** @type {PublishEvent} */ (ev).release();
-        if (this.idle(m)) this.fail(m, err);
-      },
-    );
+    const failed = (/** @type {unknown} */ err) => {
+      if (held) /** @type {PublishEvent} */ (ev).release();
+      if (this.idle(m)) this.fail(m, err);
+    };
+    const done = (/** @type {unknown} */ r) => {
+      if (compiled && compiler.inexact(r)) {
+        // graphql-jit's errors are not graphql-js's: graphql-js executes the event again
+        compiled = false;
+        let again;
+        try {
+          again = exactly();
+        } catch (err) {
+          failed(err);
+          return;
+        }
+        if (isPromise(again)) /** @type {Promise<unknown>} */ (again).then(done, failed);
+        else done(again);
+        return;
+      }
+      if (held) /** @type {PublishEvent} */ (ev).release();
+      this.settled(m, r, true);
+    };
+    /** @type {Promise<unknown>} */ (result).then(done, failed);
   }
 
   /**
