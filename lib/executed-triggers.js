@@ -60,6 +60,20 @@ class Member {
     this.left = null;
     /** @type {(() => void) | null} called when a member that left stops being busy */
     this.onIdle = null;
+    // The pending execution (one at a time): its event, value and context, kept here rather
+    // than in closures made per execution; the callbacks are made once, at the first.
+    /** @type {PublishEvent | null} the event held until the execution settles */
+    this.held = null;
+    /** @type {unknown} */
+    this.value = undefined;
+    /** @type {unknown} */
+    this.contextValue = undefined;
+    /** The pending execution runs the compiled query (else graphql-js). */
+    this.compiled = false;
+    /** @type {((r: unknown) => void) | null} */
+    this.onResult = null;
+    /** @type {((err: unknown) => void) | null} */
+    this.onFailure = null;
   }
   /** As an `Op`: what `ctx.subscriptions[id]` shows. */
   get iterator() {
@@ -170,14 +184,16 @@ class ExecutedTriggers {
     const args = m.execArgs;
     /** @type {unknown} */
     let contextValue;
-    const exactly = () => graphql.execute({ ...args, rootValue: value, contextValue });
     let compiled = m.query !== null;
     /** @type {unknown} */
     let result;
     try {
       contextValue = loaders === null ? args.contextValue : loaders.context(args.contextValue, loaders.bagOf(ev));
-      result = compiled ? compiler.run(/** @type {import('./jit.js').Query} */ (m.query), args, value, contextValue) : exactly();
-      if (result === null) (compiled = false), (result = exactly());
+      result = compiled ? compiler.run(/** @type {import('./jit.js').Query} */ (m.query), args, value, contextValue) : null;
+      if (result === null) {
+        compiled = false;
+        result = graphql.execute({ ...args, rootValue: value, contextValue });
+      }
     } catch (err) {
       this.fail(m, err);
       return;
@@ -187,30 +203,53 @@ class ExecutedTriggers {
       return;
     }
     m.busy = true;
-    const held = ev !== null && ev.hold();
-    const failed = (/** @type {unknown} */ err) => {
-      if (held) /** @type {PublishEvent} */ (ev).release();
-      if (this.idle(m)) this.fail(m, err);
-    };
-    const done = (/** @type {unknown} */ r) => {
-      if (compiled && compiler.inexact(r)) {
+    m.held = ev !== null && ev.hold() ? ev : null;
+    m.compiled = compiled;
+    if (compiled) {
+      // kept for graphql-js, should the compiled result have errors
+      m.value = value;
+      m.contextValue = contextValue;
+    }
+    /** @type {Promise<unknown>} */ (result).then(
+      (m.onResult ??= (r) => this.result(m, r)),
+      (m.onFailure ??= (err) => this.failure(m, err)),
+    );
+  }
+
+  /** `m`'s pending execution gave `r`. @param {Member} m @param {unknown} r */
+  result(m, r) {
+    if (m.compiled) {
+      const { value, contextValue } = m;
+      m.compiled = false;
+      m.value = m.contextValue = undefined;
+      if (this.deps.compiler.inexact(r)) {
         // graphql-jit's errors are not graphql-js's: graphql-js executes the event again
-        compiled = false;
         let again;
         try {
-          again = exactly();
+          again = this.deps.graphql.execute({ ...m.execArgs, rootValue: value, contextValue });
         } catch (err) {
-          failed(err);
+          this.failure(m, err);
           return;
         }
-        if (isPromise(again)) /** @type {Promise<unknown>} */ (again).then(done, failed);
-        else done(again);
+        if (isPromise(again)) /** @type {Promise<unknown>} */ (again).then(/** @type {any} */ (m.onResult), m.onFailure);
+        else this.result(m, again);
         return;
       }
-      if (held) /** @type {PublishEvent} */ (ev).release();
-      this.settled(m, r, true);
-    };
-    /** @type {Promise<unknown>} */ (result).then(done, failed);
+    }
+    const ev = m.held;
+    m.held = null;
+    ev?.release();
+    this.settled(m, r, true);
+  }
+
+  /** `m`'s pending execution failed. @param {Member} m @param {unknown} err */
+  failure(m, err) {
+    const ev = m.held;
+    m.held = null;
+    m.compiled = false;
+    m.value = m.contextValue = undefined;
+    ev?.release();
+    if (this.idle(m)) this.fail(m, err);
   }
 
   /**
