@@ -14,7 +14,8 @@
  * size R, `--samples` bursts (as lib/fanout.js measures them; within SAMPLE_BUDGET_S), each:
  * - publish → last delivery across all processes (and per process, in the JSON), p50/p99;
  * - CPU seconds of all server processes per 1M delivered, and redis-server's apart (/proc
- *   ticks and, at ns resolution, per-thread schedstat; the table shows the latter);
+ *   ticks and, at ns resolution, per-thread schedstat; the table shows the latter), Redis's
+ *   less its idle rate (its timers, measured over the ≥ 6 s RSS settle before the bursts);
  * - the longest event-loop stall in any server process during the burst (the harness's
  *   `loop` command, read before the first publish and after the last delivery).
  * At the end every loadgen is told the last seq: each subscription got every event exactly
@@ -116,6 +117,8 @@ async function cluster(ctx, spec, c) {
     const stalls = () => Promise.all(servers.map((s) => s.request('loop', 'loop', 30000).then((m) => m.stallMs, () => null)));
 
     let seq = 0;
+    /** redis-server's CPU seconds per second while nothing is published (its timers): taken out of a burst's. */
+    let redisIdlePerS = 0;
     /**
      * Publishes `r` events from process 0 and waits until `r × perEvent` more deliveries
      * arrived, no delivery came for `stallMs`, or the burst's time bound passed.
@@ -129,6 +132,7 @@ async function cluster(ctx, spec, c) {
       const lgCpu0 = sum(lgs.map((p) => cpuSeconds(p.pid) || 0));
       const cpu0 = cpuOf(pids);
       const redis0 = cpuOf([redis.pid]);
+      const tr0 = performance.now();
       const t0 = Date.now();
       for (let i = 0; i < r; i++) servers[0].send(`publish ${TOPIC} ${++seq} ${c.body}`);
       const until = t0 + Math.min(600000, 30000 + r * perEvent * 0.25);
@@ -147,6 +151,7 @@ async function cluster(ctx, spec, c) {
       }
       const cpu1 = cpuOf(pids);
       const redis1 = cpuOf([redis.pid]);
+      const tr1 = performance.now();
       const stallByProcess = why ? servers.map(() => null) : await stalls();
       const errors = servers.flatMap((s, i) => s.messages.slice(marks[i]).filter((m) => m.event === 'error').map((m) => `${s.name}: ${m.message}`));
       const got = delivered(after) - delivered(before);
@@ -172,6 +177,7 @@ async function cluster(ctx, spec, c) {
         schedCpuPerM: perM(cpu1.sched - cpu0.sched),
         redisCpuS: redis1.ticks - redis0.ticks,
         redisSchedCpuS: redis1.sched - redis0.sched,
+        redisNetCpuS: Math.max(0, redis1.sched - redis0.sched - (redisIdlePerS * (tr1 - tr0)) / 1000),
         loadgenCpuS: sum(lgs.map((p) => cpuSeconds(p.pid) || 0)) - lgCpu0,
         stallMs: stallsSeen.length === servers.length ? Math.max(...stallsSeen) : null,
         stallByProcess,
@@ -198,7 +204,9 @@ async function cluster(ctx, spec, c) {
       if (d === n) break;
       n = d;
     }
-    const held = await Promise.all(servers.map((s) => snapshot(s)));
+    const idle0 = { cpu: cpuOf([redis.pid]).sched, at: performance.now() };
+    const held = await Promise.all(servers.map((s) => snapshot(s))); // ≥ 6 s in which nothing is published
+    redisIdlePerS = (cpuOf([redis.pid]).sched - idle0.cpu) / ((performance.now() - idle0.at) / 1000);
     const rssKiB = (snaps) => sum(snaps.map((s) => s.mem.VmRSS));
     const rss = {
       perConnKiB: (rssKiB(held) - rssKiB(base)) / perEvent,
@@ -228,6 +236,11 @@ async function cluster(ctx, spec, c) {
         redisCpuS: sum(runs.map((b) => b.redisCpuS)),
         redisCpuPerM: got > 0 ? (sum(runs.map((b) => b.redisCpuS)) / got) * 1e6 : null,
         redisSchedCpuPerM: got > 0 ? (sum(runs.map((b) => b.redisSchedCpuS)) / got) * 1e6 : null,
+        // the same without what redis-server spends idle over the bursts' time (its timers: about
+        // as much as the pub/sub work of a small burst)
+        redisNetCpuPerM: got > 0 ? (sum(runs.map((b) => b.redisNetCpuS)) / got) * 1e6 : null,
+        // Redis's cost per message it sends out: each publish goes to every subscribed process
+        redisUsPerWrite: (sum(runs.map((b) => b.redisNetCpuS)) / (runs.length * r * servers.length)) * 1e6,
         // the worst over the samples: the target is "no stall over 50 ms during a burst"
         stallMs: stallsAll.every((x) => x != null) ? Math.max(...stallsAll) : null,
         perProcessLastMs: lgOf.map((_, i) => median(runs.map((b) => b.perProcessLastMs[i]))),
@@ -242,7 +255,7 @@ async function cluster(ctx, spec, c) {
       results.push(res);
       ctx.log(`${label} R=${r}: ${res.delivered}/${res.expected} delivered, last ${res.lastMs?.toFixed(1)} ms, ` +
         `p50 ${res.latency.p50} p99 ${res.latency.p99} ms, stall ${res.stallMs?.toFixed(1)} ms, CPU s/1M ${res.schedCpuPerM?.toFixed(1)} ` +
-        `+ redis ${res.redisSchedCpuPerM?.toFixed(2)}${res.failure ? `, FAILED: ${res.failure}` : ''}`);
+        `+ redis ${res.redisNetCpuPerM?.toFixed(2)} (${res.redisUsPerWrite.toFixed(1)} µs per publish per process)${res.failure ? `, FAILED: ${res.failure}` : ''}`);
       if (res.failure && dead()) break;
       await sleep(300);
     }
@@ -255,7 +268,7 @@ async function cluster(ctx, spec, c) {
     }
     const serverStats = await Promise.all(servers.map((s) => (s.exitInfo ? null : s.request('stats', 'stats', 10000).catch(() => null))));
     return { server: spec.key, total: c.total, procs: c.procs, perServer, loadgens: lgOf.map((x) => x.length), connected: perEvent,
-      perEvent, warmups, rss, bursts: results, loss, failure, serverStats };
+      perEvent, warmups, rss, redisIdleCpuPerS: redisIdlePerS, bursts: results, loss, failure, serverStats };
   } finally {
     await Promise.all(lgs.map((p) => p.end(2000)));
     await Promise.all(servers.map((s) => s.end()));

@@ -14,7 +14,7 @@
  * `--max-buffered N` sets `maxBufferedBytes` (default: subwire's). `--broker URL --prefix P`
  * sets `broker: { url, prefix }` (the cluster scenario's fleet on one Redis): a publish goes
  * to this process's subscribers and to Redis; a failed broker publish is reported as an
- * `error` line (which fails the run). With `SUBWIRE_DIR` set,
+ * `error` line (which fails the run). `--reactors N` sets `reactors` (default: cores). With `SUBWIRE_DIR` set,
  * subwire is loaded from that checkout instead of this one (`npm run bench -- --compare DIR`).
  * @module benchmark/servers/subwire-graphql
  */
@@ -41,6 +41,7 @@ serve('subwire-graphql', async () => {
       maxConnections: 19500,
       ...(a['max-buffered'] ? { maxBufferedBytes: Number(a['max-buffered']) } : {}),
       ...(a.broker ? { broker: { url: a.broker, prefix: a.prefix || '' } } : {}),
+      ...(a.reactors ? { reactors: Number(a.reactors) } : {}),
     },
     { port: 0, host: '127.0.0.1', path: a.path || '/' },
     0, // keep-alive off, as in the other servers
