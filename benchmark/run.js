@@ -14,6 +14,9 @@
  * - `chat`: the fan-out of a schema whose `author` resolves through a DataLoader over a
  *   1 ms database and whose `viewerCanEdit` reads each subscriber's context (lib/chat-schema.js):
  *   subwire with and without `loaders`, graphql-ws, subwire shared without the per-subscriber field;
+ * - `cluster` (opt-in): P server processes on one redis-server, publishes from one of them:
+ *   publish → last delivery in every process, CPU per 1M of the servers and of Redis,
+ *   event-loop stalls, RSS per connection (lib/cluster.js);
  * prints server × figure tables on stdout, progress on stderr, and writes
  * benchmark/results/latest.json and the chart latest.svg (lib/chart.js).
  *
@@ -31,6 +34,8 @@ const { fanout } = require('./lib/fanout');
 const { idleGql } = require('./lib/idle-gql');
 const { stormGql } = require('./lib/storm-gql');
 const { topics } = require('./lib/topics');
+const { cluster } = require('./lib/cluster');
+const { clusterTable } = require('./lib/cluster-report');
 const { fanoutTable } = require('./lib/fanout-report');
 const { echoReport } = require('./lib/echo-report');
 const { idleGqlTable, stormGqlTable, topicsTable } = require('./lib/gql-report');
@@ -62,10 +67,12 @@ function casesOf(scenario, opts) {
   if (scenario === 'fanout') return opts.fanout;
   if (scenario === 'chat') return opts.chat;
   if (scenario === 'topics') return opts.topics;
+  if (scenario === 'cluster') return opts.cluster;
   return [null];
 }
 
-const caseName = (scenario, c) => (!c ? '' : scenario === 'topics' ? ` ${c.conns}/${c.topics}@${c.rate}/s` : ` ${c.conns}×${c.subs}`);
+const caseName = (scenario, c) => (!c ? '' : scenario === 'topics' ? ` ${c.conns}/${c.topics}@${c.rate}/s`
+  : scenario === 'cluster' ? ` ${c.total} over ${c.procs}` : ` ${c.conns}×${c.subs}`);
 
 /** Runs one scenario (and case) against one server. */
 function runOne(ctx, spec, scenario, c, opts) {
@@ -77,6 +84,7 @@ function runOne(ctx, spec, scenario, c, opts) {
     case 'idle-gql': return idleGql(ctx, spec, opts.idleGql);
     case 'storm-gql': return stormGql(ctx, spec, opts.stormGql);
     case 'topics': return topics(ctx, spec, c);
+    case 'cluster': return cluster(ctx, spec, c);
     default: throw new Error(`unknown scenario ${scenario}`);
   }
 }
@@ -157,6 +165,11 @@ async function main() {
       summaries.topics[`${c.conns}:${c.topics}:${c.rate}:${c.secs}`] = t.summary;
       out.push(t.text, '');
     }
+  }
+  if (ran('cluster').length) {
+    const t = clusterTable(ran('cluster'), runs);
+    summaries.cluster = t.summary;
+    out.push(t.text, '');
   }
   if (ran('idle-gql').length + ran('storm-gql').length + ran('topics').length) {
     out.push(`÷${baseLabel}: the row's median over subwire's row with the same schema and options graphql-ws gets (--baseline); ` +

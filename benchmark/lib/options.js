@@ -17,10 +17,10 @@ const SERVERS = [
   { key: 'ws', label: 'ws (echo)', script: 'ws.js', args: [], scenarios: ['idle', 'storm'] },
   // GraphQL servers on the same schema and publish command, and the floor
   { key: 'floor', label: 'raw-socket floor (Rust)', bin: 'floor', args: [], scenarios: GQL },
-  { key: 'subwire-gql-shared', label: 'subwire (shared)', script: 'subwire-graphql.js', args: ['--share'], native: true, scenarios: GQL },
+  { key: 'subwire-gql-shared', label: 'subwire (shared)', script: 'subwire-graphql.js', args: ['--share'], native: true, scenarios: [...GQL, 'cluster'] },
   { key: 'subwire-gql-unshared', label: 'subwire (unshared)', script: 'subwire-graphql.js', args: [], native: true, scenarios: GQL },
-  { key: 'subwire-gql-projected', label: 'subwire (unshared, projected)', script: 'subwire-graphql.js', args: ['--projected'], native: true, scenarios: GQL },
-  { key: 'graphql-ws', label: 'graphql-ws on ws', script: 'graphql-ws.js', args: [], scenarios: GQL },
+  { key: 'subwire-gql-projected', label: 'subwire (unshared, projected)', script: 'subwire-graphql.js', args: ['--projected'], native: true, scenarios: [...GQL, 'cluster'] },
+  { key: 'graphql-ws', label: 'graphql-ws on ws', script: 'graphql-ws.js', args: [], scenarios: [...GQL, 'cluster'] },
   { key: 'stws', label: 'subscriptions-transport-ws on ws', script: 'stws.js', args: [], protocol: 'graphql-ws', scenarios: GQL },
   // The chat scenario (lib/chat-schema.js): a loader-resolved author and a per-subscriber field
   { key: 'chat-subwire-loaders', label: 'subwire, loaders option', script: 'chat-subwire.js', args: ['--loaders'], native: true, scenarios: ['chat'], query: CHAT_QUERY },
@@ -29,7 +29,9 @@ const SERVERS = [
   { key: 'chat-subwire-shared', label: 'subwire shared, no per-subscriber field', script: 'chat-subwire.js', args: ['--loaders', '--share'], native: true, scenarios: ['chat'], query: SHARED_QUERY },
 ];
 
-const SCENARIOS = ['idle', 'storm', 'fanout', 'idle-gql', 'storm-gql', 'topics', 'chat'];
+const SCENARIOS = ['idle', 'storm', 'fanout', 'idle-gql', 'storm-gql', 'topics', 'chat', 'cluster'];
+/** Run only when named in --scenarios: cluster needs redis-server and runs several servers per case. */
+const OPT_IN = ['cluster'];
 
 /** The peers' ratio column divides by this subwire row: the same schema and options graphql-ws gets. */
 const BASELINE = 'subwire-gql-unshared';
@@ -45,6 +47,7 @@ const PROFILES = {
     stormGql: 10000,
     topics: [{ conns: 5000, topics: 500, rate: 2000, secs: 3, body: 200 }],
     chat: [{ conns: 2000, subs: 1, bursts: [1, 20], body: 200 }],
+    cluster: [4000, 4000, 4000].map((total, i) => ({ total, procs: [1, 2, 4][i], bursts: [1, 20], body: 200 })),
   },
   full: {
     fanout: [
@@ -59,6 +62,7 @@ const PROFILES = {
       { conns: 10000, subs: 1, bursts: [1, 20], body: 200 },
       { conns: 19000, subs: 1, bursts: [1, 20], body: 200 },
     ],
+    cluster: [19000, 19000, 19000].map((total, i) => ({ total, procs: [1, 2, 4][i], bursts: [1, 20], body: 200 })),
   },
 };
 
@@ -68,12 +72,14 @@ const HELP = `usage: node benchmark/run.js [options]
   --full                 3 interleaved repetitions, medians with ranges (default: 1 pass, smaller cases)
   --reps N               repetitions (overrides --full's 3; more than 1 runs the --full cases)
   --servers a,b          among ${SERVERS.map((s) => s.key).join(', ')} (default: all)
-  --scenarios a,b        among ${SCENARIOS.join(', ')} (default: all)
+  --scenarios a,b        among ${SCENARIOS.join(', ')} (default: all but ${OPT_IN.join(', ')})
   --idle 10000,19000     echo idle: connection counts to measure at (max 19000)
   --storm N              echo storm: connections opened (default 19000)
   --concurrency N        handshakes in flight per loadgen process (default 32)
   --fanout NxS[,NxS]     fan-out cases, N connections (2..19000) × S subscriptions each (1..100)
   --chat NxS[,NxS]       chat cases (fan-out of a loader-resolved schema), as --fanout
+  --cluster TxP[,TxP]    cluster cases (opt-in: --scenarios cluster): T connections split over P processes (1..8, ≤ 19000
+                         each) on one redis-server (quick: 4000x1,4000x2,4000x4; --full: 19000x1,19000x2,19000x4)
   --samples N            fan-out: bursts measured per burst size, within ${SAMPLE_BUDGET_S} s each (default 5, 1..20)
   --idle-gql A,B         idle-subscribed: connection counts to measure at (ascending, max 19000)
   --storm-gql N          GraphQL storm: clients doing upgrade + init + subscribe (2..19000)
@@ -98,8 +104,8 @@ function counts(name, v) {
 }
 
 function parseArgs(argv) {
-  const o = { reps: 1, servers: SERVERS.map((s) => s.key), scenarios: [...SCENARIOS], idle: [10000, 19000],
-    storm: 19000, concurrency: 32, fanout: null, chat: null, idleGql: null, stormGql: null, topics: null, baseline: BASELINE,
+  const o = { reps: 1, servers: SERVERS.map((s) => s.key), scenarios: SCENARIOS.filter((s) => !OPT_IN.includes(s)), idle: [10000, 19000],
+    storm: 19000, concurrency: 32, fanout: null, chat: null, cluster: null, idleGql: null, stormGql: null, topics: null, baseline: BASELINE,
     out: path.join(__dirname, '..', 'results', 'latest.json'), build: true, timeoutMin: null, samples: 5, compare: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -120,6 +126,15 @@ function parseArgs(argv) {
         const m = /^(\d+)x(\d+)$/.exec(c);
         if (!m || !(+m[1] >= 2 && +m[1] <= 19000 && +m[2] >= 1 && +m[2] <= 100)) throw new Error(`${a}: NxS with N 2..19000, S 1..100, got ${c}`);
         return { conns: +m[1], subs: +m[2], bursts: [1, 20], body: 200 };
+      });
+    } else if (a === '--cluster') {
+      o.cluster = val().split(',').map((c) => {
+        const m = /^(\d+)x(\d+)$/.exec(c);
+        const [total, procs] = m ? [+m[1], +m[2]] : [];
+        if (!m || !(procs >= 1 && procs <= 8 && total >= 2 * procs && Math.ceil(total / procs) <= 19000)) {
+          throw new Error(`--cluster: TxP with P 1..8 processes and T 2P..19000·P connections, got ${c}`);
+        }
+        return { total, procs, bursts: [1, 20], body: 200 };
       });
     } else if (a === '--idle-gql') o.idleGql = counts(a, val());
     else if (a === '--storm-gql') o.stormGql = Number(val());
@@ -152,6 +167,7 @@ function parseArgs(argv) {
   const profile = PROFILES[o.reps > 1 ? 'full' : 'quick'];
   o.fanout ??= profile.fanout;
   o.chat ??= profile.chat;
+  o.cluster ??= profile.cluster;
   o.idleGql ??= profile.idleGql;
   o.stormGql ??= profile.stormGql;
   o.topics ??= profile.topics;

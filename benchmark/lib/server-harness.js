@@ -7,11 +7,14 @@
  * Commands: `gc` → gc() twice, answers {"event":"gc","heapUsed":…}; `stats` → the server's
  * own counters and `at` (ms since the epoch when they were read); `publish <topic> <seq>
  * [bodyBytes]` → servers that can publish do so; `rate <count> <perSec> <prefix> <topics>
- * <firstSeq> <bodyBytes> <seed>` → the server paces `count` publishes itself (see `rate`).
+ * <firstSeq> <bodyBytes> <seed>` → the server paces `count` publishes itself (see `rate`);
+ * `loop` → the longest event-loop stall (ms) since the previous `loop` (the first one starts
+ * the watch and answers 0; lib/loop-stalls.js).
  * @module benchmark/lib/server-harness
  */
 
 const readline = require('node:readline');
+const { loopStalls } = require('./loop-stalls');
 
 /** @param {object} msg */
 function send(msg) {
@@ -118,6 +121,7 @@ async function serve(name, start) {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  const stalls = loopStalls();
   const rl = readline.createInterface({ input: process.stdin });
   rl.on('close', shutdown);
   rl.on('line', (line) => {
@@ -135,6 +139,9 @@ async function serve(name, start) {
         send({ event: 'published', seq: Number(args[1]) });
       } else if (cmd === 'rate' && server.publish) {
         rate(server.publish, args);
+      } else if (cmd === 'loop') {
+        stalls.start();
+        send({ event: 'loop', stallMs: stalls.take() });
       } else if (cmd) {
         send({ event: 'error', message: `unknown command ${JSON.stringify(line)}` });
       }

@@ -5,7 +5,10 @@
  * (subscriptions-transport-ws) handler so the load generator's legacy mode has something
  * real to talk to. Schema: `subscription { tick(topic: String!) { seq sentAt body } }` fed
  * by an in-process pubsub (lib/tick-schema.js, shared with servers/stws.js); the runner
- * publishes with `publish <topic> <seq> [bodyBytes]`.
+ * publishes with `publish <topic> <seq> [bodyBytes]`. `--broker URL --prefix P`: the pubsub is
+ * graphql-redis-subscriptions' RedisPubSub on that Redis instead (lib/redis-ticks.js; the
+ * cluster scenario's fleet), every publish going through Redis, a failed one reported as an
+ * `error` line.
  * @module benchmark/servers/graphql-ws
  */
 
@@ -13,10 +16,13 @@ const http = require('node:http');
 const { WebSocketServer } = require('ws');
 const { useServer } = require('graphql-ws/use/ws');
 const { parse, subscribe, validate } = require('graphql');
-const { serve, argv } = require('../lib/server-harness');
+const { serve, send, argv } = require('../lib/server-harness');
 const { createTicks } = require('../lib/tick-schema');
+const { createRedisTicks } = require('../lib/redis-ticks');
 
-const ticks = createTicks();
+const options = argv();
+/** @type {any} in-process (publish returns nothing) or over Redis (publish returns its promise; connect, close) */
+const ticks = options.broker ? createRedisTicks(options.broker, options.prefix || '') : createTicks();
 const { schema } = ticks;
 
 /** Legacy subscriptions-transport-ws: connection_init/ack, start/data/complete, stop, terminate. */
@@ -59,7 +65,8 @@ function legacyConnection(socket) {
 }
 
 serve('graphql-ws', async () => {
-  const a = argv();
+  const a = options;
+  await ticks.connect?.();
   const path = a.path || '/';
   const httpServer = http.createServer((_req, res) => res.writeHead(404).end());
   const modern = new WebSocketServer({ noServer: true });
@@ -82,11 +89,16 @@ serve('graphql-ws', async () => {
   return {
     port: /** @type {import('node:net').AddressInfo} */ (httpServer.address()).port,
     stats: () => ({ connections: modern.clients.size + legacy.clients.size, subscriptions: ticks.subscriptions() }),
-    publish: (topic, seq, bodyBytes, sentAt) => ticks.publish(topic, seq, bodyBytes, sentAt),
+    publish: (topic, seq, bodyBytes, sentAt) => {
+      const sent = ticks.publish(topic, seq, bodyBytes, sentAt);
+      sent?.catch((/** @type {any} */ e) => send({ event: 'error', message: `publish ${topic} ${seq}: ${e.message}` }));
+    },
     close: async () => {
       for (const ws of legacy.clients) ws.terminate();
       await cleanup.dispose();
       await new Promise((resolve) => httpServer.close(() => resolve()));
+      // (after graphql-ws returned its iterators, which unsubscribe)
+      await ticks.close?.();
     },
   };
 });

@@ -11,12 +11,15 @@
  * subscribers); `--projected` drops tick's `resolve` and publishes `{ tick: { … } }`, so
  * every field uses graphql-js's default resolver and Rust projects each event from the
  * published JSON (subwire's automatic path for such schemas). `--path /p` (default `/`);
- * `--max-buffered N` sets `maxBufferedBytes` (default: subwire's). With `SUBWIRE_DIR` set,
+ * `--max-buffered N` sets `maxBufferedBytes` (default: subwire's). `--broker URL --prefix P`
+ * sets `broker: { url, prefix }` (the cluster scenario's fleet on one Redis): a publish goes
+ * to this process's subscribers and to Redis; a failed broker publish is reported as an
+ * `error` line (which fails the run). `--reactors N` sets `reactors` (default: cores). With `SUBWIRE_DIR` set,
  * subwire is loaded from that checkout instead of this one (`npm run bench -- --compare DIR`).
  * @module benchmark/servers/subwire-graphql
  */
 
-const { serve, argv, nowMs } = require('../lib/server-harness');
+const { serve, send, argv, nowMs } = require('../lib/server-harness');
 
 serve('subwire-graphql', async () => {
   // Inside start(): a missing or broken addon is reported as this server's start error.
@@ -37,6 +40,8 @@ serve('subwire-graphql', async () => {
       shareKey: share ? () => 'all' : undefined,
       maxConnections: 19500,
       ...(a['max-buffered'] ? { maxBufferedBytes: Number(a['max-buffered']) } : {}),
+      ...(a.broker ? { broker: { url: a.broker, prefix: a.prefix || '' } } : {}),
+      ...(a.reactors ? { reactors: Number(a.reactors) } : {}),
     },
     { port: 0, host: '127.0.0.1', path: a.path || '/' },
     0, // keep-alive off, as in the other servers
@@ -46,7 +51,9 @@ serve('subwire-graphql', async () => {
     stats: () => server.stats(),
     publish: (topic, seq, bodyBytes, sentAt = nowMs()) => {
       const tick = { seq, sentAt, body: 'x'.repeat(bodyBytes) };
-      server.publish(topic, projected ? { tick } : tick);
+      const sent = server.publish(topic, projected ? { tick } : tick);
+      // (a Promise: the broker's answer; without a broker it resolves)
+      sent?.catch?.((/** @type {any} */ e) => send({ event: 'error', message: `publish ${topic} ${seq}: ${e.code}: ${e.message}` }));
     },
     close: () => server.dispose(),
   };
