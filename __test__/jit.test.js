@@ -37,12 +37,22 @@ const Feed = new GraphQLObjectType({
     text: { type: Wrapped },
     count: { type: new GraphQLNonNull(GraphQLInt) },
     viewer: { type: GraphQLString, resolve: (_f, _a, ctx) => ctx.user },
-    err: { type: GraphQLString, resolve: () => Promise.reject('a plain string') }, // eslint-disable-line prefer-promise-reject-errors
+    err: {
+      type: GraphQLString,
+      resolve: (/** @type {any} */ _f, /** @type {any} */ _a, /** @type {any} */ _c, /** @type {any} */ info) => {
+        const topic = info.variableValues.t;
+        errCalls.set(topic, (errCalls.get(topic) ?? 0) + 1);
+        return Promise.reject('a plain string'); // eslint-disable-line prefer-promise-reject-errors
+      },
+    },
     any: { type: new GraphQLUnionType({ name: 'Any', types: [Child, Other], resolveType: () => 'Child' }) },
     other: { type: Other },
     filtered: { type: GraphQLString, args: { f: { type: Filter } }, resolve: () => 'f' },
   },
 });
+
+/** Calls of `Feed.err`'s resolver per topic (variable `$t`). @type {Map<string, number>} */
+const errCalls = new Map();
 
 /** A class whose getters count their reads: graphql-js reads each field once per execution. */
 class Counted {
@@ -143,13 +153,17 @@ test('graphql-jit results are graphql-js results, byte for byte, for values a co
   t.after(() => c.ws.close());
   await eventually(() => server.stats().subscriptions === 3, 5000, 'subscribed');
   await publishAll(c, 'jit-1');
+  const calls = errCalls.get('jit-1'); // before differences(), whose execute() calls it too
   assert.deepEqual(await differences(c, 'jit-1'), []);
   const s = server.stats();
-  // `full` and `errors` are compiled (`directive` is refused): 2 × 8 events; `errors` fails
-  // every event, `full` twice (the null in a non-null field; the leaf method, which the
-  // compiled query serializes instead of calling): 10 executed again by graphql-js
-  assert.equal(s.compiledExecutions, 2 * EVENTS.length);
-  assert.equal(s.compiledFallbacks, EVENTS.length + 2);
+  // `full` and `errors` are compiled (`directive` is refused). `errors` has errors at its
+  // first event: graphql-js executes that one again and every later one. `full` runs
+  // compiled until its first result with errors (the null in a non-null field, event 6),
+  // then graphql-js (event 7, the leaf method, which a compiled query would serialize).
+  assert.equal(s.compiledExecutions, 1 + 7);
+  assert.equal(s.compiledFallbacks, 2);
+  // so a resolver runs once per event, but for the one event executed twice
+  assert.equal(calls, EVENTS.length + 1);
 });
 
 test('jit: false executes every event with graphql-js, with the same results', async (t) => {

@@ -191,6 +191,8 @@ class ExecutedTriggers {
       contextValue = loaders === null ? args.contextValue : loaders.context(args.contextValue, loaders.bagOf(ev));
       result = compiled ? compiler.run(/** @type {import('./jit.js').Query} */ (m.query), args, value, contextValue) : null;
       if (result === null) {
+        // graphql-js from now on for this member (see `result`)
+        if (compiled) m.query = null;
         compiled = false;
         result = graphql.execute({ ...args, rootValue: value, contextValue });
       }
@@ -223,7 +225,10 @@ class ExecutedTriggers {
       m.compiled = false;
       m.value = m.contextValue = undefined;
       if (this.deps.compiler.inexact(r)) {
-        // graphql-jit's errors are not graphql-js's: graphql-js executes the event again
+        // graphql-jit's errors are not graphql-js's: graphql-js executes the event again,
+        // and every later event of this member (a subscriber whose results have errors
+        // tends to keep having them): its resolvers run twice for one event at most
+        m.query = null;
         let again;
         try {
           again = this.deps.graphql.execute({ ...m.execArgs, rootValue: value, contextValue });

@@ -22,7 +22,8 @@
  * - Per execution: a result with errors (graphql-jit words some errors differently, orders
  *   them differently and locates some elsewhere) is thrown away and the event is executed
  *   again by graphql-js for that subscriber: its resolvers run a second time for that event
- *   (with `loaders`, on the same bag, so loads are not repeated).
+ *   (with `loaders`, on the same bag, so loads are not repeated), and graphql-js executes
+ *   that subscriber's later events (lib/executed-triggers.js drops its compiled query).
  *
  * Resolvers get graphql-jit's `info`: the same fields, but `info.path` entries have no
  * `typename`. Resolvers of one execution may run in another order than graphql-js's (so a
