@@ -388,6 +388,14 @@ export interface SubwireOptions
    */
   projection?: boolean;
   /**
+   * Per-subscriber events of executed groups run by graphql-jit (an optional dependency,
+   * used when it is installed): each document is compiled once, and used only where its
+   * results are graphql-js's (documents with unions, interfaces, `isTypeOf`, directives or
+   * input objects stay with graphql-js, and so does an event whose result has errors: it is
+   * executed again by graphql-js). `false` keeps graphql-js for every event. Default `true`.
+   */
+  jit?: boolean;
+  /**
    * Loader factories, e.g. `{ author: () => new DataLoader((ids) => db.usersByIds(ids)) }`.
    * Resolvers read `context.loaders.author`: for a subscription, the bag of the published
    * event being executed, the same object for every subscriber's execution of that event,
@@ -461,6 +469,12 @@ export interface ServerStats extends TransportStats {
   subscriptionsByPath: { projected: number; shared: number; executed: number };
   /** Events of projected subscriptions that graphql-js executed (the projection could not be exact). */
   projectionFallbacks: number;
+  /**
+   * Events of executed groups run by a document compiled with graphql-jit (the `jit`
+   * option), and of those the ones whose result had errors, which graphql-js executed again.
+   */
+  compiledExecutions: number;
+  compiledFallbacks: number;
   /** Topics with at least one listener in this process. */
   topics: number;
   /** Publishes since the process started (one namespace per process). */

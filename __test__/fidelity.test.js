@@ -289,6 +289,10 @@ test('every path delivers what graphql-ws delivers, for every kind of payload', 
   }
   for (const { path, client } of all) if (client.other.length) failures.push(`${path} got other messages: ${client.other.join(' ')}`);
   assert.deepEqual(failures, [], `\n${failures.join('\n')}`);
+  // the executed server ran these events through compiled queries (graphql-jit), so the
+  // table above holds for that path too, and not only for graphql-js's
+  const { compiledExecutions, compiledFallbacks } = servers.executed.stats();
+  assert.ok(compiledExecutions > compiledFallbacks && compiledFallbacks > 0, `compiled ${compiledExecutions}, fell back ${compiledFallbacks}`);
 });
 
 /** Opens `n` raw clients per entry of `spec` and closes them after the test. */

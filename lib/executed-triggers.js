@@ -47,6 +47,8 @@ class Member {
     this.serial = op.serial ?? 0;
     this.payload = payload;
     this.execArgs = execArgs;
+    /** The document compiled by graphql-jit (lib/jit.js), or null: graphql-js. @type {import('./jit.js').Query | null} */
+    this.query = group.owner.deps.compiler.queryFor(execArgs);
     this.maxQueued = maxQueued;
     /** An execution or onNext is pending: events wait in `queue`. */
     this.busy = false;
@@ -58,6 +60,20 @@ class Member {
     this.left = null;
     /** @type {(() => void) | null} called when a member that left stops being busy */
     this.onIdle = null;
+    // The pending execution (one at a time): its event, value and context, kept here rather
+    // than in closures made per execution; the callbacks are made once, at the first.
+    /** @type {PublishEvent | null} the event held until the execution settles */
+    this.held = null;
+    /** @type {unknown} */
+    this.value = undefined;
+    /** @type {unknown} */
+    this.contextValue = undefined;
+    /** The pending execution runs the compiled query (else graphql-js). */
+    this.compiled = false;
+    /** @type {((r: unknown) => void) | null} */
+    this.onResult = null;
+    /** @type {((err: unknown) => void) | null} */
+    this.onFailure = null;
   }
   /** As an `Op`: what `ctx.subscriptions[id]` shows. */
   get iterator() {
@@ -96,7 +112,7 @@ class Group {
  * What the groups need of their server.
  * @typedef {{ graphql: typeof import('graphql'), options: import('../index').ServerOptions,
  *   srv: import('./server.js').SessionApi, send: import('./messages.js').Sender,
- *   loaders: import('./loaders.js').Loaders | null,
+ *   loaders: import('./loaders.js').Loaders | null, compiler: import('./jit.js').Compiler,
  *   toGraphQLError: (e: unknown) => import('graphql').GraphQLError,
  *   internalError: (c: Conn, err: unknown) => void, released: (c: Conn, op: Member) => void }} Deps
  */
@@ -158,15 +174,28 @@ class ExecutedTriggers {
     q.push(value, ev !== null && ev.hold() ? ev : null);
   }
 
-  /** Executes one event for `m` (idle). @param {Member} m @param {unknown} value @param {PublishEvent | null} ev */
+  /**
+   * Executes one event for `m` (idle): by its compiled query (lib/jit.js) when it has one and
+   * the result has no errors, else by graphql-js. @param {Member} m @param {unknown} value
+   * @param {PublishEvent | null} ev
+   */
   run(m, value, ev) {
-    const { graphql, loaders } = this.deps;
+    const { graphql, loaders, compiler } = this.deps;
     const args = m.execArgs;
+    /** @type {unknown} */
+    let contextValue;
+    let compiled = m.query !== null;
     /** @type {unknown} */
     let result;
     try {
-      const contextValue = loaders === null ? args.contextValue : loaders.context(args.contextValue, loaders.bagOf(ev));
-      result = graphql.execute({ ...args, rootValue: value, contextValue });
+      contextValue = loaders === null ? args.contextValue : loaders.context(args.contextValue, loaders.bagOf(ev));
+      result = compiled ? compiler.run(/** @type {import('./jit.js').Query} */ (m.query), args, value, contextValue) : null;
+      if (result === null) {
+        // graphql-js from now on for this member (see `result`)
+        if (compiled) m.query = null;
+        compiled = false;
+        result = graphql.execute({ ...args, rootValue: value, contextValue });
+      }
     } catch (err) {
       this.fail(m, err);
       return;
@@ -176,17 +205,56 @@ class ExecutedTriggers {
       return;
     }
     m.busy = true;
-    const held = ev !== null && ev.hold();
+    m.held = ev !== null && ev.hold() ? ev : null;
+    m.compiled = compiled;
+    if (compiled) {
+      // kept for graphql-js, should the compiled result have errors
+      m.value = value;
+      m.contextValue = contextValue;
+    }
     /** @type {Promise<unknown>} */ (result).then(
-      (r) => {
-        if (held) /** @type {PublishEvent} */ (ev).release();
-        this.settled(m, r, true);
-      },
-      (err) => {
-        if (held) /** @type {PublishEvent} */ (ev).release();
-        if (this.idle(m)) this.fail(m, err);
-      },
+      (m.onResult ??= (r) => this.result(m, r)),
+      (m.onFailure ??= (err) => this.failure(m, err)),
     );
+  }
+
+  /** `m`'s pending execution gave `r`. @param {Member} m @param {unknown} r */
+  result(m, r) {
+    if (m.compiled) {
+      const { value, contextValue } = m;
+      m.compiled = false;
+      m.value = m.contextValue = undefined;
+      if (this.deps.compiler.inexact(r)) {
+        // graphql-jit's errors are not graphql-js's: graphql-js executes the event again,
+        // and every later event of this member (a subscriber whose results have errors
+        // tends to keep having them): its resolvers run twice for one event at most
+        m.query = null;
+        let again;
+        try {
+          again = this.deps.graphql.execute({ ...m.execArgs, rootValue: value, contextValue });
+        } catch (err) {
+          this.failure(m, err);
+          return;
+        }
+        if (isPromise(again)) /** @type {Promise<unknown>} */ (again).then(/** @type {any} */ (m.onResult), m.onFailure);
+        else this.result(m, again);
+        return;
+      }
+    }
+    const ev = m.held;
+    m.held = null;
+    ev?.release();
+    this.settled(m, r, true);
+  }
+
+  /** `m`'s pending execution failed. @param {Member} m @param {unknown} err */
+  failure(m, err) {
+    const ev = m.held;
+    m.held = null;
+    m.compiled = false;
+    m.value = m.contextValue = undefined;
+    ev?.release();
+    if (this.idle(m)) this.fail(m, err);
   }
 
   /**

@@ -14,6 +14,9 @@
 /** @param {unknown} result an ExecutionResult @returns {unknown} what graphql-ws sends as its `next` payload */
 function nextPayload(result) {
   if (result === null || typeof result !== 'object') return result;
+  // Without errors a plain result is its own payload: the copy would have the same keys in
+  // the same order, so the same JSON (an undefined `errors` is left out by JSON.stringify).
+  if (/** @type {{ errors?: unknown }} */ (result).errors === undefined && Object.getPrototypeOf(result) === Object.prototype) return result;
   const { errors, ...rest } = /** @type {{ errors?: unknown }} */ (result);
   if (!errors) return rest;
   return { ...rest, errors: Array.isArray(errors) ? errors.map(errorJson) : errors };

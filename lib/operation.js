@@ -34,6 +34,7 @@ const { nextPayload } = require('./next-payload.js');
 const { prepareOperation, mapStream } = require('./execution.js');
 const { loadersFor } = require('./loaders.js');
 const { ExecutedTriggers } = require('./executed-triggers.js');
+const { Compiler } = require('./jit.js');
 
 /** @typedef {import('./connection.js').Conn} Conn */
 /** @typedef {import('./connection.js').Op} Op */
@@ -74,7 +75,8 @@ function makeOperations({ graphql, options, srv, messages, internalError }) {
     release(c, op);
     live -= 1;
   };
-  const executed = new ExecutedTriggers({ graphql, options, srv, send, loaders, toGraphQLError, internalError, released });
+  const compiler = new Compiler(graphql, options.jit !== false);
+  const executed = new ExecutedTriggers({ graphql, options, srv, send, loaders, compiler, toGraphQLError, internalError, released });
   const triggers = new Registry({
     srv,
     graphql,
@@ -245,6 +247,10 @@ function makeOperations({ graphql, options, srv, messages, internalError }) {
     /** Projected events that graphql-js had to execute. */
     get fallbacks() {
       return triggers.fallbacks;
+    },
+    /** Executed-group events run by graphql-jit, and of those the ones graphql-js ran again (lib/jit.js). */
+    get compiled() {
+      return compiler.counts;
     },
     /** Live operations by path: projected and shared triggers' subscribers, the rest executed per subscriber. */
     get paths() {

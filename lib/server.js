@@ -61,6 +61,7 @@ function checkServerOptions(options) {
     throw invalidOption('shareKey must be a function (ctx, message, args) => string | undefined');
   }
   checkLoadersOption(options.loaders);
+  if (options.jit !== undefined && typeof options.jit !== 'boolean') throw invalidOption('jit must be a boolean');
 }
 
 /**
@@ -202,7 +203,13 @@ function makeServer(options, srv) {
       operations.close();
     },
     /** This server's figures for `stats()`. */
-    stats: () => ({ subscriptions: operations.live, subscriptionsByPath: operations.paths, projectionFallbacks: operations.fallbacks }),
+    stats: () => ({
+      subscriptions: operations.live,
+      subscriptionsByPath: operations.paths,
+      projectionFallbacks: operations.fallbacks,
+      compiledExecutions: operations.compiled.executions,
+      compiledFallbacks: operations.compiled.fallbacks,
+    }),
   };
 }
 

@@ -177,14 +177,15 @@ function parseArgs(argv) {
 
 /**
  * The servers a run visits: the selected ones, and with `--compare DIR` a copy of each
- * selected subwire GraphQL row that loads subwire from DIR (key `KEY@base`), placed beside it.
+ * selected subwire GraphQL row (chat rows too) that loads subwire from DIR (key `KEY@base`),
+ * placed beside it.
  * @param {ReturnType<typeof parseArgs>} o
  */
 function selectedServers(o) {
   const out = [];
   for (const s of SERVERS.filter((x) => o.servers.includes(x.key))) {
     out.push(s);
-    if (o.compare && s.native && s.script === 'subwire-graphql.js') {
+    if (o.compare && s.native && (s.script === 'subwire-graphql.js' || s.script === 'chat-subwire.js')) {
       out.push({ ...s, key: `${s.key}@base`, label: `${s.label} @base`, env: { SUBWIRE_DIR: o.compare } });
     }
   }
