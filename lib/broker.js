@@ -186,13 +186,37 @@ function send(topic, payload) {
   const p = new Promise((resolve, reject) => inflight.set(id, { resolve, reject }));
   p.catch(noop);
   if (inflight.size === 1) keepAlive ??= setInterval(noop, 1 << 30);
-  try {
-    native.brokerPublish(topic, json, id);
-  } catch (e) {
-    settled(id);
-    throw fromNative(e);
-  }
+  if (outgoing.length === 0) process.nextTick(sendOutgoing);
+  outgoing.push(topic);
+  outgoingRest.payloads.push(json);
+  outgoingRest.ids.push(id);
   return p;
+}
+
+/**
+ * Publishes of this JS turn: handed to the broker thread together (`brokerPublishAll`) at
+ * the turn's end, so it finds the whole burst queued and sends it as one
+ * pipeline. (Handed over one at a time as the app publishes, the broker thread would wake on
+ * the first and send it alone, the rest a round trip later: every other process would then
+ * get the burst in pieces and fan each piece out with its own write per connection.)
+ * @type {string[]} topics, and beside them their JSON texts and publish ids
+ */
+let outgoing = [];
+/** @type {{ payloads: string[], ids: number[] }} */
+let outgoingRest = { payloads: [], ids: [] };
+
+function sendOutgoing() {
+  const topics = outgoing;
+  const { payloads, ids } = outgoingRest;
+  outgoing = [];
+  outgoingRest = { payloads: [], ids: [] };
+  try {
+    if (topics.length === 1) native.brokerPublish(topics[0], payloads[0], ids[0]);
+    else native.brokerPublishAll(topics, payloads, ids);
+  } catch (e) {
+    const err = fromNative(e);
+    for (const id of ids) settled(id)?.reject(/** @type {Error} */ (err));
+  }
 }
 
 /** @param {number} id */

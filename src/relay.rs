@@ -15,9 +15,15 @@
 //!
 //! Messages for JS wait in one queue ([`JsQueue`]) that JS drains in one call per wake-up,
 //! bounded in bytes: past the bound, messages that need JS are dropped and counted.
+//!
+//! The broker calls [`Deliver::flush`] once it has passed on every message of one read from
+//! Redis; until then projected results wait, one batch per hub, and so does waking JS. So a
+//! burst reaches each hub (and through it each reactor) at once and costs one write per
+//! connection, as a local burst does. Held results are sent before any message is queued for
+//! JS, so what JS executes for a route never overtakes an earlier projected result.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -148,6 +154,10 @@ pub(crate) struct RelayCounters {
 pub(crate) struct Relay {
     table: Mutex<Table>,
     queue: Arc<JsQueue>,
+    /// Projected results held until [`Deliver::flush`]: (server, its hub, updates in order).
+    held: Mutex<Vec<(u64, HubHandle, Vec<HubEvent>)>>,
+    /// JS is to be woken at the next flush (the queue was empty when a message was added).
+    wake_owed: AtomicBool,
     wake_js: Box<dyn Fn() + Send + Sync>,
     on_event: Box<dyn Fn(BrokerEvent) + Send + Sync>,
     pub(crate) counters: RelayCounters,
@@ -162,6 +172,8 @@ impl Relay {
         Relay {
             table: Mutex::new(Table::default()),
             queue,
+            held: Mutex::new(Vec::new()),
+            wake_owed: AtomicBool::new(false),
             wake_js,
             on_event,
             counters: RelayCounters::default(),
@@ -268,9 +280,7 @@ impl Deliver for Relay {
                         payload: Bytes::from(result),
                         at: arrived,
                     };
-                    if r.hub.send(ev) {
-                        c.projected.fetch_add(1, Ordering::Relaxed);
-                    }
+                    self.hold(r, ev);
                     continue;
                 }
             }
@@ -296,11 +306,12 @@ impl Deliver for Relay {
             listeners: js,
             routes: to_js,
         };
+        self.send_held();
         match self.queue.push(m) {
             Some(wake) => {
                 c.to_js.fetch_add(1, Ordering::Relaxed);
                 if wake {
-                    (self.wake_js)();
+                    self.wake_owed.store(true, Ordering::Relaxed);
                 }
             }
             None => {
@@ -311,6 +322,39 @@ impl Deliver for Relay {
 
     fn event(&self, event: BrokerEvent) {
         (self.on_event)(event);
+    }
+
+    fn flush(&self) {
+        self.send_held();
+        if self.wake_owed.swap(false, Ordering::Relaxed) {
+            (self.wake_js)();
+        }
+    }
+}
+
+impl Relay {
+    /// Holds a projected result for its server's hub until the next flush.
+    fn hold(&self, r: &Route, ev: HubEvent) {
+        let mut held = lock(&self.held);
+        match held.iter_mut().find(|(server, ..)| *server == r.server) {
+            Some((.., evs)) => evs.push(ev),
+            None => held.push((r.server, r.hub.clone(), vec![ev])),
+        }
+    }
+
+    /// Sends the held results, one batch per hub.
+    fn send_held(&self) {
+        let held = std::mem::take(&mut *lock(&self.held));
+        for (_, hub, evs) in held {
+            let n = evs.len() as u64;
+            let ev = match <[HubEvent; 1]>::try_from(evs) {
+                Ok([one]) => one,
+                Err(evs) => HubEvent::Batch(evs),
+            };
+            if hub.send(ev) {
+                self.counters.projected.fetch_add(n, Ordering::Relaxed);
+            }
+        }
     }
 }
 

@@ -111,6 +111,11 @@ impl Driver {
             Some(Op::Unsubscribe(t)) => {
                 self.topics.remove(&t);
             }
+            Some(Op::Many(ops)) => {
+                for op in ops {
+                    self.offline(Some(op));
+                }
+            }
             Some(op @ (Op::Publish { .. } | Op::Barrier(_))) => {
                 if self.counters.state() == BrokerState::Connecting {
                     self.held.push_back(op);
@@ -137,6 +142,7 @@ impl Driver {
         match op {
             Op::Publish { payload, done, .. } => self.publish_done(payload.len(), done, Err(e)),
             Op::Barrier(done) => done(Err(e)),
+            Op::Many(ops) => ops.into_iter().for_each(|op| self.fail_op(op, e.clone())),
             _ => {}
         }
     }

@@ -51,6 +51,9 @@ pub trait Deliver: Send + Sync + 'static {
     fn message(&self, topic: &str, payload: Bytes);
     /// A change of state or an anomaly.
     fn event(&self, event: BrokerEvent);
+    /// The messages Redis sent together (one read's worth) have all been given to `message`:
+    /// whatever was held back to go on as one batch goes now.
+    fn flush(&self) {}
 }
 
 /// What the broker reports besides messages.
@@ -80,6 +83,8 @@ pub(crate) enum Op {
         done: Done,
     },
     Barrier(Done),
+    /// Publishes handed over together ([`Broker::publish_all`]), in order.
+    Many(Vec<Op>),
     Shutdown,
 }
 
@@ -151,10 +156,32 @@ impl Broker {
     /// `ERR_SUBWIRE_BROKER_OVERLOADED` (`max_queued_bytes` waiting), `ERR_SUBWIRE_BROKER_COMMAND`
     /// (Redis refused it), `ERR_SUBWIRE_DISPOSED` (shut down).
     pub fn publish(&self, topic: &str, payload: Bytes, done: Done) {
+        if let Some(op) = self.admit(topic, payload, done) {
+            self.send(op);
+        }
+    }
+
+    /// [`Broker::publish`] for several, in order, handed to the broker thread at once: it
+    /// sends them as one pipeline (one by one, it could wake on the first and send it alone).
+    pub fn publish_all(&self, publishes: impl IntoIterator<Item = (Box<str>, Bytes, Done)>) {
+        let ops: Vec<Op> = publishes
+            .into_iter()
+            .filter_map(|(topic, payload, done)| self.admit(&topic, payload, done))
+            .collect();
+        match ops.len() {
+            0 => {}
+            1 => self.send(ops.into_iter().next().expect("one")),
+            _ => self.send(Op::Many(ops)),
+        }
+    }
+
+    /// The PUBLISH of `payload`, or None when it was refused (its `done` got the error).
+    fn admit(&self, topic: &str, payload: Bytes, done: Done) -> Option<Op> {
         let c = &self.counters;
         let refuse = |e: SubwireError, done: Done| {
             Counters::add(&c.publish_failed, 1);
             done(Err(e));
+            None
         };
         match c.state() {
             BrokerState::Down => {
@@ -182,19 +209,32 @@ impl Broker {
             );
             return refuse(SubwireError::new(Code::BrokerOverloaded, msg), done);
         }
-        let op = Op::Publish {
+        Some(Op::Publish {
             topic: topic.into(),
             payload,
             done,
-        };
+        })
+    }
+
+    /// Hands publishes to the broker thread; if it is gone, they fail as disposed.
+    fn send(&self, op: Op) {
         if let Err(returned) = self.tx.send(op) {
-            if let Op::Publish { done, .. } = returned.0 {
-                Counters::sub(&c.queued_bytes, len);
-                refuse(
-                    SubwireError::new(Code::Disposed, "the broker was shut down"),
-                    done,
-                );
+            self.disposed(returned.0);
+        }
+    }
+
+    fn disposed(&self, op: Op) {
+        match op {
+            Op::Publish { payload, done, .. } => {
+                Counters::sub(&self.counters.queued_bytes, payload.len() as u64);
+                Counters::add(&self.counters.publish_failed, 1);
+                done(Err(SubwireError::new(
+                    Code::Disposed,
+                    "the broker was shut down",
+                )));
             }
+            Op::Many(ops) => ops.into_iter().for_each(|op| self.disposed(op)),
+            _ => {}
         }
     }
 

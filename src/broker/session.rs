@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
 use redis::{PushInfo, RedisResult, Value};
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::driver::{err, redis_err, Driver};
@@ -90,20 +91,14 @@ pub(super) async fn run(
         tokio::select! {
             push = pushes.recv() => {
                 last_traffic = Instant::now();
-                match push {
-                    Some(p) => if let Some(e) = incoming::on_push(d, p) { break End::Lost(e) },
-                    None => break End::Lost(err(Code::BrokerDown, "the connection to Redis closed")),
-                }
+                if let Some(e) = take_pushes(d, &mut pushes, push) { break End::Lost(e) }
             }
             reply = wait(&mut flight) => {
                 last_traffic = Instant::now();
                 let Some(f) = flight.take() else { continue };
                 if let Err(e) = finish(d, &mut lane, f.sent, reply) { break End::Lost(e) }
             }
-            op = d.rx.recv() => match op {
-                None | Some(Op::Shutdown) => break End::Shutdown,
-                Some(op) => enqueue(d, &mut lane, op),
-            },
+            op = d.rx.recv() => if !take_queued(d, &mut lane, op) { break End::Shutdown },
             _ = tick.tick() => {
                 let now = Instant::now();
                 d.topics.expire(now, d.cfg.echo_ttl);
@@ -125,6 +120,52 @@ pub(super) async fn run(
         fail_queued(d, q, &gone);
     }
     end
+}
+
+/// Handles `push` and every push already waiting behind it (what one read from Redis
+/// carried, as the connection's reader hands them over together), then lets the relay pass
+/// them on: a burst published elsewhere reaches JS and the hubs as one batch, not its first
+/// message alone and the rest after.
+fn take_pushes(
+    d: &mut Driver,
+    pushes: &mut UnboundedReceiver<PushInfo>,
+    push: Option<PushInfo>,
+) -> Option<SubwireError> {
+    let mut next = push;
+    let lost = loop {
+        let Some(p) = next else {
+            break Some(err(Code::BrokerDown, "the connection to Redis closed"));
+        };
+        if let Some(e) = incoming::on_push(d, p) {
+            break Some(e);
+        }
+        match pushes.try_recv() {
+            Ok(p) => next = Some(p),
+            Err(TryRecvError::Empty) => break None,
+            Err(TryRecvError::Disconnected) => next = None,
+        }
+    };
+    d.deliver.flush();
+    lost
+}
+
+/// Puts `op` and every operation already waiting behind it in the lane (false on shutdown),
+/// so the publishes of one burst (one JS turn) leave in one pipeline: were the first sent
+/// alone, the rest would follow one round trip later and every subscribing process would
+/// fan the burst out in two parts, a `writev` per connection for each.
+fn take_queued(d: &mut Driver, lane: &mut VecDeque<Queued>, op: Option<Op>) -> bool {
+    let mut next = op;
+    loop {
+        match next {
+            None | Some(Op::Shutdown) => return false,
+            Some(op) => enqueue(d, lane, op),
+        }
+        match d.rx.try_recv() {
+            Ok(op) => next = Some(op),
+            Err(TryRecvError::Empty) => return true,
+            Err(TryRecvError::Disconnected) => return false,
+        }
+    }
 }
 
 /// Resolves with the answers of the batch in flight; pending forever when there is none.
@@ -179,6 +220,7 @@ fn enqueue(d: &mut Driver, lane: &mut VecDeque<Queued>, op: Op) {
             Some(Queued::Ping(v)) => v.push(done),
             _ => lane.push_back(Queued::Ping(vec![done])),
         },
+        Op::Many(ops) => ops.into_iter().for_each(|op| enqueue(d, lane, op)),
         Op::Shutdown => {}
     }
 }

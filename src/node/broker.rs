@@ -22,7 +22,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use super::{exact, invalid, js_err, lock, NativeServer};
-use crate::broker::{Broker, BrokerConfig, BrokerEvent};
+use crate::broker::{Broker, BrokerConfig, BrokerEvent, Done};
 use crate::error::SubwireError;
 use crate::relay::{JsQueue, Relay, RemoteMessage, Route};
 
@@ -212,32 +212,55 @@ pub fn broker_start(
 #[napi]
 pub fn broker_publish(topic: String, payload: String, id: u32) -> Result<()> {
     let s = slot()?;
-    let completions = s.completions.clone();
-    s.broker.publish(
-        &topic,
-        Bytes::from(payload.into_bytes()),
-        Box::new(move |r| {
-            let first = {
-                let mut c = lock(&completions);
-                let first = c.ok.is_empty() && c.failed.is_empty();
-                match r {
-                    Ok(()) => c.ok.push(id),
-                    Err(e) => c.failed.push(JsPublishFailure {
-                        id,
-                        code: e.code.as_str().into(),
-                        message: e.message,
-                    }),
-                }
-                first
-            };
-            if first {
-                if let Some(s) = SLOT.get() {
-                    s.done_fn.call((), ThreadsafeFunctionCallMode::NonBlocking);
-                }
-            }
-        }),
-    );
+    s.broker
+        .publish(&topic, Bytes::from(payload.into_bytes()), completion(s, id));
     Ok(())
+}
+
+/// `brokerPublish` for the publishes of one JS turn, in order (`ids[i]` is
+/// `topics[i]`/`payloads[i]`'s): the broker thread gets them at once and sends one pipeline.
+#[napi]
+pub fn broker_publish_all(topics: Vec<String>, payloads: Vec<String>, ids: Vec<u32>) -> Result<()> {
+    let s = slot()?;
+    if topics.len() != payloads.len() || topics.len() != ids.len() {
+        return Err(invalid(
+            "brokerPublishAll: topics, payloads and ids differ in length".into(),
+        ));
+    }
+    let all = topics.into_iter().zip(payloads).zip(ids);
+    s.broker.publish_all(all.map(|((topic, payload), id)| {
+        (
+            topic.into_boxed_str(),
+            Bytes::from(payload.into_bytes()),
+            completion(s, id),
+        )
+    }));
+    Ok(())
+}
+
+/// The outcome of publish `id`, batched back to JS's `on_done`.
+fn completion(s: &Slot, id: u32) -> Done {
+    let completions = s.completions.clone();
+    Box::new(move |r| {
+        let first = {
+            let mut c = lock(&completions);
+            let first = c.ok.is_empty() && c.failed.is_empty();
+            match r {
+                Ok(()) => c.ok.push(id),
+                Err(e) => c.failed.push(JsPublishFailure {
+                    id,
+                    code: e.code.as_str().into(),
+                    message: e.message,
+                }),
+            }
+            first
+        };
+        if first {
+            if let Some(s) = SLOT.get() {
+                s.done_fn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        }
+    })
 }
 
 /// A JS listener on `topic` appeared (the first of the topic, as lib/pubsub.js counts).

@@ -46,15 +46,26 @@ impl Fixture {
         assert!(self.relay.add_route(r));
     }
 
+    /// One message, as one read from Redis (the broker flushes after it).
     fn send(&self, topic: &str, json: &str) {
         self.relay
             .message(topic, Bytes::copy_from_slice(json.as_bytes()));
+        self.relay.flush();
+    }
+
+    /// Every hub event so far, as sent (a batch stays one).
+    fn hub_events(&self) -> Vec<HubEvent> {
+        self.hub.try_iter().collect()
     }
 
     /// (trigger, result) of every hub update so far.
     fn updates(&self) -> Vec<(u64, String)> {
         self.hub
             .try_iter()
+            .flat_map(|ev| match ev {
+                HubEvent::Batch(evs) => evs,
+                one => vec![one],
+            })
             .map(|ev| match ev {
                 HubEvent::Update {
                     trigger, payload, ..
@@ -116,6 +127,7 @@ fn js_listeners_get_each_message_once_beside_the_routes() {
     f.send("t", r#"{"tick":{"seq":1}}"#);
     f.send("t", "\u{1}not json");
     f.relay.message("t", Bytes::from_static(b"{\"tick\":\xff}"));
+    f.relay.flush();
     assert_eq!(f.updates().len(), 2, "one per route");
     let js = f.to_js();
     assert_eq!(js.len(), 3);
@@ -156,5 +168,74 @@ fn a_full_js_queue_drops_and_counts_without_taking_a_sequence_number() {
         f.updates().len(),
         1,
         "projected again after the ack of seq 1"
+    );
+}
+
+#[test]
+fn one_read_from_redis_reaches_each_hub_as_one_batch_and_wakes_js_once() {
+    let f = fixture(1 << 20);
+    f.route(1, &["t"]);
+    f.route(2, &["t"]);
+    f.relay.listen("t");
+    for seq in 1..=3 {
+        let json = format!(r#"{{"tick":{{"seq":{seq}}}}}"#);
+        f.relay.message("t", Bytes::from(json));
+    }
+    // Routes 1 and 2 are both server 1's: one hub. Nothing went on before the flush
+    // except what had to precede the messages queued for JS.
+    assert_eq!(
+        f.wakes.load(Ordering::Relaxed),
+        0,
+        "JS is woken at the flush"
+    );
+    let first = f.hub_events();
+    f.relay.flush();
+    assert_eq!(f.wakes.load(Ordering::Relaxed), 1);
+    let rest = f.hub_events();
+    let sizes = |evs: &[HubEvent]| -> Vec<usize> {
+        evs.iter()
+            .map(|e| match e {
+                HubEvent::Batch(v) => v.len(),
+                _ => 1,
+            })
+            .collect()
+    };
+    // Each message's results go to the hub before that message is queued for JS.
+    assert_eq!(sizes(&first), vec![2, 2, 2]);
+    assert!(rest.is_empty());
+    assert_eq!(f.to_js().len(), 3);
+
+    // Without JS listeners nothing is queued for JS: the whole read is one batch.
+    assert!(f.relay.unlisten("t"));
+    for seq in 4..=6 {
+        let json = format!(r#"{{"tick":{{"seq":{seq}}}}}"#);
+        f.relay.message("t", Bytes::from(json));
+    }
+    assert!(f.hub_events().is_empty(), "held until the flush");
+    f.relay.flush();
+    let evs = f.hub_events();
+    assert_eq!(sizes(&evs), vec![6]);
+    assert_eq!(
+        f.wakes.load(Ordering::Relaxed),
+        1,
+        "nothing for JS: not woken"
+    );
+    let HubEvent::Batch(v) = &evs[0] else {
+        unreachable!()
+    };
+    let got: Vec<(u64, String)> = v
+        .iter()
+        .map(|e| match e {
+            HubEvent::Update {
+                trigger, payload, ..
+            } => (*trigger, String::from_utf8(payload.to_vec()).unwrap()),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(got[0].0, 101);
+    assert_eq!(got[1].0, 102);
+    assert!(
+        got[4].1.contains("6") && got[5].1.contains("6"),
+        "in order: {got:?}"
     );
 }
