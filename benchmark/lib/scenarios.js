@@ -25,11 +25,14 @@ const PER_PROCESS = 9500;
  *   idleSteps: number[], stormConns: number, concurrency: number, warmup: number }} Ctx
  */
 
+/** Extra node flags for the JS servers (`BENCH_SERVER_NODE_FLAGS`, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`: node refuses these in NODE_OPTIONS). */
+const serverFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
 /** Starts a server child and waits for its `listening` line. */
 async function startServer(ctx, spec) {
   const server = spec.bin
     ? new Child(spec.key, path.join(ctx.target || path.join(ctx.root, 'target'), 'release', spec.bin), spec.args, { cwd: ctx.root })
-    : new Child(spec.key, process.execPath, ['--expose-gc', path.join(ctx.root, 'benchmark', 'servers', spec.script), ...spec.args],
+    : new Child(spec.key, process.execPath, ['--expose-gc', ...serverFlags, path.join(ctx.root, 'benchmark', 'servers', spec.script), ...spec.args],
       { cwd: ctx.root, env: spec.env ? { ...process.env, ...spec.env } : process.env });
   const msg = await server.waitFor((m) => m.event === 'listening' || m.event === 'error', 20000);
   if (msg.event === 'error') {
