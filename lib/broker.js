@@ -1,7 +1,7 @@
 'use strict';
 /**
  * Scale-out: the process's broker (Redis pub/sub), JS side. The connection lives in Rust
- * (src/broker/, src/relay.rs, src/node/broker.rs); JS never holds a Redis socket.
+ * (src/broker/, src/relay.rs, src/node/broker/); JS never holds a Redis socket.
  *
  * - `configure(options, what)`: the `broker` option of `useServer`, `new PubSub` and
  *   `createPubSub`. One broker per process: the same one again is fine, a different one

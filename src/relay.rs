@@ -1,6 +1,6 @@
 //! The relay: where messages from the broker (src/broker/) go in this process. It is the
 //! broker's [`Deliver`], called on the broker thread, and holds the process's route table,
-//! which the napi bridge (`src/node/broker.rs`) keeps up to date from the JS thread.
+//! which the napi bridge (`src/node/broker/`) keeps up to date from the JS thread.
 //!
 //! For a message on topic T:
 //! - each **projected route** on T (a projected trigger of some server: its plan and its

@@ -21,83 +21,18 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
-use super::{exact, invalid, js_err, lock, NativeServer};
+mod objects;
+mod routes;
+
+use objects::{
+    js_event, js_message, BrokerOptions, JsBrokerEvent, JsBrokerStats, JsPublishFailure,
+    JsRemoteMessage,
+};
+pub(in crate::node) use routes::server_gone;
+
+use super::{invalid, js_err, lock};
 use crate::broker::{Broker, BrokerConfig, BrokerEvent, Done};
-use crate::error::SubwireError;
-use crate::relay::{JsQueue, Relay, RemoteMessage, Route};
-
-/// `broker` options, as lib/broker.js checked them.
-#[napi(object)]
-pub struct BrokerOptions {
-    pub url: String,
-    pub prefix: String,
-    /// Messages from Redis bigger than this are dropped and reported (bytes).
-    pub max_payload: u32,
-    /// PEM root certificate(s) for `rediss://` instead of the system's.
-    pub tls_ca: Option<String>,
-    /// Tests: reconnect backoff, first delay and cap (ms).
-    pub backoff_min: Option<u32>,
-    pub backoff_max: Option<u32>,
-}
-
-/// A message from the broker for JS.
-#[napi(object)]
-pub struct JsRemoteMessage {
-    pub topic: String,
-    /// Absent when the bytes were not UTF-8.
-    pub payload: Option<String>,
-    /// For the topic's JS listeners.
-    pub listeners: bool,
-    /// Pairs: projected route id, sequence number.
-    pub routes: Vec<f64>,
-}
-
-/// A broker event for JS.
-#[napi(object)]
-pub struct JsBrokerEvent {
-    /// "down" | "up" | "dropped" | "error"
-    pub kind: String,
-    pub code: Option<String>,
-    pub message: Option<String>,
-    /// "down": since when (ms since the epoch).
-    pub since: Option<f64>,
-    /// "up": how long it was down (ms).
-    pub down_ms: Option<f64>,
-    pub reconnects: Option<f64>,
-    pub topic: Option<String>,
-}
-
-/// A publish that failed.
-#[napi(object)]
-pub struct JsPublishFailure {
-    pub id: u32,
-    pub code: String,
-    pub message: String,
-}
-
-#[napi(object)]
-pub struct JsBrokerStats {
-    pub url: String,
-    pub prefix: String,
-    pub max_payload: u32,
-    /// "connecting" | "up" | "down" | "closed"
-    pub state: String,
-    pub since: f64,
-    pub reconnects: f64,
-    pub published: f64,
-    pub publish_failed: f64,
-    pub received: f64,
-    /// Of `received`: messages from other publishers, handed on for delivery.
-    pub delivered: f64,
-    pub echoes_dropped: f64,
-    pub dropped: f64,
-    pub oversized: f64,
-    pub topics_subscribed: f64,
-    pub queued_bytes: f64,
-    pub projected: f64,
-    pub to_js: f64,
-    pub js_overflow: f64,
-}
+use crate::relay::{JsQueue, Relay};
 
 type Wake = ThreadsafeFunction<(), (), FnArgs<(Vec<JsRemoteMessage>,)>, Status, false, true>;
 type DoneFn =
@@ -308,121 +243,4 @@ pub fn broker_stats() -> Option<JsBrokerStats> {
         to_js: r.to_js.load(Relaxed) as f64,
         js_overflow: r.js_overflow.load(Relaxed) as f64,
     })
-}
-
-#[napi]
-impl NativeServer {
-    /// Projected `trigger` (its plan given by `triggerPlan`) takes messages from the broker on
-    /// `topics` as route `route` (lib/broker.js's id). The hub calls queued so far go first,
-    /// so the trigger's subscribers are in the hub before any broker update.
-    #[napi]
-    pub fn broker_route(&self, trigger: f64, route: f64, topics: Vec<String>) -> Result<bool> {
-        let s = slot()?;
-        let trigger = exact(trigger, "a trigger id")?;
-        let route = exact(route, "a route id")?;
-        let Some(plan) = lock(&self.plans).get(&trigger).cloned() else {
-            return Err(invalid(format!("trigger {trigger} has no projection plan")));
-        };
-        self.hub_flush()?;
-        let hub = self.running(|srv| srv.hub_handle())?;
-        let topics: Vec<Box<str>> = topics.into_iter().map(Into::into).collect();
-        let r = Route::new(route, self.id, trigger, plan, hub, topics.clone());
-        if !s.relay.add_route(r) {
-            return Ok(false);
-        }
-        for t in &topics {
-            s.broker.subscribe(t);
-        }
-        Ok(true)
-    }
-
-    /// Route `route` ends (its trigger ended).
-    #[napi]
-    pub fn broker_unroute(&self, route: f64) -> Result<()> {
-        let s = slot()?;
-        for t in s
-            .relay
-            .remove_route(exact(route, "a route id")?)
-            .unwrap_or_default()
-        {
-            s.broker.unsubscribe(&t);
-        }
-        Ok(())
-    }
-
-    /// JS has executed route `route`'s messages up to `seq`: their results (queued hub calls)
-    /// go to the hub now, then the relay may project this route's messages again.
-    #[napi]
-    pub fn broker_ack(&self, route: f64, seq: f64) -> Result<()> {
-        let s = slot()?;
-        self.hub_flush()?;
-        s.relay.ack(
-            exact(route, "a route id")?,
-            exact(seq, "a sequence number")?,
-        );
-        Ok(())
-    }
-}
-
-/// A server is being disposed: its routes go, and their subscriptions.
-pub(super) fn server_gone(server: u64) {
-    if let Some(s) = SLOT.get() {
-        for t in s.relay.remove_server(server) {
-            s.broker.unsubscribe(&t);
-        }
-    }
-}
-
-fn js_message(m: RemoteMessage) -> JsRemoteMessage {
-    JsRemoteMessage {
-        topic: m.topic,
-        payload: m.payload,
-        listeners: m.listeners,
-        routes: m
-            .routes
-            .into_iter()
-            .flat_map(|(r, s)| [r as f64, s as f64])
-            .collect(),
-    }
-}
-
-fn js_event(ev: BrokerEvent) -> JsBrokerEvent {
-    let mut out = JsBrokerEvent {
-        kind: String::new(),
-        code: None,
-        message: None,
-        since: None,
-        down_ms: None,
-        reconnects: None,
-        topic: None,
-    };
-    let error = |out: &mut JsBrokerEvent, e: SubwireError| {
-        out.code = Some(e.code.as_str().into());
-        out.message = Some(e.message);
-    };
-    match ev {
-        BrokerEvent::Down { error: e, since_ms } => {
-            out.kind = "down".into();
-            out.since = Some(since_ms as f64);
-            error(&mut out, e);
-        }
-        BrokerEvent::Up {
-            down_for,
-            reconnects,
-        } => {
-            out.kind = "up".into();
-            out.down_ms = Some(down_for.as_millis() as f64);
-            out.reconnects = Some(reconnects as f64);
-        }
-        BrokerEvent::Dropped { topic, error: e } => {
-            out.kind = "dropped".into();
-            out.topic = Some(topic);
-            error(&mut out, e);
-        }
-        BrokerEvent::Error(e) => {
-            out.kind = "error".into();
-            error(&mut out, e);
-        }
-    }
-    out
 }
