@@ -16,8 +16,8 @@
  * - request urls are interned: 10k connections to `/graphql` share one string.
  *
  * Used by lib/messages.js (creates both at a connection's first event), lib/server.js,
- * lib/operation.js and lib/shared-triggers.js (a shared subscriber is itself the operation
- * record).
+ * lib/operation.js, lib/shared-triggers.js and lib/executed-triggers.js (a shared subscriber
+ * or a group member is itself the operation record: `JoinedOp`).
  * @module subwire/lib/connection
  */
 
@@ -30,6 +30,37 @@ const CONN = Symbol('subwire.connection');
  * `serial` names the operation in Rust (see `TransportServer.next`).
  * @typedef {{ readonly id: string, readonly serial?: number, iterator: any, finished: Promise<void> | null | undefined }} Op
  */
+
+/**
+ * An operation served by a trigger or an executed group instead of a stream of its own (a
+ * shared subscriber, lib/shared-triggers.js; a group member, lib/executed-triggers.js): as
+ * an `Op` it is its own iterator, which yields nothing; `return()` (client complete,
+ * connection close, `ctx.subscriptions[id].return()`) leaves what serves it.
+ */
+class JoinedOp {
+  /** As an `Op`: what `ctx.subscriptions[id]` shows. */
+  get iterator() {
+    return this;
+  }
+  /** As an `Op`: no stream loop of useServer's runs for it. */
+  get finished() {
+    return null;
+  }
+  next() {
+    return Promise.resolve({ value: undefined, done: true });
+  }
+  async return() {
+    await this.leave();
+    return { value: undefined, done: true };
+  }
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+  /** Leaves the trigger or group that serves it (each subclass says which). @returns {Promise<void>} */
+  leave() {
+    return Promise.reject(new Error('JoinedOp.leave is defined by its subclass'));
+  }
+}
 
 /** The last url seen: connections to the same path share this string. */
 let lastUrl = '';
@@ -166,4 +197,4 @@ class Context {
   }
 }
 
-module.exports = { Conn, Context };
+module.exports = { Conn, Context, JoinedOp };

@@ -25,6 +25,7 @@ const { currentEvent } = require('./publish-events.js');
 const { nextPayload } = require('./next-payload.js');
 const { codedError } = require('./errors.js');
 const { isPromise } = require('./loaders.js');
+const { JoinedOp } = require('./connection.js');
 
 /** @typedef {import('./connection.js').Conn} Conn */
 /** @typedef {import('./publish-events.js').PublishEvent} PublishEvent */
@@ -34,13 +35,14 @@ const { isPromise } = require('./loaders.js');
  * own iterator (what `ctx.subscriptions[id]` shows; `return()` leaves), as a shared
  * subscriber is.
  */
-class Member {
+class Member extends JoinedOp {
   /**
    * @param {Group} group @param {Conn} c @param {{ id: string, serial?: number }} op
    * @param {any} payload the subscribe payload (kept only when a hook needs it) @param {any} execArgs
    * @param {number} maxQueued
    */
   constructor(group, c, op, payload, execArgs, maxQueued) {
+    super();
     this.group = group;
     this.c = c;
     this.id = op.id;
@@ -75,24 +77,9 @@ class Member {
     /** @type {((err: unknown) => void) | null} */
     this.onFailure = null;
   }
-  /** As an `Op`: what `ctx.subscriptions[id]` shows. */
-  get iterator() {
-    return this;
-  }
-  /** As an `Op`: no stream loop of useServer's runs for it. */
-  get finished() {
-    return null;
-  }
-  next() {
-    return Promise.resolve({ value: undefined, done: true });
-  }
   /** Leaves the group (the client completed, or its connection closed). */
-  async return() {
-    await this.group.owner.leave(this);
-    return { value: undefined, done: true };
-  }
-  [Symbol.asyncIterator]() {
-    return this;
+  leave() {
+    return this.group.owner.leave(this);
   }
 }
 

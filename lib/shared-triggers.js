@@ -33,6 +33,7 @@
 
 const { nextPayload } = require('./next-payload.js');
 const { isAsyncIterable } = require('./util.js');
+const { JoinedOp } = require('./connection.js');
 const { Projector } = require('./projected-triggers.js');
 
 /** @typedef {import('./connection.js').Conn} Conn */
@@ -55,12 +56,13 @@ function stableJson(v) {
  * (`return()` on client complete and on close) ends this one too. Kept small: a server
  * holds one per shared subscription (the subscribe payload only when `onComplete` needs it).
  */
-class SharedSubscriber {
+class SharedSubscriber extends JoinedOp {
   /**
    * @param {Trigger} trigger @param {import('./connection.js').Conn} c @param {string} id
    * @param {number} serial the operation's (lib/outbox.js) @param {any} payload
    */
   constructor(trigger, c, id, serial, payload) {
+    super();
     this.trigger = trigger;
     this.c = c;
     this.id = id;
@@ -71,24 +73,9 @@ class SharedSubscriber {
     /** @type {Promise<void> | null} */
     this.left = null;
   }
-  /** As an `Op`: what `ctx.subscriptions[id]` shows. */
-  get iterator() {
-    return this;
-  }
-  /** As an `Op`: no stream loop of useServer's runs for it. */
-  get finished() {
-    return null;
-  }
-  next() {
-    return Promise.resolve({ value: undefined, done: true });
-  }
   /** Leaves the trigger (the client completed, or its connection closed). */
-  async return() {
-    await this.trigger.registry.leave(this, true);
-    return { value: undefined, done: true };
-  }
-  [Symbol.asyncIterator]() {
-    return this;
+  leave() {
+    return this.trigger.registry.leave(this, true);
   }
 }
 
