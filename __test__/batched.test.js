@@ -7,6 +7,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
+const graphql = require('graphql');
 const { createClient } = require('graphql-ws');
 const { useServer, PubSub } = require('..');
 const { Outbox } = require('../lib/outbox.js');
@@ -189,5 +190,137 @@ test("events waiting behind a stuck execution are bounded by the PubSub's maxQue
   for (let i = 1; i <= 5; i++) await pubsub.publish('room:r1', msg(i));
   await eventually(() => fine.results.length === 5 && stuck.errors.length === 1, 5000, 'delivered');
   assert.match(stuck.errors[0][0].message, /maxQueued is 3/);
+  assert.deepEqual(ids(fine), ['m1', 'm2', 'm3', 'm4', 'm5']);
+});
+
+// Cohorts: a shared trigger (shareKey) whose source is a subwire topic is a member of the
+// executed group too, executed once per event for all its subscribers.
+
+const byUser = (/** @type {any} */ ctx) => (ctx.connectionParams.user === 'solo' ? undefined : ctx.connectionParams.user);
+
+test('shareKey cohorts: one execution per cohort and event, in the turn and loader batch of the unshared subscribers, each getting graphql-js\'s result for its user', async (t) => {
+  const pubsub = new PubSub();
+  const db = fakeDb();
+  let executions = 0;
+  const authorOf = (/** @type {any} */ m, /** @type {any} */ ctx) => (executions++, ctx.loaders.author.load(m.authorId));
+  const schema = chatSchema({ pubsub, authorOf });
+  const server = serve(t, { schema, loaders: loadersFor(db), shareKey: byUser });
+  const subs = subscribers(t, server.address().port, ['u1', 'u1', 'u2', 'solo'], 2);
+  await eventually(() => server.stats().triggerSubscriptions === 6 && server.stats().subscriptions === 8, 5000, 'subscribed');
+  await eventually(() => topicListeners.get('room:r1')?.size === 1, 5000, 'one group listens for the cohorts and the unshared subscriptions');
+  const before = server.stats().compiledExecutions;
+  for (let i = 1; i <= 2; i++) await pubsub.publish('room:r1', msg(i));
+  await eventually(() => subs.every((s) => s.results.length === 2), 5000, 'delivered');
+  assert.equal(executions, 2 * 4, 'per event: the u1 cohort, the u2 cohort and the two unshared subscriptions of solo');
+  assert.deepEqual(db.calls, [['u1'], ['u1']], 'one batch per event for cohorts and unshared members together');
+  assert.equal(server.stats().compiledExecutions - before, 2 * 4, 'cohorts run compiled (graphql-jit)');
+  for (const s of subs) {
+    for (const [i, r] of s.results.entries()) {
+      const want = await graphql.execute({ schema: chatSchema({ pubsub, authorOf: (m) => db.users.get(m.authorId) }), document: graphql.parse(MESSAGE_QUERY), variableValues: { room: 'r1' }, rootValue: msg(i + 1), contextValue: { user: s.user } });
+      assert.deepEqual(r, JSON.parse(JSON.stringify(want)), `${s.user}, event ${i + 1}`);
+    }
+  }
+});
+
+test("a cohort's hooks: onNext once per event with the trigger's ctx; when it throws, onError once, every subscriber of that cohort gets `error` and runs onComplete, other cohorts go on", async (t) => {
+  const pubsub = new PubSub();
+  /** @type {string[]} */
+  const calls = [];
+  const server = serve(t, {
+    schema: chatSchema({ pubsub }),
+    loaders: loadersFor(fakeDb()),
+    shareKey: byUser,
+    onNext: (/** @type {any} */ ctx, /** @type {string} */ id, /** @type {any} */ _p, /** @type {any} */ _a, /** @type {any} */ result) => {
+      assert.ok(ctx.shared && id === `trigger:${ctx.triggerId}`, 'the trigger context and id');
+      calls.push(`next ${ctx.shareKey} ${result.data.messageAdded.id}`);
+      if (ctx.shareKey === 'breaks' && result.data.messageAdded.id === 'm2') throw new Error('onNext broke');
+    },
+    onError: (/** @type {any} */ ctx, /** @type {string} */ _id, /** @type {any} */ _p, /** @type {any} */ errors) => void calls.push(`error ${ctx.shareKey} ${errors[0].message}`),
+    onComplete: (/** @type {any} */ ctx) => void calls.push(`complete ${ctx.connectionParams.user}`),
+  });
+  const subs = subscribers(t, server.address().port, ['breaks', 'breaks', 'plain'], 1);
+  await eventually(() => server.stats().triggerSubscriptions === 3, 5000, 'subscribed');
+  for (let i = 1; i <= 3; i++) await pubsub.publish('room:r1', msg(i));
+  const [b1, b2, plain] = subs;
+  await eventually(() => plain.results.length === 3 && b1.errors.length === 1 && b2.errors.length === 1, 5000, 'delivered');
+  await eventually(() => calls.filter((c) => c === 'complete breaks').length === 2, 5000, 'onComplete per subscriber');
+  for (const s of [b1, b2]) {
+    assert.deepEqual(ids(s), ['m1']);
+    assert.equal(s.errors[0][0].message, 'onNext broke');
+  }
+  assert.deepEqual(ids(plain), ['m1', 'm2', 'm3']);
+  assert.deepEqual(calls.filter((c) => c.includes('breaks')), ['next breaks m1', 'next breaks m2', 'error breaks onNext broke', 'complete breaks', 'complete breaks']);
+  assert.deepEqual(calls.filter((c) => c.startsWith('next plain')), ['next plain m1', 'next plain m2', 'next plain m3']);
+  assert.equal(server.stats().triggers, 1, 'the failed trigger is gone');
+});
+
+test("a cohort's onError throwing closes every subscriber's connection with 4500; other connections stay", async (t) => {
+  const pubsub = new PubSub();
+  const authorOf = (/** @type {any} */ m, /** @type {any} */ ctx) => {
+    if (ctx.user === 'breaks') throw new Error('resolver broke');
+    return { id: m.authorId };
+  };
+  const server = serve(t, {
+    schema: chatSchema({ pubsub, authorOf }),
+    shareKey: byUser,
+    onNext: (/** @type {any} */ ctx) => {
+      if (ctx.shareKey === 'breaks') throw new Error('onNext broke');
+    },
+    onError: () => {
+      throw new Error('onError broke too');
+    },
+  });
+  const [b1, b2, plain] = subscribers(t, server.address().port, ['breaks', 'breaks', 'plain'], 1, 'subscription M($room: String!) { messageAdded(room: $room) { id author { id } } }');
+  await eventually(() => server.stats().triggerSubscriptions === 3, 5000, 'subscribed');
+  await pubsub.publish('room:r1', msg(1));
+  await eventually(() => b1.errors.length === 1 && b2.errors.length === 1, 5000, 'closed');
+  for (const s of [b1, b2]) assert.equal(s.errors[0].code, 4500);
+  await pubsub.publish('room:r1', msg(2));
+  await eventually(() => plain.results.length === 2, 5000, 'the other cohort goes on');
+  assert.deepEqual(plain.errors, []);
+});
+
+test('the last subscriber out takes its cohort out of the group, even mid-execution: nothing more is sent, a later subscriber starts a new cohort', async (t) => {
+  const pubsub = new PubSub();
+  /** @type {() => void} */
+  let open = () => {};
+  const gate = new Promise((r) => (open = () => r(undefined)));
+  /** @type {string[]} */
+  const completed = [];
+  const authorOf = (/** @type {any} */ m, /** @type {any} */ ctx) => (ctx.user === 'leaves' && m.id === 'm1' ? gate.then(() => ({ id: 'u1' })) : { id: m.authorId });
+  const server = serve(t, { schema: chatSchema({ pubsub, authorOf }), shareKey: byUser, onComplete: (/** @type {any} */ ctx) => void completed.push(ctx.connectionParams.user) });
+  const query = 'subscription M($room: String!) { messageAdded(room: $room) { id author { id } } }';
+  const [l1, l2, stays] = subscribers(t, server.address().port, ['leaves', 'leaves', 'stays'], 1, query);
+  await eventually(() => server.stats().triggerSubscriptions === 3, 5000, 'subscribed');
+  await pubsub.publish('room:r1', msg(1));
+  await eventually(() => stays.results.length === 1, 5000, 'delivered');
+  l1.stop();
+  l2.stop();
+  await eventually(() => completed.length === 2 && server.stats().triggers === 1, 5000, 'both left');
+  open();
+  await pubsub.publish('room:r1', msg(2));
+  await eventually(() => stays.results.length === 2, 5000, 'the other cohort goes on');
+  const [again] = subscribers(t, server.address().port, ['leaves'], 1, query);
+  await eventually(() => server.stats().triggerSubscriptions === 2, 5000, 'subscribed again');
+  await pubsub.publish('room:r1', msg(3));
+  await eventually(() => again.results.length === 1 && stays.results.length === 3, 5000, 'the new cohort runs');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual([l1.results, l2.results], [[], []], 'nothing after they left');
+  assert.deepEqual(ids(again), ['m3']);
+  again.stop();
+  stays.stop();
+  await eventually(() => server.stats().triggers === 0 && !topicListeners.has('room:r1'), 5000, 'the group stopped listening');
+});
+
+test("a stuck cohort: events waiting are bounded by the PubSub's maxQueued, then each of its subscribers gets ERR_SUBWIRE_PUBSUB_OVERFLOW", async (t) => {
+  const pubsub = new PubSub({ maxQueued: 3 });
+  const authorOf = (/** @type {any} */ m, /** @type {any} */ ctx) => (ctx.user === 'stuck' ? new Promise(() => {}) : { id: m.authorId });
+  const server = serve(t, { schema: chatSchema({ pubsub, authorOf }), shareKey: byUser });
+  const query = 'subscription M($room: String!) { messageAdded(room: $room) { id author { id } } }';
+  const [s1, s2, fine] = subscribers(t, server.address().port, ['stuck', 'stuck', 'fine'], 1, query);
+  await eventually(() => server.stats().triggerSubscriptions === 3, 5000, 'subscribed');
+  for (let i = 1; i <= 5; i++) await pubsub.publish('room:r1', msg(i));
+  await eventually(() => fine.results.length === 5 && s1.errors.length === 1 && s2.errors.length === 1, 5000, 'delivered');
+  for (const s of [s1, s2]) assert.match(s.errors[0][0].message, /maxQueued is 3/);
   assert.deepEqual(ids(fine), ['m1', 'm2', 'm3', 'm4', 'm5']);
 });

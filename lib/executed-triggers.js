@@ -1,22 +1,27 @@
 'use strict';
 /**
- * Executed triggers: batched per-subscriber execution (Hasura's multiplexing, in one JS
- * turn instead of one SQL query). lib/operation.js hands a subscription here when graphql-js
- * must execute each event for it (not shared, not projected), the app left graphql-js's
- * `subscribe` and `onOperation` alone, and the resolver's source stream is a subwire topic
- * iterator. Subscriptions of the same topics form one group, which listens to them once
- * (the iterator is ended and what it had queued is taken over). Per published event the
+ * Executed triggers: batched execution (Hasura's multiplexing, in one JS turn instead of
+ * one SQL query). A group serves the subscriptions of the same topics whose events graphql-js
+ * must execute, and listens to those topics once; its members (lib/executed-members.js) are
+ * - a connection's subscription (`Member`): lib/operation.js hands one here when it is not
+ *   shared or projected, the app left graphql-js's `subscribe` and `onOperation` alone, and
+ *   the resolver's source stream is a subwire topic iterator;
+ * - a shared trigger (`Cohort`): lib/shared-triggers.js hands one here under the same
+ *   conditions; it is executed once per event for all its subscribers.
+ * The iterator is ended and what it had queued goes to the member. Per published event the
  * group runs, inside the publish, every member's `execute()` with the member's own
  * arguments (document, variables, context; with `loaders`, a context carrying the event's
- * bag), passes each result to `onNext` and queues its `next`; the answers of the event cross
- * into Rust in one call (lib/outbox.js `hold`), however many members there are.
+ * bag), by its graphql-jit compiled query when it has one (lib/jit.js), passes each result
+ * to `onNext` and sends it; the answers of the event cross into Rust in one call
+ * (lib/outbox.js `hold`), however many members there are.
  *
  * Per member, as graphql-ws runs a subscriber: events in publish order, one execution at a
  * time. A member whose execution (or onNext) is still pending keeps later events queued
  * (at most the iterator's `maxQueued`, then ERR_SUBWIRE_PUBSUB_OVERFLOW); the other members
  * do not wait for it. An execution that throws, or onNext throwing, ends that member only:
- * onError, `error`, onComplete. Leaving (client `complete`, the connection closed): queued
- * events are dropped, a pending execution settles unsent, then onComplete.
+ * onError, `error`, then it leaves. Leaving (client `complete`, the connection closed, the
+ * trigger ended): queued events are dropped, a pending execution settles unsent, then the
+ * member finishes (a connection's subscription: onComplete).
  * @module subwire/lib/executed-triggers
  */
 
@@ -25,70 +30,19 @@ const { currentEvent } = require('./publish-events.js');
 const { nextPayload } = require('./next-payload.js');
 const { codedError } = require('./errors.js');
 const { isPromise } = require('./loaders.js');
-const { JoinedOp } = require('./connection.js');
+const { Member, Cohort } = require('./executed-members.js');
+const { TopicIterator } = require('./pubsub.js');
 
 /** @typedef {import('./connection.js').Conn} Conn */
 /** @typedef {import('./publish-events.js').PublishEvent} PublishEvent */
-
-/**
- * One subscription of a group. It is also the connection's record of the operation and its
- * own iterator (what `ctx.subscriptions[id]` shows; `return()` leaves), as a shared
- * subscriber is.
- */
-class Member extends JoinedOp {
-  /**
-   * @param {Group} group @param {Conn} c @param {{ id: string, serial?: number }} op
-   * @param {any} payload the subscribe payload (kept only when a hook needs it) @param {any} execArgs
-   * @param {number} maxQueued
-   */
-  constructor(group, c, op, payload, execArgs, maxQueued) {
-    super();
-    this.group = group;
-    this.c = c;
-    this.id = op.id;
-    this.serial = op.serial ?? 0;
-    this.payload = payload;
-    this.execArgs = execArgs;
-    /** The document compiled by graphql-jit (lib/jit.js), or null: graphql-js. @type {import('./jit.js').Query | null} */
-    this.query = group.owner.deps.compiler.queryFor(execArgs);
-    this.maxQueued = maxQueued;
-    /** An execution or onNext is pending: events wait in `queue`. */
-    this.busy = false;
-    /** Waiting events: value, event, value, event… from `head` on. @type {unknown[] | null} */
-    this.queue = null;
-    this.head = 0;
-    this.gone = false;
-    /** @type {Promise<void> | null} */
-    this.left = null;
-    /** @type {(() => void) | null} called when a member that left stops being busy */
-    this.onIdle = null;
-    // The pending execution (one at a time): its event, value and context, kept here rather
-    // than in closures made per execution; the callbacks are made once, at the first.
-    /** @type {PublishEvent | null} the event held until the execution settles */
-    this.held = null;
-    /** @type {unknown} */
-    this.value = undefined;
-    /** @type {unknown} */
-    this.contextValue = undefined;
-    /** The pending execution runs the compiled query (else graphql-js). */
-    this.compiled = false;
-    /** @type {((r: unknown) => void) | null} */
-    this.onResult = null;
-    /** @type {((err: unknown) => void) | null} */
-    this.onFailure = null;
-  }
-  /** Leaves the group (the client completed, or its connection closed). */
-  leave() {
-    return this.group.owner.leave(this);
-  }
-}
+/** @typedef {import('./executed-members.js').Runner} Runner a group member of either kind */
 
 class Group {
   /** @param {ExecutedTriggers} owner @param {string} key @param {readonly string[]} topics */
   constructor(owner, key, topics) {
     this.owner = owner;
     this.key = key;
-    /** @type {Set<Member>} */
+    /** @type {Set<Runner>} */
     this.members = new Set();
     const listener = (/** @type {unknown} */ value) => owner.publish(this, value);
     this.unsubscribes = topics.map((topic) => subscribeTopic(topic, listener));
@@ -122,12 +76,39 @@ class ExecutedTriggers {
    * @param {import('./pubsub.js').TopicIterator<unknown>} stream
    */
   join(c, op, payload, execArgs, stream) {
+    const m = new Member(this.groupFor(stream), c, op, this.keepPayload ? payload : null, execArgs, stream.maxQueued);
+    c.setOp(m);
+    this.enter(m, stream);
+  }
+
+  /** Whether a source stream can be served by a group: a subwire topic iterator. @param {unknown} stream */
+  accepts(stream) {
+    return stream instanceof TopicIterator;
+  }
+
+  /**
+   * A shared trigger whose source is `stream` (a subwire topic iterator, which is ended)
+   * joins as one cohort: executed once per event for all its subscribers.
+   * @param {import('./executed-members.js').CohortSink} sink @param {any} payload @param {any} execArgs
+   * @param {import('./pubsub.js').TopicIterator<unknown>} stream
+   */
+  joinCohort(sink, payload, execArgs, stream) {
+    const m = new Cohort(this.groupFor(stream), sink, this.keepPayload ? payload : null, execArgs, stream.maxQueued);
+    this.enter(m, stream);
+    return m;
+  }
+
+  /** The group of `stream`'s topics. @param {import('./pubsub.js').TopicIterator<unknown>} stream */
+  groupFor(stream) {
     const key = stream.topics.join('\0');
     let g = this.groups.get(key);
     if (g === undefined) this.groups.set(key, (g = new Group(this, key, stream.topics)));
-    const m = new Member(g, c, op, this.keepPayload ? payload : null, execArgs, stream.maxQueued);
-    g.members.add(m);
-    c.setOp(m);
+    return g;
+  }
+
+  /** `m` joins its group; what `stream` had queued goes to it first. @param {Runner} m @param {import('./pubsub.js').TopicIterator<unknown>} stream */
+  enter(m, stream) {
+    m.group.members.add(m);
     const queued = stream.takeQueued();
     if (queued.length === 0) return;
     this.deps.srv.holdAnswers();
@@ -146,7 +127,7 @@ class ExecutedTriggers {
     srv.flushAnswers();
   }
 
-  /** @param {Member} m @param {unknown} value @param {PublishEvent | null} ev */
+  /** @param {Runner} m @param {unknown} value @param {PublishEvent | null} ev */
   deliver(m, value, ev) {
     if (m.gone) return;
     if (!m.busy) {
@@ -163,7 +144,7 @@ class ExecutedTriggers {
 
   /**
    * Executes one event for `m` (idle): by its compiled query (lib/jit.js) when it has one and
-   * the result has no errors, else by graphql-js. @param {Member} m @param {unknown} value
+   * the result has no errors, else by graphql-js. @param {Runner} m @param {unknown} value
    * @param {PublishEvent | null} ev
    */
   run(m, value, ev) {
@@ -205,7 +186,7 @@ class ExecutedTriggers {
     );
   }
 
-  /** `m`'s pending execution gave `r`. @param {Member} m @param {unknown} r */
+  /** `m`'s pending execution gave `r`. @param {Runner} m @param {unknown} r */
   result(m, r) {
     if (m.compiled) {
       const { value, contextValue } = m;
@@ -234,7 +215,7 @@ class ExecutedTriggers {
     this.settled(m, r, true);
   }
 
-  /** `m`'s pending execution failed. @param {Member} m @param {unknown} err */
+  /** `m`'s pending execution failed. @param {Runner} m @param {unknown} err */
   failure(m, err) {
     const ev = m.held;
     m.held = null;
@@ -246,7 +227,7 @@ class ExecutedTriggers {
 
   /**
    * An execution's result: onNext, `next`, then (when it was late) the events that waited.
-   * @param {Member} m @param {unknown} result @param {boolean} late
+   * @param {Runner} m @param {unknown} result @param {boolean} late
    */
   settled(m, result, late) {
     if (late && !this.idle(m)) return;
@@ -255,7 +236,7 @@ class ExecutedTriggers {
     if (onNext) {
       let maybe;
       try {
-        maybe = onNext(m.c.ctx, m.id, m.payload, m.execArgs, /** @type {any} */ (result));
+        maybe = onNext(m.hookCtx, m.hookId, m.payload, m.execArgs, /** @type {any} */ (result));
       } catch (err) {
         this.fail(m, err);
         return;
@@ -281,15 +262,12 @@ class ExecutedTriggers {
     if (late) this.resume(m);
   }
 
-  /** @param {Member} m @param {unknown} payload */
+  /** @param {Runner} m @param {unknown} payload */
   emit(m, payload) {
-    const { c } = m;
-    if (c.closed || c.getOp(m.id) !== m) return;
-    this.deps.srv.holdAnswers();
-    this.deps.send.next(c, m.id, m.serial, payload);
+    if (m.open()) m.sendNext(this.deps, payload);
   }
 
-  /** Runs the events `m` kept waiting, until one goes async. @param {Member} m */
+  /** Runs the events `m` kept waiting, until one goes async. @param {Runner} m */
   resume(m) {
     while (!m.busy && !m.gone && m.queue !== null && m.head < m.queue.length) {
       const q = m.queue;
@@ -306,7 +284,7 @@ class ExecutedTriggers {
     }
   }
 
-  /** `m` is no longer busy; false when it left meanwhile (its leaving goes on). @param {Member} m */
+  /** `m` is no longer busy; false when it left meanwhile (its leaving goes on). @param {Runner} m */
   idle(m) {
     m.busy = false;
     if (!m.gone) return true;
@@ -317,30 +295,29 @@ class ExecutedTriggers {
   /**
    * The member's stream failed (an execution threw, onNext threw, too many events waited):
    * onError, `error`, then it leaves (onComplete), as graphql-ws ends a subscriber whose
-   * iterator throws. @param {Member} m @param {unknown} err
+   * iterator throws. @param {Runner} m @param {unknown} err
    */
   fail(m, err) {
     if (m.gone) return;
-    const { options, toGraphQLError, send, internalError } = this.deps;
-    const errors = [toGraphQLError(err)];
+    const { deps } = this;
+    const errors = [deps.toGraphQLError(err)];
     m.busy = true;
-    const { c } = m;
     (async () => {
       try {
-        const maybe = await options.onError?.(c.ctx, m.id, m.payload, errors);
-        if (!c.closed && c.getOp(m.id) === m) send.error(c, m.id, m.serial, maybe || errors);
+        const maybe = await deps.options.onError?.(m.hookCtx, m.hookId, m.payload, errors);
+        if (m.open()) m.sendError(deps, maybe || errors);
       } catch (hookErr) {
-        internalError(c, hookErr);
+        m.hookFailed(deps, hookErr);
       }
       m.busy = false;
       await this.leave(m);
-    })().catch((e) => internalError(c, e));
+    })().catch((e) => m.hookFailed(deps, e));
   }
 
   /**
    * `m` leaves its group: its waiting events go, a pending execution settles (unsent),
    * onComplete runs, the operation is released; the last member out stops listening.
-   * @param {Member} m @returns {Promise<void>}
+   * @param {Runner} m @returns {Promise<void>}
    */
   leave(m) {
     if (m.left) return m.left;
@@ -355,18 +332,12 @@ class ExecutedTriggers {
       for (let i = m.head + 1; i < m.queue.length; i += 2) /** @type {PublishEvent | null} */ (m.queue[i])?.release();
       m.queue = null;
     }
-    const { options, released } = this.deps;
-    const { c } = m;
     m.left = (async () => {
       if (m.busy) await new Promise((resolve) => (m.onIdle = () => resolve(undefined)));
-      try {
-        await options.onComplete?.(c.ctx, m.id, m.payload);
-      } finally {
-        released(c, m);
-      }
+      await m.finish(this.deps);
     })();
     return m.left;
   }
 }
 
-module.exports = { ExecutedTriggers, Member };
+module.exports = { ExecutedTriggers, Member, Cohort };

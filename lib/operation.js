@@ -89,6 +89,7 @@ function makeOperations({ graphql, options, srv, messages, internalError }) {
     framed: replacer ? send : null,
     loaders,
     released,
+    cohorts: batchable ? executed : null,
   });
 
   /**

@@ -35,6 +35,7 @@ const { nextPayload } = require('./next-payload.js');
 const { isAsyncIterable } = require('./util.js');
 const { JoinedOp } = require('./connection.js');
 const { Projector } = require('./projected-triggers.js');
+const { mapStream } = require('./execution.js');
 
 /** @typedef {import('./connection.js').Conn} Conn */
 /** @typedef {import('./connection.js').Op} Op */
@@ -123,9 +124,12 @@ class Trigger {
  *   options: import('../index').ServerOptions, stringify: (v: unknown) => string,
  *   toGraphQLError: (e: unknown) => import('graphql').GraphQLError,
  *   internalError: (c: Conn, err: unknown) => void, released: (c: Conn, op: Op) => void,
- *   framed: import('./messages.js').Sender | null, loaders: import('./loaders.js').Loaders | null }} RegistryDeps
+ *   framed: import('./messages.js').Sender | null, loaders: import('./loaders.js').Loaders | null,
+ *   cohorts: import('./executed-triggers.js').ExecutedTriggers | null }} RegistryDeps
  *   `framed`: with a replacer, the Sender that writes each subscriber's message (no hub);
- *   `released`: a subscriber left (its operation is over)
+ *   `released`: a subscriber left (its operation is over);
+ *   `cohorts`: the executed groups, when triggers may run in them (graphql-js's own
+ *   subscribe, no onOperation)
  */
 
 /** The shared and projected triggers of one server. */
@@ -254,12 +258,21 @@ class Registry {
       execArgs.contextValue =
         typeof options.context === 'function' ? await options.context(ctx, first.id, payload, execArgs) : options.context;
     }
-    const { loaders } = this.deps;
+    const { loaders, cohorts } = this.deps;
     /** With loaders and the app's own subscribe: a new bag for each result. @type {(() => void) | null} */
     let rotate = null;
     /** @type {any} */
     let result;
-    if (!loaders) result = await (options.subscribe ?? graphql.subscribe)(execArgs);
+    if (cohorts) {
+      // graphql-js's subscribe() in its two steps: a subwire topic stream makes the trigger
+      // a cohort of an executed group; any other is mapped through execute() here.
+      loaders?.check(execArgs.contextValue);
+      const stream = await graphql.createSourceEventStream(execArgs);
+      if (cohorts.accepts(stream)) return this.startCohort(t, payload, execArgs, stream);
+      result = isAsyncIterable(stream)
+        ? mapStream(stream, (value) => (loaders ? loaders.executeValue(graphql, execArgs, value) : graphql.execute({ ...execArgs, rootValue: value })))
+        : stream;
+    } else if (!loaders) result = await (options.subscribe ?? graphql.subscribe)(execArgs);
     else {
       // each event executed with its own bag (lib/loaders.js)
       loaders.check(execArgs.contextValue);
@@ -300,6 +313,37 @@ class Registry {
       return this.end(t, 'error', maybe || errors);
     }
     return this.end(t, 'complete');
+  }
+
+  /**
+   * The trigger's events are executed by an executed group (lib/executed-triggers.js), once
+   * per event for all its subscribers, with the other subscriptions of its topics in the
+   * same turn; `stream` (a subwire topic iterator) is ended. Returning the source (the last
+   * subscriber out) takes the cohort out of its group.
+   * @param {Trigger} t @param {any} payload the first subscriber's subscribe payload @param {any} execArgs
+   * @param {any} stream
+   */
+  async startCohort(t, payload, execArgs, stream) {
+    if (t.ended) {
+      // everyone left while it started
+      await stream.return();
+      return;
+    }
+    const cohorts = /** @type {import('./executed-triggers.js').ExecutedTriggers} */ (this.deps.cohorts);
+    const cohort = cohorts.joinCohort(
+      {
+        ctx: t.ctx,
+        name: `trigger:${t.id}`,
+        ended: () => t.ended,
+        next: (result) => this.next(t, result),
+        error: (errors) => void this.end(t, 'error', errors),
+        fail: (err) => this.fail(t, err),
+      },
+      payload,
+      execArgs,
+      stream,
+    );
+    t.source = { return: () => cohorts.leave(cohort) };
   }
 
   /** A hook threw while the trigger started: 4500 for every attached connection. @param {Trigger} t @param {unknown} err */
