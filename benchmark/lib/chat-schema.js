@@ -5,8 +5,8 @@
  * body author { id name } viewerCanEdit } }`. `author` resolves through
  * `ctx.loaders.author` (a DataLoader over the database: subwire's per-event bag with the
  * `loaders` option, or one per subscription built in `context`, the usual graphql-ws setup);
- * `viewerCanEdit` compares the author with the subscriber's own user (`ctx.user`, one of
- * 1,000 users given out in turn by `context`). The database answers each batch call after
+ * `viewerCanEdit` compares the author with the subscriber's own user (`ctx.user`: the one its
+ * connection named in `connection_init`, of 1,000 users the loadgens give out in turn). The database answers each batch call after
  * 1 ms, as a round trip to a real one would, and counts the calls (`stats().dbCalls`).
  * The loadgen subscribes with the root field aliased `tick` (its parser reads `data.tick`).
  * @module benchmark/lib/chat-schema
@@ -44,11 +44,17 @@ function chatDb(delayMs = 1) {
 /** `loaders` for a bag (subwire's option) or for a context. @param {ReturnType<typeof chatDb>} db */
 const chatLoaders = (db) => ({ author: () => new DataLoader((ids) => db.usersByIds(/** @type {string[]} */ (ids))) });
 
-/** A `context` function giving each subscription the next user; with `ownLoaders`, a DataLoader of its own too. */
+/** The user a connection named in its `connection_init` payload (the loadgen's `--users`), as an auth token would. @param {any} ctx graphql-ws's */
+function chatUser(ctx) {
+  const user = ctx.connectionParams?.user;
+  if (typeof user !== 'string') throw new Error('chat: the connection_init payload must name a user (loadgen --users)');
+  return user;
+}
+
+/** A `context` function: the connection's user; with `ownLoadersDb`, a DataLoader of its own too. */
 function chatContext(/** @type {ReturnType<typeof chatDb> | null} */ ownLoadersDb) {
-  let n = 0;
-  return () => {
-    const user = `u${n++ % USERS}`;
+  return (/** @type {any} */ ctx) => {
+    const user = chatUser(ctx);
     return ownLoadersDb ? { user, loaders: { author: chatLoaders(ownLoadersDb).author() } } : { user };
   };
 }
@@ -90,4 +96,4 @@ function chatSchema(graphql, subscribe) {
 const chatMessage = (/** @type {number} */ seq, /** @type {number} */ sentAt, /** @type {number} */ bodyBytes) =>
   ({ seq, sentAt, body: 'x'.repeat(bodyBytes), authorId: `u${seq % USERS}` });
 
-module.exports = { chatDb, chatLoaders, chatContext, chatSchema, chatMessage, QUERY, SHARED_QUERY };
+module.exports = { chatDb, chatLoaders, chatContext, chatUser, chatSchema, chatMessage, QUERY, SHARED_QUERY, USERS };

@@ -132,12 +132,15 @@ async function fanout(ctx, spec, c) {
   let lgs = [];
   const label = `${spec.key} fanout ${c.conns}×${c.subs}`;
   try {
-    lgs = split(c.conns).map((n, k) =>
+    const sizes = split(c.conns);
+    lgs = sizes.map((n, k) =>
       new Child(`loadgen#${k}`, ctx.loadgen, ['--src', sources(k), '--url', `ws://127.0.0.1:${port}/`, '--mode', 'fanout',
         '--protocol', protocol, '--connections', String(n), '--subs-per-conn', String(c.subs), '--topic', 't',
         // first-seq 0: a warm-up event published before a subscription went live is not a gap
         '--first-seq', '0', '--concurrency', String(ctx.concurrency), '--timeout-secs', '3600', '--handshake-timeout-ms', '20000',
-        ...(spec.query ? ['--query', spec.query] : [])]));
+        ...(spec.query ? ['--query', spec.query] : []),
+        // users given out in turn over every loadgen's clients, in their connection_init
+        ...(spec.users ? ['--users', String(spec.users), '--conn-offset', String(sum(sizes.slice(0, k)))] : [])]));
     const readies = await Promise.all(lgs.map((p) => p.waitFor('ready', 300000)));
     const connected = sum(readies.map((r) => r.connected));
     if (connected < c.conns) {

@@ -7,7 +7,7 @@
  */
 
 const path = require('node:path');
-const { QUERY: CHAT_QUERY, SHARED_QUERY } = require('./chat-schema');
+const { QUERY: CHAT_QUERY, SHARED_QUERY, USERS } = require('./chat-schema');
 
 /** Every server this suite knows, and the scenarios each runs. */
 const GQL = ['fanout', 'idle-gql', 'storm-gql', 'topics'];
@@ -23,10 +23,11 @@ const SERVERS = [
   { key: 'graphql-ws', label: 'graphql-ws on ws', script: 'graphql-ws.js', args: [], scenarios: [...GQL, 'cluster'] },
   { key: 'stws', label: 'subscriptions-transport-ws on ws', script: 'stws.js', args: [], protocol: 'graphql-ws', scenarios: GQL },
   // The chat scenario (lib/chat-schema.js): a loader-resolved author and a per-subscriber field
-  { key: 'chat-subwire-loaders', label: 'subwire, loaders option', script: 'chat-subwire.js', args: ['--loaders'], native: true, scenarios: ['chat'], query: CHAT_QUERY },
-  { key: 'chat-subwire', label: 'subwire, a DataLoader per subscription', script: 'chat-subwire.js', args: [], native: true, scenarios: ['chat'], query: CHAT_QUERY },
-  { key: 'chat-graphql-ws', label: 'graphql-ws on ws, a DataLoader per subscription', script: 'chat-graphql-ws.js', args: [], scenarios: ['chat'], query: CHAT_QUERY },
-  { key: 'chat-subwire-shared', label: 'subwire shared, no per-subscriber field', script: 'chat-subwire.js', args: ['--loaders', '--share'], native: true, scenarios: ['chat'], query: SHARED_QUERY },
+  { key: 'chat-subwire-loaders', label: 'subwire, loaders option', script: 'chat-subwire.js', args: ['--loaders'], native: true, scenarios: ['chat'], users: USERS, query: CHAT_QUERY },
+  { key: 'chat-subwire', label: 'subwire, a DataLoader per subscription', script: 'chat-subwire.js', args: [], native: true, scenarios: ['chat'], users: USERS, query: CHAT_QUERY },
+  { key: 'chat-graphql-ws', label: 'graphql-ws on ws, a DataLoader per subscription', script: 'chat-graphql-ws.js', args: [], scenarios: ['chat'], users: USERS, query: CHAT_QUERY },
+  { key: 'chat-subwire-cohorts', label: 'subwire, loaders, shareKey by user (cohorts)', script: 'chat-subwire.js', args: ['--loaders', '--cohorts'], native: true, scenarios: ['chat'], users: USERS, query: CHAT_QUERY },
+  { key: 'chat-subwire-shared', label: 'subwire shared, no per-subscriber field', script: 'chat-subwire.js', args: ['--loaders', '--share'], native: true, scenarios: ['chat'], users: USERS, query: SHARED_QUERY },
 ];
 
 const SCENARIOS = ['idle', 'storm', 'fanout', 'idle-gql', 'storm-gql', 'topics', 'chat', 'cluster'];

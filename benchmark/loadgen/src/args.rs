@@ -20,7 +20,10 @@ usage: loadgen --url ws://127.0.0.1:PORT/PATH [options]
                                   and its one root field must be aliased `tick`, selecting seq sentAt
   --topics K                      spread over K topics: client i subscribes to NAME<(O+i) % K>
                                   (default 0: every client on NAME)
-  --conn-offset O                 this process's first client number, for --topics (default 0)
+  --conn-offset O                 this process's first client number, for --topics and --users
+                                  (default 0)
+  --users U                       GraphQL modes: client i's connection_init carries the payload
+                                  {\"user\":\"u<(O+i) % U>\"} (default 0: no payload)
   --echo-check                    protocol none: send one text message after the upgrade and
                                   count the client ready only when it comes back
   --src A-B                       source addresses, e.g. 127.0.0.2-127.0.0.40 (default)
@@ -74,8 +77,10 @@ pub struct Config {
     pub query: String,
     /// Topics to spread clients over (0: all on `topic`).
     pub topics: usize,
-    /// The global number of this process's first client (for `topics`).
+    /// The global number of this process's first client (for `topics` and `users`).
     pub conn_offset: usize,
+    /// Users given out in turn in the `connection_init` payloads (0: no payload).
+    pub users: usize,
     pub echo_check: bool,
     pub src_first: u32,
     pub src_count: u32,
@@ -134,6 +139,7 @@ impl Config {
             query: crate::proto::QUERY.into(),
             topics: 0,
             conn_offset: 0,
+            users: 0,
             echo_check: false,
             src_first: u32::from(Ipv4Addr::new(127, 0, 0, 2)),
             src_count: 39,
@@ -196,6 +202,7 @@ impl Config {
                 "query" => c.query = v,
                 "topics" => c.topics = num(&name, &v)?,
                 "conn-offset" => c.conn_offset = num(&name, &v)?,
+                "users" => c.users = num(&name, &v)?,
                 "src" => (c.src_first, c.src_count) = parse_src(&v)?,
                 "hold-secs" => {
                     c.hold = Some(Duration::from_secs_f64(num(&name, &v)?)).filter(|d| !d.is_zero())
@@ -237,8 +244,10 @@ impl Config {
                 "--query must not need JSON escaping (no quotes, backslashes or newlines)".into(),
             );
         }
-        if c.topics > 1_000_000 || c.conn_offset > 1_000_000_000 {
-            return Err("--topics must be at most 1000000, --conn-offset at most 1e9".into());
+        if c.topics > 1_000_000 || c.users > 1_000_000 || c.conn_offset > 1_000_000_000 {
+            return Err(
+                "--topics and --users must be at most 1000000, --conn-offset at most 1e9".into(),
+            );
         }
         Ok(c)
     }
@@ -249,6 +258,18 @@ impl Config {
             return self.topic.as_str().into();
         }
         format!("{}{}", self.topic, (self.conn_offset + i) % self.topics).into()
+    }
+
+    /// Client `i`'s `connection_init`: with `users`, its payload names user
+    /// `u<(conn_offset + i) % users>` (as an app's auth token would name one).
+    pub fn init_message(&self, i: usize) -> std::borrow::Cow<'static, [u8]> {
+        if self.users == 0 {
+            return crate::proto::CONNECTION_INIT.into();
+        }
+        let user = (self.conn_offset + i) % self.users;
+        format!(r#"{{"type":"connection_init","payload":{{"user":"u{user}"}}}}"#)
+            .into_bytes()
+            .into()
     }
 
     /// The source address of the `i`-th client.
@@ -299,5 +320,14 @@ mod tests {
             ("t1".into(), "t2".into())
         );
         assert_eq!(many.topic_of(2), "t0");
+        assert_eq!(
+            &*many.init_message(0),
+            br#"{"type":"connection_init"}"#.as_slice()
+        );
+        let users = parse("--url ws://127.0.0.1:1 --users 3 --conn-offset 4").expect("valid");
+        assert_eq!(
+            &*users.init_message(1),
+            br#"{"type":"connection_init","payload":{"user":"u2"}}"#.as_slice()
+        );
     }
 }

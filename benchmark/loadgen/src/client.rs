@@ -217,7 +217,8 @@ impl Client {
             }
             Protocol::None => Phase::Ready,
             _ => {
-                self.send(ws::OP_TEXT, proto::CONNECTION_INIT, ctx.rng);
+                let init = ctx.cfg.init_message(ctx.index);
+                self.send(ws::OP_TEXT, &init, ctx.rng);
                 Phase::AwaitAck
             }
         };
