@@ -359,7 +359,8 @@ export interface SubwireOptions
    * serialized and handed to Rust once, and Rust writes the same bytes to every subscriber.
    * Return undefined (the default) for graphql-ws's per-subscriber behaviour. Only for
    * results that do not depend on per-connection context beyond what the key captures
-   * (a public feed: a constant; per tenant: the tenant id).
+   * (a public feed: a constant; per tenant: the tenant id; fields that read only the user:
+   * the user id, one execution per user and event).
    *
    * Hooks of shared subscriptions: onSubscribe, shareKey, onOperation and onComplete run per
    * subscriber (onOperation's return value counts only for the first); context, onNext and
