@@ -16,8 +16,9 @@
  * - request urls are interned: 10k connections to `/graphql` share one string.
  *
  * Used by lib/messages.js (creates both at a connection's first event), lib/server.js,
- * lib/operation.js, lib/shared-triggers.js and lib/executed-triggers.js (a shared subscriber
- * or a group member is itself the operation record: `JoinedOp`).
+ * lib/operation.js, lib/shared-triggers.js, lib/executed-triggers.js, and lib/trigger.js and
+ * lib/executed-members.js (a shared subscriber or a group member is itself the operation
+ * record: `JoinedOp`).
  * @module subwire/lib/connection
  */
 
@@ -33,7 +34,7 @@ const CONN = Symbol('subwire.connection');
 
 /**
  * An operation served by a trigger or an executed group instead of a stream of its own (a
- * shared subscriber, lib/shared-triggers.js; a group member, lib/executed-triggers.js): as
+ * shared subscriber, lib/trigger.js; a group member, lib/executed-members.js): as
  * an `Op` it is its own iterator, which yields nothing; `return()` (client complete,
  * connection close, `ctx.subscriptions[id].return()`) leaves what serves it.
  */

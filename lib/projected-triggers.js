@@ -33,8 +33,8 @@ const { currentEvent } = require('./publish-events.js');
 const { codedError } = require('./errors.js');
 
 /** @typedef {import('./shared-triggers.js').Registry} Registry */
-/** @typedef {import('./shared-triggers.js').Trigger} Trigger */
-/** @typedef {import('./shared-triggers.js').SharedSubscriber} SharedSubscriber */
+/** @typedef {import('./trigger.js').Trigger} Trigger */
+/** @typedef {import('./trigger.js').SharedSubscriber} SharedSubscriber */
 
 class Projector {
   /** @param {Registry} registry */
