@@ -1,7 +1,8 @@
 'use strict';
 // The `loaders` option with events from the broker (issue 17 × issue 16): a message another
 // process publishes on Redis is one event here too, so every subscriber's execution of it
-// shares one loader bag (one batch call), on the batched path and through withFilter; and each
+// shares one loader bag (one batch call), on the batched path, for cohorts (shareKey by
+// user) and through withFilter; and each
 // result equals graphql-js execute() of the message as it came over the wire. A real
 // redis-server (started by the test), a foreign publisher (redis-cli), graphql-ws clients.
 const test = require('node:test');
@@ -46,21 +47,24 @@ test.before(async () => {
 });
 test.after(() => redis?.stop());
 
-// (the withFilter variant listens to every room on one topic and filters by its variable)
-for (const [source, room, topic] of /** @type {const} */ ([['direct', 'r1', 'room:r1'], ['withFilter', 'r2', 'rooms']])) {
-  test(`a message from another process is one event: its executions share one loader bag (${source})`, { skip: SKIP }, async (t) => {
+// (the withFilter variant listens to every room on one topic and filters by its variable;
+// the cohorts variant shares by user: one execution per user in the topic's executed group)
+for (const [label, source, room, topic] of /** @type {const} */ ([['direct', 'direct', 'r1', 'room:r1'], ['withFilter', 'withFilter', 'r2', 'rooms'], ['cohorts: shareKey by user', 'direct', 'r3', 'room:r3']])) {
+  test(`a message from another process is one event: its executions share one loader bag (${label})`, { skip: SKIP }, async (t) => {
     const db = fakeDb();
     const broker = { url: redis.url, prefix: 'app:' };
     const pubsub = new PubSub({ broker });
     const schema = chatSchema({ pubsub, source });
+    const shareKey = label.startsWith('cohorts') ? (/** @type {any} */ ctx) => ctx.connectionParams.user : undefined;
     const server = useServer(
-      /** @type {any} */ ({ schema, broker, loaders: loadersFor(db), context: (/** @type {any} */ ctx) => ({ user: ctx.connectionParams?.user }) }),
+      /** @type {any} */ ({ schema, broker, loaders: loadersFor(db), shareKey, context: (/** @type {any} */ ctx) => ({ user: ctx.connectionParams?.user }) }),
       { port: 0, path: '/graphql' },
       0,
     );
     t.after(() => server.dispose());
     const subs = subscribers(t, server.address().port, ['u1', 'u2', 'u3'], 4, room);
     await eventually(() => server.stats().subscriptions === 12, 5000, '12 subscriptions');
+    if (shareKey) await eventually(() => server.stats().triggers === 3, 5000, 'three cohorts');
     await eventually(() => redis.numsub(`app:${topic}`) === 1, 5000, 'the topic subscribed on Redis');
 
     const msgs = [1, 2, 3].map((n) => ({ id: `m${n}`, room, text: `hi ${n}`, authorId: `u${n}`, mentions: ['u4', `u${n + 1}`] }));
