@@ -1,7 +1,8 @@
 'use strict';
 // The Apollo Server and GraphQL Yoga examples, started for real and driven as their users
 // would: a mutation over HTTP causes a subscription event over subwire's WebSocket on the
-// same port, seen by graphql-ws's createClient and by Apollo Client's GraphQLWsLink.
+// same port, seen by graphql-ws's createClient and by Apollo Client's GraphQLWsLink. The
+// chat-loaders example: per-user results, loader bags and cohorts, with graphql-ws clients.
 //
 // The examples depend on subwire as `file:../..`, which npm installs as a link in
 // examples/node_modules; the test makes that link itself (their other dependencies resolve
@@ -71,4 +72,35 @@ test('GraphQL Yoga example: createPubSub-style publishing reaches a graphql-ws s
   assert.deepEqual(errors, []);
   assert.deepEqual(got, [2, 3]);
   assert.deepEqual(await post(app.url, '{ count }'), { data: { count: 3 } });
+});
+
+test('chat-loaders example: per-user results, one database call per message, one cohort per user', async (t) => {
+  const app = await require(path.join(EXAMPLES, 'chat-loaders', 'server.js')).start({ port: 0 });
+  t.after(() => app.close());
+  const clientOf = (user) => {
+    const client = createClient({ url: app.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { user } });
+    t.after(() => client.dispose());
+    return client;
+  };
+  const query = 'subscription { messageAdded(room: "lobby") { id text author { name } viewerCanEdit } }';
+  const users = ['ann', 'ann', 'bob', 'cy'];
+  const got = users.map(() => []);
+  const clients = users.map(clientOf);
+  clients.forEach((c, i) => c.subscribe({ query }, { next: (r) => got[i].push(r), error: (e) => got[i].push({ error: e }), complete: () => {} }));
+  for (let i = 0; i < 100 && app.subscriptions.stats().triggerSubscriptions < 4; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(app.subscriptions.stats().triggers, 3, 'one cohort per user');
+  const sent = await new Promise((resolve, reject) => {
+    clients[2].subscribe({ query: 'mutation { send(room: "lobby", text: "hi") { id author { name } } }' }, { next: resolve, error: reject, complete: () => {} });
+  });
+  assert.deepEqual(sent, { data: { send: { id: '1', author: { name: 'User bob' } } } });
+  for (let i = 0; i < 100 && got.some((g) => g.length < 1); i++) await new Promise((r) => setTimeout(r, 20));
+  const message = (canEdit) => [{ data: { messageAdded: { id: '1', text: 'hi', author: { name: 'User bob' }, viewerCanEdit: canEdit } } }];
+  assert.deepEqual(got, [message(false), message(false), message(true), message(false)]);
+  // the mutation's own bag, and one for the message shared by every cohort
+  assert.equal(app.db.calls, 2);
+  await assert.rejects(
+    new Promise((resolve, reject) => createClient({ url: app.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: reject }).subscribe({ query }, { next: resolve, error: reject, complete: () => {} })),
+    (e) => e.code === 4403,
+    'a connection without a user is refused',
+  );
 });
