@@ -5,7 +5,7 @@
  * is parsed and validated (through the document cache when the app did not bring its own
  * `parse`/`validate`), the operation is found and `roots` supplies its root value.
  * Called by lib/operation.js once per operation; also holds `mapStream`, graphql's mapping
- * of a source stream to results (lib/operation.js, lib/loaders.js).
+ * of a source stream to results (lib/loaders.js `executeEvents`).
  * @module subwire/lib/execution
  */
 

@@ -25,6 +25,7 @@
 const { codedError, invalidOption } = require('./errors.js');
 const { eventOfValue, track } = require('./publish-events.js');
 const { mapStream } = require('./execution.js');
+const { isAsyncIterable } = require('./util.js');
 
 /** @typedef {import('./publish-events.js').PublishEvent} PublishEvent */
 /** @typedef {Record<string, () => unknown>} Factories */
@@ -148,17 +149,6 @@ class Loaders {
     return /** @type {Promise<unknown>} */ (result).finally(() => /** @type {PublishEvent} */ (ev).release());
   }
 
-  /**
-   * graphql-js `subscribe()` with each event executed by `executeValue`: the source stream,
-   * then each value mapped (as graphql-js maps it).
-   * @param {typeof import('graphql')} graphql @param {any} execArgs
-   */
-  async subscribe(graphql, execArgs) {
-    const stream = await graphql.createSourceEventStream(execArgs);
-    if (typeof Object(stream)[Symbol.asyncIterator] !== 'function') return stream;
-    return mapStream(/** @type {AsyncIterable<unknown>} */ (stream), (value) => this.executeValue(graphql, execArgs, value));
-  }
-
   /** The server stopped: events are recorded only while a server with loaders runs. */
   close() {
     if (!this.running) return;
@@ -167,9 +157,23 @@ class Loaders {
   }
 }
 
+/**
+ * A source stream's events executed as graphql-js `subscribe()` executes them (each value
+ * through `execute()`, mapped by lib/execution.js `mapStream`), with loaders each by
+ * `executeValue`; anything that is not a stream (an ExecutionResult) as it is. For sources
+ * subwire cannot see into: lib/operation.js per subscriber, lib/shared-triggers.js per trigger.
+ * @param {typeof import('graphql')} graphql @param {Loaders | null} loaders @param {any} execArgs
+ * @param {unknown} stream what `createSourceEventStream` gave
+ */
+function executeEvents(graphql, loaders, execArgs, stream) {
+  if (!isAsyncIterable(stream)) return stream;
+  return mapStream(/** @type {AsyncIterable<unknown>} */ (stream), (value) =>
+    loaders ? loaders.executeValue(graphql, execArgs, value) : graphql.execute({ ...execArgs, rootValue: value }));
+}
+
 /** The server's Loaders, or null without the option. @param {Factories | undefined} factories */
 function loadersFor(factories) {
   return factories === undefined ? null : new Loaders(factories);
 }
 
-module.exports = { Loaders, loadersFor, checkLoadersOption, isPromise };
+module.exports = { Loaders, loadersFor, checkLoadersOption, isPromise, executeEvents };

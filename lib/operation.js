@@ -31,8 +31,8 @@ const { Registry } = require('./shared-triggers.js');
 const { TopicIterator } = require('./pubsub.js');
 const { projectionFor } = require('./projection.js');
 const { nextPayload } = require('./next-payload.js');
-const { prepareOperation, mapStream } = require('./execution.js');
-const { loadersFor } = require('./loaders.js');
+const { prepareOperation } = require('./execution.js');
+const { loadersFor, executeEvents } = require('./loaders.js');
 const { ExecutedTriggers } = require('./executed-triggers.js');
 const { Compiler } = require('./jit.js');
 
@@ -160,9 +160,7 @@ function makeOperations({ graphql, options, srv, messages, internalError }) {
           } else executed.join(c, op, payload, execArgs, stream);
           return;
         }
-        operationResult = isAsyncIterable(stream)
-          ? mapStream(stream, (value) => (loaders ? loaders.executeValue(graphql, execArgs, value) : graphql.execute({ ...execArgs, rootValue: value })))
-          : stream;
+        operationResult = executeEvents(graphql, loaders, execArgs, stream);
       } else if (subscription) {
         let args = execArgs;
         if (loaders) {

@@ -35,7 +35,7 @@ const { nextPayload } = require('./next-payload.js');
 const { isAsyncIterable } = require('./util.js');
 const { Trigger, SharedSubscriber, stableJson } = require('./trigger.js');
 const { Projector } = require('./projected-triggers.js');
-const { mapStream } = require('./execution.js');
+const { executeEvents } = require('./loaders.js');
 
 /** @typedef {import('./connection.js').Conn} Conn */
 /** @typedef {import('./connection.js').Op} Op */
@@ -186,25 +186,21 @@ class Registry {
     let rotate = null;
     /** @type {any} */
     let result;
-    if (cohorts) {
+    if (!options.subscribe) {
       // graphql-js's subscribe() in its two steps: a subwire topic stream makes the trigger
-      // a cohort of an executed group; any other is mapped through execute() here.
+      // a cohort of an executed group (unless onOperation may replace the stream); any
+      // other has each event executed here, with the event's bag (lib/loaders.js)
       loaders?.check(execArgs.contextValue);
       const stream = await graphql.createSourceEventStream(execArgs);
-      if (cohorts.accepts(stream)) return this.startCohort(t, payload, execArgs, stream);
-      result = isAsyncIterable(stream)
-        ? mapStream(stream, (value) => (loaders ? loaders.executeValue(graphql, execArgs, value) : graphql.execute({ ...execArgs, rootValue: value })))
-        : stream;
-    } else if (!loaders) result = await (options.subscribe ?? graphql.subscribe)(execArgs);
+      if (cohorts?.accepts(stream)) return this.startCohort(t, payload, execArgs, stream);
+      result = executeEvents(graphql, loaders, execArgs, stream);
+    } else if (!loaders) result = await options.subscribe(execArgs);
     else {
-      // each event executed with its own bag (lib/loaders.js)
+      // the app's own subscribe: a new bag for each result (lib/loaders.js)
       loaders.check(execArgs.contextValue);
-      if (!options.subscribe) result = await loaders.subscribe(graphql, execArgs);
-      else {
-        const r = loaders.rolling(execArgs.contextValue);
-        rotate = r.rotate;
-        result = await options.subscribe({ ...execArgs, contextValue: r.context });
-      }
+      const r = loaders.rolling(execArgs.contextValue);
+      rotate = r.rotate;
+      result = await options.subscribe({ ...execArgs, contextValue: r.context });
     }
     const replaced = await options.onOperation?.(ctx, first.id, payload, execArgs, result);
     if (replaced) result = replaced;
