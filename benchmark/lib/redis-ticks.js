@@ -12,7 +12,7 @@
  */
 
 const { tickSchema } = require('./tick-schema');
-const { nowMs } = require('./server-harness');
+const { nowMs, countLive } = require('./server-harness');
 
 /** @param {string} url redis://host:port @param {string} prefix */
 function createRedisTicks(url, prefix) {
@@ -22,23 +22,14 @@ function createRedisTicks(url, prefix) {
   const subscriber = new Redis(url, { lazyConnect: true });
   for (const r of [publisher, subscriber]) r.on('error', (e) => process.stderr.write(`ioredis: ${e.message}\n`));
   const pubsub = new RedisPubSub({ publisher, subscriber });
-  let live = 0;
-  const subscribe = (/** @type {unknown} */ _root, /** @type {{ topic: string }} */ { topic }) => {
-    const it = pubsub.asyncIterableIterator(prefix + topic);
-    live += 1;
-    const end = it.return.bind(it);
-    let ended = false;
-    it.return = () => {
-      if (!ended) (ended = true), (live -= 1);
-      return end();
-    };
-    return it;
-  };
+  const counter = { live: 0 };
+  const subscribe = (/** @type {unknown} */ _root, /** @type {{ topic: string }} */ { topic }) =>
+    countLive(pubsub.asyncIterableIterator(prefix + topic), counter);
   return {
     schema: tickSchema(subscribe, (p) => p),
     /** Connects both clients; rejects if Redis cannot be reached. */
     connect: () => Promise.all([publisher.connect(), subscriber.connect()]),
-    subscriptions: () => live,
+    subscriptions: () => counter.live,
     /** The Redis PUBLISH's promise (rejects if Redis refused it). */
     publish(/** @type {string} */ topic, /** @type {number} */ seq, /** @type {number} */ bodyBytes, sentAt = nowMs()) {
       return pubsub.publish(prefix + topic, { seq, sentAt, body: 'x'.repeat(bodyBytes) });

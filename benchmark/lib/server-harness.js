@@ -21,6 +21,22 @@ function send(msg) {
   process.stdout.write(`${JSON.stringify(msg)}\n`);
 }
 
+/**
+ * Counts the live subscriptions of a graphql-ws server (`stats`): `counter.live` goes up now
+ * and down on the iterator's first `return()`. Returns `it`.
+ * @template {{ return: (...a: any[]) => any }} I @param {I} it @param {{ live: number }} counter
+ */
+function countLive(it, counter) {
+  counter.live += 1;
+  const end = it.return.bind(it);
+  let ended = false;
+  it.return = (/** @type {any[]} */ ...a) => {
+    if (!ended) (ended = true), (counter.live -= 1);
+    return end(...a);
+  };
+  return it;
+}
+
 /** ms since the epoch with sub-ms precision, the `sentAt` the load generator compares to. */
 function nowMs() {
   return performance.timeOrigin + performance.now();
@@ -152,4 +168,4 @@ async function serve(name, start) {
   send({ event: 'listening', server: name, port: server.port, pid: process.pid });
 }
 
-module.exports = { serve, send, nowMs, argv, xorshift32 };
+module.exports = { serve, send, nowMs, argv, xorshift32, countLive };

@@ -12,25 +12,15 @@ const { WebSocketServer } = require('ws');
 const { useServer } = require('graphql-ws/use/ws');
 const { PubSub } = require('graphql-subscriptions');
 const graphql = require('graphql');
-const { serve, argv, nowMs } = require('../lib/server-harness');
+const { serve, argv, nowMs, countLive } = require('../lib/server-harness');
 const { chatDb, chatContext, chatSchema, chatMessage } = require('../lib/chat-schema');
 
 serve('chat-graphql-ws', async () => {
   const a = argv();
   const db = chatDb();
   const pubsub = new PubSub();
-  let live = 0;
-  const subscribe = (/** @type {unknown} */ _root, /** @type {{ room: string }} */ { room }) => {
-    const it = pubsub.asyncIterableIterator(room);
-    live += 1;
-    const end = it.return.bind(it);
-    let ended = false;
-    it.return = () => {
-      if (!ended) (ended = true), (live -= 1);
-      return end();
-    };
-    return it;
-  };
+  const counter = { live: 0 };
+  const subscribe = (/** @type {unknown} */ _root, /** @type {{ room: string }} */ { room }) => countLive(pubsub.asyncIterableIterator(room), counter);
   const httpServer = http.createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server: httpServer, path: a.path || '/' });
   const cleanup = useServer({ schema: chatSchema(graphql, subscribe), context: chatContext(db) }, wss);
@@ -40,7 +30,7 @@ serve('chat-graphql-ws', async () => {
   });
   return {
     port: /** @type {import('node:net').AddressInfo} */ (httpServer.address()).port,
-    stats: () => ({ connections: wss.clients.size, subscriptions: live, dbCalls: db.calls, dbKeys: db.keys }),
+    stats: () => ({ connections: wss.clients.size, subscriptions: counter.live, dbCalls: db.calls, dbKeys: db.keys }),
     publish: (topic, seq, bodyBytes, sentAt = nowMs()) => void pubsub.publish(topic, chatMessage(seq, sentAt, bodyBytes)),
     close: async () => {
       await cleanup.dispose();
