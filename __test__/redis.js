@@ -5,9 +5,10 @@
 // redis-server is not installed.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+// (the benchmark's broker helper has the port probes)
+const { freePort, accepts } = require('../benchmark/lib/redis');
 
 const found = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 /** Why broker tests skip, or false. */
@@ -15,26 +16,10 @@ const SKIP = found ? false : 'redis-server is not installed (Debian: apt-get ins
 // CI installs it (.ci/run): there a missing redis-server fails the run instead of skipping.
 if (SKIP && process.env.CI) throw new Error(`CI: ${SKIP}`);
 
-/** A free loopback port. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {net.AddressInfo} */ (s.address());
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Resolves once something accepts on `port`. */
 async function reachable(port, ms = 10_000) {
   const end = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)));
-      c.on('error', () => resolve(false));
-    });
-    if (ok) return;
+  while (!(await accepts(port))) {
     if (Date.now() > end) throw new Error(`redis-server did not listen on ${port}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -23,7 +23,7 @@ process.on('exit', () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-/** A free loopback port (bound, read, released). @returns {Promise<number>} */
+/** A free loopback port (bound, read, released; also __test__/redis.js's). @returns {Promise<number>} */
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -34,7 +34,7 @@ function freePort() {
   });
 }
 
-/** Whether something accepts on 127.0.0.1:port. */
+/** Whether something accepts on 127.0.0.1:port (also __test__/redis.js's). @param {number} port @returns {Promise<boolean>} */
 function accepts(port) {
   return new Promise((resolve) => {
     const c = net.connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)));
@@ -86,4 +86,4 @@ async function startRedis() {
   };
 }
 
-module.exports = { startRedis, freePort };
+module.exports = { startRedis, freePort, accepts };
